@@ -7,8 +7,145 @@
 //! streaming detector over timed words.
 //!
 //! Must never: do I/O (word lists are compiled in), know about storage or keys, or log text.
+//!
+//! Entry point: [`Detector`] — built once, `Send + Sync`, shared by reference or `Arc`.
 
+pub mod checksum;
+pub mod cli;
+pub mod langid;
 pub mod lexical;
+pub mod normalize;
+pub mod numbers;
+pub mod policy;
+pub mod rec;
+pub mod resolve;
 pub mod span;
+pub mod stream;
 
+pub use cli::{run_jsonl, run_text, RunStats};
+pub use policy::{apply, Action, Applied, Policy};
 pub use span::{Candidate, Span};
+pub use stream::{StreamSpan, StreamingDetector};
+
+use sotto_core::Lang;
+
+/// The detector: every recogniser, built once. Cheap to share (`&Detector` or `Arc<Detector>`);
+/// holds no per-call state, so one instance serves all threads.
+pub struct Detector {
+    lexical: lexical::Lexical,
+    rec: rec::Recognisers,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Detector")
+    }
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Detector {
+    pub fn new() -> Self {
+        Self { lexical: lexical::Lexical::new(), rec: rec::Recognisers::new() }
+    }
+
+    /// Finds everything in `text`. `lang`: the transcript language when known; `None` detects it
+    /// (`langid::detect`) and, failing that, runs every language's word lists.
+    /// Spans are in Unicode code points, sorted, non-overlapping.
+    pub fn detect(&self, text: &str, lang: Option<Lang>) -> Vec<Span> {
+        let cands = self.detect_bytes(text, lang);
+        to_char_offsets(text, &cands)
+    }
+
+    /// Like [`Detector::detect`] but in byte offsets (resolved, sorted, non-overlapping).
+    pub fn detect_bytes(&self, text: &str, lang: Option<Lang>) -> Vec<Candidate> {
+        let lang = lang.or_else(|| langid::detect(text));
+        let mut out = Vec::new();
+        match lang {
+            Some(l) => self.collect(text, &[l], &mut out),
+            None => self.collect(text, &Lang::ALL, &mut out),
+        }
+        resolve::resolve(text, out)
+    }
+
+    /// Raw findings of every recogniser for one language, byte offsets, unresolved (may overlap).
+    pub fn detect_candidates(&self, text: &str, lang: Lang) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        self.collect(text, &[lang], &mut out);
+        out
+    }
+
+    fn collect(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
+        if text.is_empty() {
+            return;
+        }
+        self.rec.find(text, langs, out);
+        for &l in langs {
+            self.lexical.find(text, l, out);
+        }
+        // Never trust a recogniser with offsets: drop anything out of bounds or off a boundary.
+        out.retain(|c| {
+            c.start < c.end
+                && c.end <= text.len()
+                && text.is_char_boundary(c.start)
+                && text.is_char_boundary(c.end)
+        });
+    }
+}
+
+/// Converts byte-offset candidates to code-point spans (input need not be sorted).
+pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
+    let mut idx: Vec<(usize, usize)> = Vec::with_capacity(cands.len() * 2);
+    for (i, c) in cands.iter().enumerate() {
+        idx.push((c.start, i * 2));
+        idx.push((c.end, i * 2 + 1));
+    }
+    idx.sort_unstable();
+    let mut conv = vec![0usize; cands.len() * 2];
+    let mut chars = 0usize;
+    let mut last_byte = 0usize;
+    for (b, slot) in idx {
+        let b = b.min(text.len());
+        if b > last_byte {
+            chars += text.get(last_byte..b).map_or(0, |s| s.chars().count());
+            last_byte = b;
+        }
+        if let Some(v) = conv.get_mut(slot) {
+            *v = chars;
+        }
+    }
+    cands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Span {
+            start: conv.get(i * 2).copied().unwrap_or(0),
+            end: conv.get(i * 2 + 1).copied().unwrap_or(0),
+            kind: c.kind,
+            category: c.kind.category(),
+            score: c.score.clamp(0.0, 1.0),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detector_is_send_sync() {
+        fn f<T: Send + Sync>() {}
+        f::<Detector>();
+    }
+
+    #[test]
+    fn char_offsets() {
+        let t = "æø 1234";
+        let c = Candidate::new(5, 9, sotto_core::Kind::CardCvc, 0.9);
+        let s = to_char_offsets(t, &[c]);
+        assert_eq!((s[0].start, s[0].end), (3, 7));
+    }
+}

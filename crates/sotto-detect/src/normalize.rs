@@ -1,0 +1,1 @@
+//! Normalisation of spoken forms with a map back to original offsets.

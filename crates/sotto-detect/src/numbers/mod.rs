@@ -1,0 +1,1 @@
+//! Spoken-number grammars for da, sv, nb, fi, et, de, en.

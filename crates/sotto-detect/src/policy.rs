@@ -1,0 +1,218 @@
+//! Policies: what to do with each kind of finding. Pure functions of text, spans and a key —
+//! detection never depends on them.
+
+use crate::span::Span;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sotto_core::{Category, Kind};
+
+/// What happens to a span of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the text as it is.
+    Keep,
+    /// Replace every non-space character with `*` (length kept, shape visible).
+    Mask,
+    /// Replace with the kind's placeholder, e.g. `[PAYMENT_CARD]`.
+    Redact,
+    /// Replace with a stable keyed token, e.g. `[PERSON_NAME_3f9a1c2b]`: HMAC-SHA256(key, kind ‖
+    /// normalised value), truncated. Same value + same key → same token. Without a key: Redact.
+    Pseudonymise,
+    /// Drop the whole segment (the caller discards the line / audio segment).
+    DropSegment,
+}
+
+/// One action per kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    actions: [Action; 18],
+}
+
+fn kind_index(k: Kind) -> usize {
+    Kind::ALL.iter().position(|x| *x == k).unwrap_or(0)
+}
+
+impl Default for Policy {
+    /// pci and special: Redact; personal: Keep (stored encrypted under the subject's key).
+    fn default() -> Self {
+        let mut p = Self::uniform(Action::Keep);
+        for k in Kind::ALL {
+            if k.category() != Category::Personal {
+                p.set(*k, Action::Redact);
+            }
+        }
+        p
+    }
+}
+
+impl Policy {
+    /// The same action for every kind.
+    pub fn uniform(a: Action) -> Self {
+        Self { actions: [a; 18] }
+    }
+    /// The `sotto redact` default: every finding replaced by its placeholder.
+    pub fn redact_all() -> Self {
+        Self::uniform(Action::Redact)
+    }
+    pub fn set(&mut self, kind: Kind, a: Action) -> &mut Self {
+        if let Some(s) = self.actions.get_mut(kind_index(kind)) {
+            *s = a;
+        }
+        self
+    }
+    pub fn with(mut self, kind: Kind, a: Action) -> Self {
+        self.set(kind, a);
+        self
+    }
+    pub fn set_category(&mut self, cat: Category, a: Action) -> &mut Self {
+        for k in Kind::ALL {
+            if k.category() == cat {
+                self.set(*k, a);
+            }
+        }
+        self
+    }
+    pub fn action(&self, kind: Kind) -> Action {
+        self.actions.get(kind_index(kind)).copied().unwrap_or(Action::Redact)
+    }
+}
+
+/// The result of applying a policy to one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub text: String,
+    /// True when a span's action is DropSegment: the caller must discard the whole segment
+    /// (`text` is then empty).
+    pub dropped: bool,
+}
+
+/// Applies `policy` to `text` given `spans` in code-point offsets (as [`crate::Detector::detect`]
+/// returns them; unsorted or overlapping input is tolerated: overlapping spans are merged and the
+/// strictest action wins). Out-of-range offsets are clamped.
+pub fn apply(text: &str, spans: &[Span], policy: &Policy, pseudonym_key: Option<&[u8]>) -> Applied {
+    if spans.is_empty() {
+        return Applied { text: text.to_string(), dropped: false };
+    }
+    // code point -> byte offsets
+    let mut bounds: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    bounds.push(text.len());
+    let nchars = bounds.len() - 1;
+    let byte_at = |c: usize| bounds.get(c.min(nchars)).copied().unwrap_or(text.len());
+
+    let mut sorted: Vec<Span> = spans.iter().copied().filter(|s| s.start < s.end).collect();
+    sorted.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    // merge overlaps, keeping the strictest action
+    let mut merged: Vec<(usize, usize, Kind, Action)> = Vec::with_capacity(sorted.len());
+    for s in sorted {
+        let a = policy.action(s.kind);
+        if a == Action::DropSegment {
+            return Applied { text: String::new(), dropped: true };
+        }
+        if let Some(last) = merged.last_mut() {
+            if s.start < last.1 {
+                if s.end > last.1 {
+                    last.1 = s.end;
+                }
+                if strictness(a) > strictness(last.3) {
+                    last.3 = a;
+                    last.2 = s.kind;
+                }
+                continue;
+            }
+        }
+        merged.push((s.start, s.end, s.kind, a));
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut pos = 0usize;
+    for (s, e, kind, a) in merged {
+        let (bs, be) = (byte_at(s), byte_at(e));
+        if bs < pos || be <= bs {
+            continue;
+        }
+        out.push_str(text.get(pos..bs).unwrap_or(""));
+        let val = text.get(bs..be).unwrap_or("");
+        match a {
+            Action::Keep => out.push_str(val),
+            Action::Mask => out.extend(val.chars().map(|c| if c.is_whitespace() { c } else { '*' })),
+            Action::Redact | Action::DropSegment => out.push_str(&kind.placeholder()),
+            Action::Pseudonymise => match pseudonym_key {
+                Some(key) => out.push_str(&pseudonym(kind, val, key)),
+                None => out.push_str(&kind.placeholder()),
+            },
+        }
+        pos = be;
+    }
+    out.push_str(text.get(pos..).unwrap_or(""));
+    Applied { text: out, dropped: false }
+}
+
+fn strictness(a: Action) -> u8 {
+    match a {
+        Action::Keep => 0,
+        Action::Pseudonymise => 1,
+        Action::Mask => 2,
+        Action::Redact => 3,
+        Action::DropSegment => 4,
+    }
+}
+
+/// Normalises a value for pseudonymisation: lowercase, only letters and digits (so "4571 2345"
+/// and "45712345" or "Søren  Poulsen" and "søren poulsen" get the same token).
+pub fn normalise_value(v: &str) -> String {
+    v.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
+}
+
+/// `[KIND_xxxxxxxx]`: HMAC-SHA256(key, kind ‖ 0x00 ‖ normalised value), first 4 bytes in hex.
+pub fn pseudonym(kind: Kind, value: &str, key: &[u8]) -> String {
+    let tag = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(kind.as_str().as_bytes());
+            m.update(&[0]);
+            m.update(normalise_value(value).as_bytes());
+            hex::encode(m.finalize().into_bytes().get(..4).unwrap_or(&[]))
+        }
+        Err(_) => String::from("0000"),
+    };
+    format!("[{}_{}]", kind.as_str().to_ascii_uppercase(), tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp(s: usize, e: usize, k: Kind) -> Span {
+        Span { start: s, end: e, kind: k, category: k.category(), score: 1.0 }
+    }
+
+    #[test]
+    fn redact_mask_keep_and_drop() {
+        let t = "navn Søren kort 4571";
+        let spans = [sp(5, 10, Kind::PersonName), sp(16, 20, Kind::PaymentCard)];
+        let a = apply(t, &spans, &Policy::redact_all(), None);
+        assert_eq!(a.text, "navn [PERSON_NAME] kort [PAYMENT_CARD]");
+        let a = apply(t, &spans, &Policy::default(), None);
+        assert_eq!(a.text, "navn Søren kort [PAYMENT_CARD]");
+        let a = apply(t, &spans, &Policy::uniform(Action::Mask), None);
+        assert_eq!(a.text, "navn ***** kort ****");
+        let a = apply(t, &spans, &Policy::default().with(Kind::PersonName, Action::DropSegment), None);
+        assert!(a.dropped && a.text.is_empty());
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_and_keyed() {
+        let p = Policy::uniform(Action::Pseudonymise);
+        let a = apply("Søren Poulsen", &[sp(0, 13, Kind::PersonName)], &p, Some(b"k1"));
+        let b = apply("søren  poulsen", &[sp(0, 14, Kind::PersonName)], &p, Some(b"k1"));
+        let c = apply("Søren Poulsen", &[sp(0, 13, Kind::PersonName)], &p, Some(b"k2"));
+        assert_eq!(a.text, b.text);
+        assert_ne!(a.text, c.text);
+        assert!(a.text.starts_with("[PERSON_NAME_") && a.text.len() == "[PERSON_NAME_]".len() + 8);
+    }
+
+    #[test]
+    fn overlapping_and_out_of_range_spans_are_tolerated() {
+        let t = "abc def";
+        let a = apply(t, &[sp(0, 5, Kind::Email), sp(2, 99, Kind::PaymentCard)], &Policy::redact_all(), None);
+        assert_eq!(a.text, "[PAYMENT_CARD]");
+    }
+}
