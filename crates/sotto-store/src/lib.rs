@@ -112,4 +112,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &TenantId,
     ) -> Result<Vec<ErasureReceiptRow>, StoreError>;
+
+    /// Makes deletions durable and final on disk: engines with a write-ahead log move it into
+    /// the main file and truncate it, so deleted page images do not linger. Default: nothing.
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -564,6 +564,10 @@ fn json_ids(keep: &[InteractionId]) -> String {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.checkpoint_truncate().await
+    }
+
     async fn put_tenant(&self, t: &TenantRow) -> Result<(), StoreError> {
         const OP: &str = "put_tenant";
         let mut tx = self.begin_write(OP).await?;
