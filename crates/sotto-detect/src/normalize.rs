@@ -1,1 +1,361 @@
 //! Normalisation of spoken forms with a map back to original offsets.
+//!
+//! A line is cut into tokens (letters, digits, mixed, single punctuation) over a lowercase copy
+//! of the same byte length, so every token's offsets are offsets of the original. Number words
+//! (see [`crate::numbers`]) and digit strings are folded, across filler words ("øh", "ähm",
+//! "liksom", "niinku", …) and separators ("-", ",", "/", "."), into [`NumRun`]s: a canonical digit
+//! string where every group of digits remembers the exact original bytes it came from.
+
+use crate::numbers::{compose, Atom, Group, TABLE};
+use once_cell::sync::Lazy;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokClass {
+    Word,
+    Digits,
+    Alnum,
+    Punct,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Tok {
+    pub s: usize,
+    pub e: usize,
+    pub class: TokClass,
+    /// a line break lies between the previous token and this one
+    pub nl_before: bool,
+    /// whitespace lies between the previous token and this one
+    pub space_before: bool,
+}
+
+/// Lowercases `text` char by char, keeping a char's original when its lowercase form has another
+/// byte length (so offsets in the copy are offsets in the original).
+pub fn lower_same_len(text: &str, out: &mut String) {
+    out.clear();
+    out.reserve(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let mut l = c.to_lowercase();
+        match (l.next(), l.next()) {
+            (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Cuts into tokens.
+pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
+    out.clear();
+    let mut cur: Option<(usize, bool, bool)> = None; // start, has_alpha, has_digit
+    let mut nl = false;
+    let mut sp = false;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            let d = c.is_ascii_digit();
+            match &mut cur {
+                Some((_, a, dd)) => {
+                    if d {
+                        *dd = true
+                    } else {
+                        *a = true
+                    }
+                }
+                None => cur = Some((i, !d, d)),
+            }
+            continue;
+        }
+        if let Some((s, a, d)) = cur.take() {
+            out.push(mk(s, i, a, d, nl, sp));
+            nl = false;
+            sp = false;
+        }
+        if c.is_whitespace() {
+            sp = true;
+            if c == '\n' || c == '\r' {
+                nl = true;
+            }
+        } else {
+            out.push(Tok { s: i, e: i + c.len_utf8(), class: TokClass::Punct, nl_before: nl, space_before: sp });
+            nl = false;
+            sp = false;
+        }
+    }
+    if let Some((s, a, d)) = cur {
+        out.push(mk(s, text.len(), a, d, nl, sp));
+    }
+}
+
+fn mk(s: usize, e: usize, a: bool, d: bool, nl: bool, sp: bool) -> Tok {
+    let class = match (a, d) {
+        (true, true) => TokClass::Alnum,
+        (false, true) => TokClass::Digits,
+        _ => TokClass::Word,
+    };
+    Tok { s, e, class, nl_before: nl, space_before: sp }
+}
+
+/// Filler words that may sit inside a spoken number without breaking it.
+pub static FILLERS: Lazy<HashSet<&'static str>> = Lazy::new(|| {
+    [
+        "øh", "øhm", "öh", "öhm", "eh", "ehm", "äh", "ähm", "ah", "um", "uh", "uhm", "hm", "hmm", "mm",
+        "erm", "er", "liksom", "niinku", "nii", "noh", "typ", "altså", "alltså", "så", "ba", "tota",
+        "öö", "ee", "no", "like", "so", "halt", "also", "äh", "ja", "jo", "you", "know", "og",
+        "and", "und", "och", "ehh", "øhh", "mmm", "siis", "sitten", "eli", "nå", "well", "okay",
+        "ok", "genau",
+    ]
+    .into_iter()
+    .collect()
+});
+
+/// A digit group inside a run: `digits[ds..de]` came from `text[s..e]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunGroup {
+    pub ds: usize,
+    pub de: usize,
+    pub s: usize,
+    pub e: usize,
+    /// came from number words (not digits)
+    pub spoken: bool,
+}
+
+/// A stretch of number words and digit strings read as one number (or several numbers said in
+/// a row: recognisers look at windows of consecutive groups).
+#[derive(Debug, Clone, Default)]
+pub struct NumRun {
+    pub digits: Vec<u8>,
+    pub groups: Vec<RunGroup>,
+    /// a '+' right before the first group
+    pub plus: bool,
+    /// separator characters seen between groups (for format checks: "/", ".", "-")
+    pub seps: Vec<u8>,
+}
+
+impl NumRun {
+    pub fn s(&self) -> usize {
+        self.groups.first().map_or(0, |g| g.s)
+    }
+    pub fn e(&self) -> usize {
+        self.groups.last().map_or(0, |g| g.e)
+    }
+    pub fn spoken(&self) -> bool {
+        self.groups.iter().any(|g| g.spoken)
+    }
+    /// digits of groups a..b
+    pub fn window(&self, a: usize, b: usize) -> &[u8] {
+        match (self.groups.get(a), b.checked_sub(1).and_then(|l| self.groups.get(l))) {
+            (Some(x), Some(y)) if a < b => self.digits.get(x.ds..y.de).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+    pub fn bytes(&self, a: usize, b: usize) -> (usize, usize) {
+        match (self.groups.get(a), b.checked_sub(1).and_then(|l| self.groups.get(l))) {
+            (Some(x), Some(y)) => (x.s, y.e),
+            _ => (0, 0),
+        }
+    }
+}
+
+struct Item {
+    s: usize,
+    e: usize,
+    atoms: Vec<Atom>,
+    digits: Option<(usize, usize)>, // byte range of a digit token
+    weak: bool,
+}
+
+/// Builds the number runs of a tokenised line.
+pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>) {
+    out.clear();
+    let mut items: Vec<Item> = Vec::new();
+    let mut plus = false;
+    let mut seps: Vec<u8> = Vec::new();
+    let mut atoms = Vec::new();
+    let mut pending_plus = false;
+    for (ti, t) in toks.iter().enumerate() {
+        let brk = t.nl_before;
+        if brk && !items.is_empty() {
+            flush(text, &mut items, plus, &mut seps, out);
+            plus = false;
+        }
+        match t.class {
+            TokClass::Digits => {
+                if items.is_empty() {
+                    plus = pending_plus;
+                    seps.clear();
+                }
+                items.push(Item { s: t.s, e: t.e, atoms: Vec::new(), digits: Some((t.s, t.e)), weak: false });
+            }
+            TokClass::Word => {
+                let w = lower.get(t.s..t.e).unwrap_or("");
+                let weak = TABLE.lookup(w, &mut atoms);
+                if !atoms.is_empty() {
+                    if items.is_empty() {
+                        if matches!(atoms.first(), Some(Atom::And)) {
+                            continue;
+                        }
+                        plus = pending_plus || w == "plus";
+                        seps.clear();
+                    }
+                    items.push(Item { s: t.s, e: t.e, atoms: atoms.clone(), digits: None, weak });
+                } else if w == "plus" && items.is_empty() {
+                    pending_plus = true;
+                    continue;
+                } else if !(FILLERS.contains(w) && !items.is_empty()) && !items.is_empty() {
+                    flush(text, &mut items, plus, &mut seps, out);
+                    plus = false;
+                }
+            }
+            TokClass::Alnum => {
+                if !items.is_empty() {
+                    flush(text, &mut items, plus, &mut seps, out);
+                    plus = false;
+                }
+            }
+            TokClass::Punct => {
+                let c = text.get(t.s..t.e).and_then(|x| x.chars().next()).unwrap_or(' ');
+                let next_space = toks.get(ti + 1).is_none_or(|n| n.space_before);
+                match c {
+                    '+' => {
+                        if items.is_empty() {
+                            pending_plus = true;
+                            continue;
+                        }
+                        flush(text, &mut items, plus, &mut seps, out);
+                        plus = false;
+                        pending_plus = true;
+                        continue;
+                    }
+                    '-' | '/' | '(' | ')' | ',' | '–' | '\'' => {
+                        if !items.is_empty() && c.is_ascii() {
+                            seps.push(c as u8);
+                        }
+                    }
+                    '.' | ':' if !next_space => {
+                        if !items.is_empty() {
+                            seps.push(c as u8);
+                        }
+                    }
+                    _ => {
+                        if !items.is_empty() {
+                            flush(text, &mut items, plus, &mut seps, out);
+                            plus = false;
+                        }
+                    }
+                }
+            }
+        }
+        pending_plus = false;
+    }
+    if !items.is_empty() {
+        flush(text, &mut items, plus, &mut seps, out);
+    }
+}
+
+fn flush(text: &str, items: &mut Vec<Item>, plus: bool, seps: &mut Vec<u8>, out: &mut Vec<NumRun>) {
+    // drop connectors at the end
+    while items.last().is_some_and(|i| i.atoms.iter().all(|a| matches!(a, Atom::And | Atom::Repeat(_))) && i.digits.is_none()) {
+        items.pop();
+    }
+    let strong = items.iter().filter(|i| !i.weak).count();
+    if items.is_empty() || (strong == 0 && items.len() < 2) {
+        items.clear();
+        seps.clear();
+        return;
+    }
+    let mut run = NumRun { plus, seps: std::mem::take(seps), ..Default::default() };
+    let mut k = 0usize;
+    while k < items.len() {
+        if let Some(it) = items.get(k) {
+            if let Some((s, e)) = it.digits {
+                let ds = run.digits.len();
+                run.digits.extend(text.as_bytes().get(s..e).unwrap_or(&[]).iter().map(|b| b.wrapping_sub(b'0')));
+                run.groups.push(RunGroup { ds, de: run.digits.len(), s, e, spoken: false });
+                k += 1;
+                continue;
+            }
+        }
+        // a stretch of word items
+        let start = k;
+        let mut flat: Vec<Atom> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        while let Some(it) = items.get(k) {
+            if it.digits.is_some() {
+                break;
+            }
+            for a in &it.atoms {
+                flat.push(*a);
+                owner.push(k);
+            }
+            k += 1;
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        compose(&flat, &mut groups);
+        let _ = start;
+        for g in groups {
+            let (Some(&fi), Some(&li)) = (owner.get(g.first), owner.get(g.last)) else { continue };
+            let (Some(fs), Some(ls)) = (items.get(fi), items.get(li)) else { continue };
+            let ds = run.digits.len();
+            g.push_digits(&mut run.digits);
+            // several groups from one word (e.g. "tjugotjugofem") share its bytes
+            run.groups.push(RunGroup { ds, de: run.digits.len(), s: fs.s, e: ls.e, spoken: true });
+        }
+    }
+    // merge groups that share the same bytes (one glued word → one group)
+    let mut merged: Vec<RunGroup> = Vec::with_capacity(run.groups.len());
+    for g in run.groups.drain(..) {
+        if let Some(l) = merged.last_mut() {
+            if l.s == g.s && l.e == g.e {
+                l.de = g.de;
+                continue;
+            }
+        }
+        merged.push(g);
+    }
+    run.groups = merged;
+    items.clear();
+    if !run.groups.is_empty() {
+        out.push(run);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn runs(text: &str) -> Vec<(String, String)> {
+        let mut lower = String::new();
+        lower_same_len(text, &mut lower);
+        let mut toks = Vec::new();
+        tokenize(text, &mut toks);
+        let mut r = Vec::new();
+        number_runs(text, &lower, &toks, &mut r);
+        r.iter()
+            .map(|x| {
+                (
+                    x.digits.iter().map(|d| char::from(b'0' + d)).collect(),
+                    text.get(x.s()..x.e()).unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_map_back() {
+        let r = runs("Yeah, it's uh um five one five seven five one double five one two eight two four two eight two. Thanks.");
+        assert_eq!(r, vec![("5157515512824282".into(), "five one five seven five one double five one two eight two four two eight two".into())]);
+        let r = runs("det er +45 40 62 57 51 din ordre 24397174 er");
+        assert_eq!(r[0].0, "4540625751");
+        assert_eq!(r[1].0, "24397174");
+        let r = runs("mit cpr-nummer er sytten nul ni nioghalvfems, seksoghalvfems seksogtredive\nagent: så");
+        assert_eq!(r[0], ("1709999636".into(), "sytten nul ni nioghalvfems, seksoghalvfems seksogtredive".into()));
+        let r = runs("Jeg har en bil");
+        assert!(r.is_empty());
+        let r = runs("kortet her tjuesju ti seksti femtito trettitre syttitre nittisju tjuefire og det utløper 12/25");
+        assert_eq!(r[0].0, "2710605233739724");
+        assert_eq!(r[1].0, "1225");
+    }
+}

@@ -1,1 +1,470 @@
 //! Spoken-number grammars for da, sv, nb, fi, et, de, en.
+//!
+//! Every number word of the seven languages — units, teens, tens, their one-word compounds
+//! ("fyrtiofem", "einundvierzig", "neljäkymmentäviisi", "femoghalvtreds"), hundreds, thousands,
+//! "double"/"dobbelt", connectors ("og", "und", "and", "ja") — maps to an [`Atom`]. Words that are
+//! not in the table but are glued from table words ("totusenogtjueni",
+//! "neunzehnhundertsechsundsechzig", "tjugotjugofem") are split into atoms. [`compose`] turns a
+//! sequence of atoms into digit groups the way people read numbers out: digit by digit, in pairs,
+//! in years ("nineteen forty-five", "to tusind og femogtyve").
+
+use once_cell::sync::Lazy;
+use std::collections::{HashMap, HashSet};
+
+/// One number word (or part of a glued word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atom {
+    /// 0–9
+    Unit(u8),
+    /// 10–19
+    Teen(u8),
+    /// 20, 30, … 90
+    Tens(u8),
+    /// 21–99 said as one word
+    Compound(u8),
+    /// ×100
+    Hundred,
+    /// ×1000
+    Thousand,
+    /// "double" (2) / "triple" (3): repeat the next digit
+    Repeat(u8),
+    /// "og", "und", "and", "och", "ja": glue inside a number
+    And,
+}
+
+impl Atom {
+    pub fn is_value(self) -> bool {
+        matches!(self, Atom::Unit(_) | Atom::Teen(_) | Atom::Tens(_) | Atom::Compound(_))
+    }
+}
+
+/// Word → atom, plus whether the word is "weak" (also a common non-number word: "en", "to",
+/// "one", "oh", "sex", "fire", "ni", "elf"): weak words count only next to another number.
+pub struct Table {
+    words: HashMap<String, (Atom, bool)>,
+    /// 3-byte prefixes of every table word (cheap reject before splitting a glued word).
+    prefixes: HashSet<[u8; 3]>,
+}
+
+const WEAK: &[&str] = &[
+    "en", "et", "ett", "ein", "eine", "one", "to", "o", "oh", "sex", "fire", "ni", "elf", "tres",
+    "kuus", "viis", "neli", "and", "og", "und", "och", "ja", "i", "a", "ti", "tie", "tio", "kaks",
+    "acht", "null", "nul", "noll", "nolla", "zero", "sata", "sada", "so",
+];
+
+struct LangNums {
+    units: &'static [(&'static str, u8)],
+    teens: &'static [(&'static str, u8)],
+    tens: &'static [(&'static str, u8)],
+    /// one-word compounds: tens+unit ("fyrtiofem") and/or unit+link+tens ("femogfyrre")
+    tens_unit: bool,
+    unit_link_tens: &'static [&'static str],
+    hundred: &'static [&'static str],
+    thousand: &'static [&'static str],
+    repeat: &'static [(&'static str, u8)],
+    and: &'static [&'static str],
+}
+
+const DA: LangNums = LangNums {
+    units: &[("nul", 0), ("en", 1), ("et", 1), ("én", 1), ("to", 2), ("tre", 3), ("fire", 4), ("fem", 5), ("seks", 6), ("syv", 7), ("otte", 8), ("ni", 9)],
+    teens: &[("ti", 10), ("elleve", 11), ("tolv", 12), ("tretten", 13), ("fjorten", 14), ("femten", 15), ("seksten", 16), ("sytten", 17), ("atten", 18), ("nitten", 19)],
+    tens: &[("tyve", 20), ("tredive", 30), ("fyrre", 40), ("fyrretyve", 40), ("halvtreds", 50), ("halvtredsindstyve", 50), ("tres", 60), ("tresindstyve", 60), ("halvfjerds", 70), ("halvfjerdsindstyve", 70), ("firs", 80), ("firsindstyve", 80), ("halvfems", 90), ("halvfemsindstyve", 90)],
+    tens_unit: false,
+    unit_link_tens: &["og"],
+    hundred: &["hundrede", "hundred"],
+    thousand: &["tusind", "tusinde"],
+    repeat: &[("dobbelt", 2), ("tredobbelt", 3)],
+    and: &["og"],
+};
+const SV: LangNums = LangNums {
+    units: &[("noll", 0), ("ett", 1), ("en", 1), ("två", 2), ("tre", 3), ("fyra", 4), ("fem", 5), ("sex", 6), ("sju", 7), ("åtta", 8), ("nio", 9), ("nie", 9)],
+    teens: &[("tio", 10), ("elva", 11), ("tolv", 12), ("tretton", 13), ("fjorton", 14), ("femton", 15), ("sexton", 16), ("sjutton", 17), ("arton", 18), ("aderton", 18), ("nitton", 19)],
+    tens: &[("tjugo", 20), ("tjuge", 20), ("trettio", 30), ("fyrtio", 40), ("förtio", 40), ("femtio", 50), ("sextio", 60), ("sjuttio", 70), ("åttio", 80), ("nittio", 90)],
+    tens_unit: true,
+    unit_link_tens: &[],
+    hundred: &["hundra"],
+    thousand: &["tusen"],
+    repeat: &[("dubbel", 2), ("dubbla", 2), ("trippel", 3), ("tripel", 3)],
+    and: &["och"],
+};
+const NB: LangNums = LangNums {
+    units: &[("null", 0), ("en", 1), ("ett", 1), ("én", 1), ("ein", 1), ("to", 2), ("tre", 3), ("fire", 4), ("fem", 5), ("seks", 6), ("sju", 7), ("syv", 7), ("åtte", 8), ("ni", 9)],
+    teens: &[("ti", 10), ("elleve", 11), ("tolv", 12), ("tretten", 13), ("fjorten", 14), ("femten", 15), ("seksten", 16), ("sytten", 17), ("atten", 18), ("nitten", 19)],
+    tens: &[("tjue", 20), ("tyve", 20), ("tretti", 30), ("tredve", 30), ("førti", 40), ("femti", 50), ("seksti", 60), ("sytti", 70), ("åtti", 80), ("nitti", 90)],
+    tens_unit: true,
+    unit_link_tens: &["og"],
+    hundred: &["hundre"],
+    thousand: &["tusen"],
+    repeat: &[("dobbel", 2), ("dobbelt", 2), ("trippel", 3)],
+    and: &["og"],
+};
+const FI: LangNums = LangNums {
+    units: &[("nolla", 0), ("yksi", 1), ("yks", 1), ("kaksi", 2), ("kaks", 2), ("kolme", 3), ("neljä", 4), ("viisi", 5), ("viis", 5), ("kuusi", 6), ("kuus", 6), ("seitsemän", 7), ("seittemän", 7), ("kahdeksan", 8), ("kaheksan", 8), ("yhdeksän", 9), ("yheksän", 9)],
+    teens: &[("kymmenen", 10), ("kymppi", 10)],
+    tens: &[],
+    tens_unit: true,
+    unit_link_tens: &[],
+    hundred: &["sata", "sataa"],
+    thousand: &["tuhat", "tuhatta"],
+    repeat: &[("tupla", 2), ("tripla", 3)],
+    and: &["ja"],
+};
+const ET: LangNums = LangNums {
+    units: &[("null", 0), ("üks", 1), ("kaks", 2), ("kolm", 3), ("neli", 4), ("viis", 5), ("kuus", 6), ("seitse", 7), ("kaheksa", 8), ("üheksa", 9)],
+    teens: &[("kümme", 10)],
+    tens: &[],
+    tens_unit: true,
+    unit_link_tens: &[],
+    hundred: &["sada", "sadat"],
+    thousand: &["tuhat", "tuhande"],
+    repeat: &[("topelt", 2), ("kahekordne", 2)],
+    and: &["ja"],
+};
+const DE: LangNums = LangNums {
+    units: &[("null", 0), ("eins", 1), ("ein", 1), ("eine", 1), ("zwei", 2), ("zwo", 2), ("drei", 3), ("vier", 4), ("fünf", 5), ("fuenf", 5), ("sechs", 6), ("sieben", 7), ("acht", 8), ("neun", 9)],
+    teens: &[("zehn", 10), ("elf", 11), ("zwölf", 12), ("zwoelf", 12), ("dreizehn", 13), ("vierzehn", 14), ("fünfzehn", 15), ("sechzehn", 16), ("siebzehn", 17), ("achtzehn", 18), ("neunzehn", 19)],
+    tens: &[("zwanzig", 20), ("dreißig", 30), ("dreissig", 30), ("vierzig", 40), ("fünfzig", 50), ("sechzig", 60), ("siebzig", 70), ("achtzig", 80), ("neunzig", 90)],
+    tens_unit: false,
+    unit_link_tens: &["und"],
+    hundred: &["hundert"],
+    thousand: &["tausend"],
+    repeat: &[("doppel", 2), ("doppelt", 2), ("doppelte", 2), ("dreifach", 3)],
+    and: &["und"],
+};
+const EN: LangNums = LangNums {
+    units: &[("zero", 0), ("oh", 0), ("o", 0), ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6), ("seven", 7), ("eight", 8), ("nine", 9)],
+    teens: &[("ten", 10), ("eleven", 11), ("twelve", 12), ("thirteen", 13), ("fourteen", 14), ("fifteen", 15), ("sixteen", 16), ("seventeen", 17), ("eighteen", 18), ("nineteen", 19)],
+    tens: &[("twenty", 20), ("thirty", 30), ("forty", 40), ("fourty", 40), ("fifty", 50), ("sixty", 60), ("seventy", 70), ("eighty", 80), ("ninety", 90)],
+    tens_unit: true,
+    unit_link_tens: &[],
+    hundred: &["hundred"],
+    thousand: &["thousand"],
+    repeat: &[("double", 2), ("triple", 3)],
+    and: &["and"],
+};
+
+const ALL: [&LangNums; 7] = [&DA, &SV, &NB, &FI, &ET, &DE, &EN];
+
+fn build() -> Table {
+    let mut w: HashMap<String, (Atom, bool)> = HashMap::new();
+    let mut put = |s: String, a: Atom| {
+        // first definition wins (languages disagree only on weak words)
+        w.entry(s).or_insert((a, false));
+    };
+    for l in ALL {
+        for &(s, v) in l.units {
+            put(s.to_string(), Atom::Unit(v));
+        }
+        for &(s, v) in l.teens {
+            put(s.to_string(), Atom::Teen(v));
+        }
+        for &(s, v) in l.tens {
+            put(s.to_string(), Atom::Tens(v));
+        }
+        for s in l.hundred {
+            put(s.to_string(), Atom::Hundred);
+        }
+        for s in l.thousand {
+            put(s.to_string(), Atom::Thousand);
+        }
+        for &(s, v) in l.repeat {
+            put(s.to_string(), Atom::Repeat(v));
+        }
+        for s in l.and {
+            put(s.to_string(), Atom::And);
+        }
+        let units: Vec<(&str, u8)> = l.units.iter().copied().filter(|(_, v)| *v > 0).collect();
+        if l.tens_unit {
+            for &(t, tv) in l.tens {
+                for &(u, uv) in &units {
+                    put(format!("{t}{u}"), Atom::Compound(tv + uv));
+                }
+            }
+        }
+        for link in l.unit_link_tens {
+            for &(t, tv) in l.tens {
+                for &(u, uv) in &units {
+                    let u = if u == "eins" { "ein" } else { u };
+                    put(format!("{u}{link}{t}"), Atom::Compound(tv + uv));
+                }
+            }
+        }
+    }
+    // Finnish: unit + "toista" (teens), unit + "kymmentä" (tens), tens + unit.
+    let fi_units: &[(&str, u8)] = &[("yksi", 1), ("kaksi", 2), ("kolme", 3), ("neljä", 4), ("viisi", 5), ("kuusi", 6), ("seitsemän", 7), ("kahdeksan", 8), ("yhdeksän", 9)];
+    for &(u, uv) in fi_units {
+        put(format!("{u}toista"), Atom::Teen(10 + uv));
+        if uv >= 2 {
+            let t = format!("{u}kymmentä");
+            put(t.clone(), Atom::Tens(uv * 10));
+            for &(u2, uv2) in fi_units {
+                put(format!("{t}{u2}"), Atom::Compound(uv * 10 + uv2));
+            }
+        }
+    }
+    // Estonian: unit + "teist" (teens), unit + "kümmend" (tens), tens + unit glued.
+    let et_units: &[(&str, u8)] = &[("üks", 1), ("kaks", 2), ("kolm", 3), ("neli", 4), ("viis", 5), ("kuus", 6), ("seitse", 7), ("kaheksa", 8), ("üheksa", 9)];
+    for &(u, uv) in et_units {
+        put(format!("{u}teist"), Atom::Teen(10 + uv));
+        if uv >= 2 {
+            let t = format!("{u}kümmend");
+            put(t.clone(), Atom::Tens(uv * 10));
+            for &(u2, uv2) in et_units {
+                put(format!("{t}{u2}"), Atom::Compound(uv * 10 + uv2));
+            }
+        }
+    }
+    for s in WEAK {
+        if let Some(e) = w.get_mut(*s) {
+            e.1 = true;
+        }
+    }
+    let prefixes = w
+        .keys()
+        .filter_map(|k| {
+            let b = k.as_bytes();
+            Some([*b.first()?, *b.get(1)?, *b.get(2)?])
+        })
+        .collect();
+    Table { words: w, prefixes }
+}
+
+pub static TABLE: Lazy<Table> = Lazy::new(build);
+
+/// Up to this many atoms come out of one word.
+pub const MAX_ATOMS: usize = 6;
+
+impl Table {
+    /// The atoms of one lowercase word (empty when it is not a number word). `weak` is set when
+    /// the word is a single weak atom.
+    pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {
+        atoms.clear();
+        if let Some(&(a, weak)) = self.words.get(w) {
+            atoms.push(a);
+            return weak;
+        }
+        let b = w.as_bytes();
+        if b.len() < 6 || b.len() > 60 {
+            return false;
+        }
+        let p = [b[0], b[1], b[2]];
+        if !self.prefixes.contains(&p) {
+            return false;
+        }
+        self.split(w, atoms, 0);
+        if atoms.len() < 2 || !atoms.iter().any(|a| a.is_value()) {
+            atoms.clear();
+        }
+        false
+    }
+
+    /// Splits a glued word into table words, longest first; all-or-nothing.
+    fn split(&self, w: &str, atoms: &mut Vec<Atom>, depth: usize) -> bool {
+        if w.is_empty() {
+            return true;
+        }
+        if depth >= MAX_ATOMS {
+            return false;
+        }
+        let mut ends: Vec<usize> = w.char_indices().map(|(i, _)| i).skip(1).collect();
+        ends.push(w.len());
+        for &e in ends.iter().rev() {
+            let Some(head) = w.get(..e) else { continue };
+            if head.len() < 2 {
+                continue;
+            }
+            if let Some(&(a, _)) = self.words.get(head) {
+                let n = atoms.len();
+                atoms.push(a);
+                if self.split(w.get(e..).unwrap_or(""), atoms, depth + 1) {
+                    return true;
+                }
+                atoms.truncate(n);
+            }
+        }
+        false
+    }
+}
+
+/// A group of digits produced by a stretch of atoms `[first, last]` (indices into the caller's
+/// atom list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    pub value: u32,
+    /// number of digits (value is zero-padded to it)
+    pub width: u8,
+    pub first: usize,
+    pub last: usize,
+}
+
+impl Group {
+    pub fn push_digits(&self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 10];
+        let mut v = self.value;
+        let w = usize::from(self.width).min(10);
+        for i in (0..w).rev() {
+            if let Some(slot) = buf.get_mut(i) {
+                *slot = (v % 10) as u8;
+            }
+            v /= 10;
+        }
+        out.extend_from_slice(buf.get(..w).unwrap_or(&[]));
+    }
+}
+
+fn atom_val(a: Atom) -> Option<(u32, u8)> {
+    match a {
+        Atom::Unit(v) => Some((u32::from(v), 1)),
+        Atom::Teen(v) | Atom::Tens(v) | Atom::Compound(v) => Some((u32::from(v), 2)),
+        _ => None,
+    }
+}
+
+/// Composes atoms (in reading order) into digit groups. Rules, as people read numbers aloud:
+/// tens + unit → one 2-digit group ("forty five", "kakskümmend viis"); unit + "og"/"und" + tens →
+/// tens+unit; N + hundred [+ rest] → 3 digits; N + thousand [+ hundreds][+ rest] → 4 digits
+/// (years); "double five" → 55; anything else → its own digits. A connector that glues nothing
+/// is dropped.
+pub fn compose(atoms: &[Atom], out: &mut Vec<Group>) {
+    let n = atoms.len();
+    let mut i = 0usize;
+    let at = |k: usize| atoms.get(k).copied();
+    while i < n {
+        let Some(a) = at(i) else { break };
+        match a {
+            Atom::Repeat(r) => {
+                if let Some(Atom::Unit(d)) = at(i + 1) {
+                    for _ in 0..r {
+                        out.push(Group { value: u32::from(d), width: 1, first: i, last: i + 1 });
+                    }
+                    i += 2;
+                } else if let Some(Atom::Teen(_) | Atom::Tens(_) | Atom::Compound(_)) = at(i + 1) {
+                    // "double twenty" — rare; read as the number twice
+                    if let Some((v, w)) = at(i + 1).and_then(atom_val) {
+                        for _ in 0..r {
+                            out.push(Group { value: v, width: w, first: i, last: i + 1 });
+                        }
+                    }
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            Atom::And | Atom::Hundred | Atom::Thousand => i += 1,
+            _ => {
+                let Some((v, w)) = atom_val(a) else {
+                    i += 1;
+                    continue;
+                };
+                // N thousand ...
+                if matches!(at(i + 1), Some(Atom::Thousand)) && v > 0 && v < 100 {
+                    let mut val = v * 1000;
+                    let mut j = i + 2;
+                    let mut last = i + 1;
+                    if matches!(at(j), Some(Atom::And)) {
+                        j += 1;
+                    }
+                    if let (Some(Atom::Unit(h)), Some(Atom::Hundred)) = (at(j), at(j + 1)) {
+                        val += u32::from(h) * 100;
+                        last = j + 1;
+                        j += 2;
+                        if matches!(at(j), Some(Atom::And)) {
+                            j += 1;
+                        }
+                    }
+                    if let Some((r, rl)) = two_digit(atoms, j) {
+                        val += r;
+                        last = rl;
+                    }
+                    out.push(Group { value: val, width: if val >= 10000 { 5 } else { 4 }, first: i, last });
+                    i = last + 1;
+                    continue;
+                }
+                // N hundred ...
+                if matches!(at(i + 1), Some(Atom::Hundred)) && v > 0 && v < 100 {
+                    let mut val = v * 100;
+                    let mut last = i + 1;
+                    let mut j = i + 2;
+                    if matches!(at(j), Some(Atom::And)) {
+                        j += 1;
+                    }
+                    if let Some((r, rl)) = two_digit(atoms, j) {
+                        val += r;
+                        last = rl;
+                    }
+                    out.push(Group { value: val, width: if val >= 1000 { 4 } else { 3 }, first: i, last });
+                    i = last + 1;
+                    continue;
+                }
+                if let Some((r, rl)) = two_digit(atoms, i) {
+                    if rl > i {
+                        out.push(Group { value: r, width: 2, first: i, last: rl });
+                        i = rl + 1;
+                        continue;
+                    }
+                }
+                out.push(Group { value: v, width: w, first: i, last: i });
+                i += 1;
+            }
+        }
+    }
+}
+
+/// A two-digit number starting at `j`: tens + unit, unit + and + tens, or a single value atom.
+fn two_digit(atoms: &[Atom], j: usize) -> Option<(u32, usize)> {
+    let at = |k: usize| atoms.get(k).copied();
+    match (at(j), at(j + 1), at(j + 2)) {
+        (Some(Atom::Tens(t)), Some(Atom::Unit(u)), _) if u > 0 => Some((u32::from(t + u), j + 1)),
+        (Some(Atom::Unit(u)), Some(Atom::And), Some(Atom::Tens(t))) if u > 0 => {
+            Some((u32::from(t + u), j + 2))
+        }
+        (Some(a), _, _) => atom_val(a).map(|(v, _)| (v, j)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(words: &str) -> String {
+        let mut atoms = Vec::new();
+        let mut all = Vec::new();
+        for w in words.split_whitespace() {
+            TABLE.lookup(w, &mut atoms);
+            all.extend_from_slice(&atoms);
+        }
+        let mut g = Vec::new();
+        compose(&all, &mut g);
+        let mut d = Vec::new();
+        for x in &g {
+            x.push_digits(&mut d);
+        }
+        d.iter().map(|x| char::from(b'0' + x)).collect()
+    }
+
+    #[test]
+    fn grammars() {
+        assert_eq!(digits("femoghalvtreds fireogtres nul nul seksogtres"), "5564000066");
+        assert_eq!(digits("fire fem sju ni"), "4579");
+        assert_eq!(digits("fyrtiofem"), "45");
+        assert_eq!(digits("einundvierzig"), "41");
+        assert_eq!(digits("neljäkymmentäviisi"), "45");
+        assert_eq!(digits("kakskümmend viis"), "25");
+        assert_eq!(digits("forty five"), "45");
+        assert_eq!(digits("oh double four four"), "0444");
+        assert_eq!(digits("to tusind og femogtyve"), "2025");
+        assert_eq!(digits("totusenogtjueni"), "2029");
+        assert_eq!(digits("tvåtusentjugosex"), "2026");
+        assert_eq!(digits("zweitausendfünfundzwanzig"), "2025");
+        assert_eq!(digits("neunzehnhundertsechsundsechzig"), "1966");
+        assert_eq!(digits("nittenåttitre"), "1983");
+        assert_eq!(digits("tjugotjugofem"), "2025");
+        assert_eq!(digits("nineteen forty five"), "1945");
+        assert_eq!(digits("üksteist kakskümmend seitse"), "1127");
+        assert_eq!(digits("null fem tjuefem"), "0525");
+        assert_eq!(digits("kolmekymmentäseitsemän kolmekymmentäkolme"), "3733");
+        assert_eq!(digits("six forty eighteen"), "64018");
+        assert_eq!(digits("halvfems"), "90");
+    }
+}

@@ -1,16 +1,491 @@
-//! Recognisers for checksummed identifiers, cards, phones, e-mail, IBAN and dates of birth.
+//! Recognisers for checksummed identifiers, cards, phones, e-mail, IBAN and dates.
+//!
+//! One pass per line: lowercase copy → tokens → cue hits (one Aho-Corasick automaton for all
+//! languages) → number runs (spoken and written numbers folded into digits, see
+//! [`crate::normalize`]) → each run's windows of consecutive groups are tried against the
+//! checksummed shapes first, then against the context-dependent ones (a cue nearby). Values read
+//! back later in the line ("I repeat: …") are found again by their digits.
 
+pub mod cues;
+pub mod dates;
+mod email;
+
+use crate::checksum as ck;
+use crate::normalize::{lower_same_len, number_runs, tokenize, NumRun, Tok, TokClass};
 use crate::span::Candidate;
-use sotto_core::Lang;
+use cues::{Cue, CueHit};
+use regex::Regex;
+use sotto_core::{Kind, Lang};
+use std::cell::RefCell;
 
 /// All non-lexical recognisers, built once.
-pub struct Recognisers {}
+pub struct Recognisers {
+    hetu: Option<Regex>,
+}
+
+impl Default for Recognisers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Default)]
+struct Scratch {
+    lower: String,
+    toks: Vec<Tok>,
+    runs: Vec<NumRun>,
+    cues: Vec<CueHit>,
+    dates: Vec<dates::MonthDate>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// How far back (bytes) a cue still speaks for a value.
+const CUE_REACH: usize = 110;
 
 impl Recognisers {
     pub fn new() -> Self {
-        Self {}
+        Lazy_init();
+        Self { hetu: Regex::new(r"(?i)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b").ok() }
     }
+
     pub fn find(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
-        let _ = (text, langs, out);
+        let _ = langs;
+        SCRATCH.with(|sc| match sc.try_borrow_mut() {
+            Ok(mut sc) => self.find_with(text, &mut sc, out),
+            Err(_) => self.find_with(text, &mut Scratch::default(), out),
+        });
+    }
+
+    fn find_with(&self, text: &str, sc: &mut Scratch, out: &mut Vec<Candidate>) {
+        let start_len = out.len();
+        let bytes = text.as_bytes();
+        let has_digit = bytes.iter().any(|b| b.is_ascii_digit());
+        let has_at = bytes.contains(&b'@');
+        lower_same_len(text, &mut sc.lower);
+        let lower = sc.lower.as_str();
+        tokenize(text, &mut sc.toks);
+        number_runs(text, lower, &sc.toks, &mut sc.runs);
+        if sc.runs.is_empty() && !has_digit && !has_at && !email::maybe_spoken(lower) {
+            return;
+        }
+        cues::find(lower, &mut sc.cues);
+        let cues = &sc.cues;
+
+        // e-mail (written and spoken)
+        email::find(text, lower, &sc.toks, out);
+        // IBAN (written, and spoken after spelled country letters)
+        self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
+        // HETU
+        if has_digit {
+            if let Some(re) = &self.hetu {
+                for m in re.find_iter(text) {
+                    let ok = ck::hetu(m.as_str());
+                    let ctx = nearest(cues, m.start(), &[Cue::Id]).is_some();
+                    if ok || ctx && hetu_shape_date_ok(m.as_str()) {
+                        out.push(Candidate::new(m.start(), m.end(), Kind::NationalId, if ok { 0.95 } else { 0.6 }));
+                    }
+                }
+            }
+        }
+        // month-name dates
+        dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
+        for d in &sc.dates {
+            let c = nearest(cues, d.s, &[Cue::Dob, Cue::Expiry, Cue::Card, Cue::Cvc, Cue::Neg]);
+            match c {
+                Some(Cue::Dob) if d.year.is_some() && d.day.is_some() => {
+                    out.push(Candidate::new(d.s, d.e, Kind::DateOfBirth, 0.85));
+                }
+                Some(Cue::Expiry | Cue::Card | Cue::Cvc) if d.day.is_none() && d.year.is_some() => {
+                    out.push(Candidate::new(d.s, d.e, Kind::CardExpiry, 0.85));
+                }
+                _ => {}
+            }
+        }
+        // number runs
+        for r in &sc.runs {
+            self.run(text, r, cues, out);
+        }
+        // values read back: the same digits elsewhere in the line
+        echo(&sc.runs, start_len, out);
+    }
+
+    fn run(&self, text: &str, r: &NumRun, cues: &[CueHit], out: &mut Vec<Candidate>) {
+        let n = r.groups.len();
+        let total = r.digits.len();
+        let ctx = context(cues, r.s());
+        // A card cue and a card-length run: all of it, Luhn or not — never leave part in clear.
+        if ctx == Some(Cue::Card) && (13..=19).contains(&total) {
+            let (s, e) = r.bytes(0, n);
+            let sc = if ck::luhn(&r.digits) { 0.97 } else { 0.75 };
+            out.push(Candidate::new(s, e, Kind::PaymentCard, sc));
+            return;
+        }
+        let mut a = 0usize;
+        'outer: while a < n {
+            let mut b = n;
+            while b > a {
+                let d = r.window(a, b);
+                let (s, e) = r.bytes(a, b);
+                let wctx = if a == 0 { ctx } else { context(cues, s) };
+                if let Some((kind, score)) = classify(text, r, a, b, d, wctx, cues, s) {
+                    out.push(Candidate::new(s, e, kind, score));
+                    a = b;
+                    continue 'outer;
+                }
+                b -= 1;
+            }
+            a += 1;
+        }
+    }
+
+    fn iban(&self, text: &str, lower: &str, toks: &[Tok], runs: &[NumRun], cues: &[CueHit], out: &mut Vec<Candidate>) {
+        let _ = lower;
+        let mut i = 0usize;
+        while i < toks.len() {
+            let Some(t) = toks.get(i) else { break };
+            let raw = text.get(t.s..t.e).unwrap_or("");
+            let rb = raw.as_bytes();
+            let cc_ok = rb.len() >= 2
+                && rb.iter().take(2).all(|c| c.is_ascii_alphabetic())
+                && ck::iban_len(&[rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()]).is_some();
+            if !cc_ok {
+                i += 1;
+                continue;
+            }
+            let cc = [rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()];
+            let want = ck::iban_len(&cc).unwrap_or(0);
+            // written: "DK50 0040 …", "dk8815510891586802", "DK 50 0040 …"
+            let mut acc: Vec<u8> = Vec::with_capacity(34);
+            let mut end = t.e;
+            let mut j = i;
+            let mut okshape = true;
+            for &c in rb {
+                if c.is_ascii_alphanumeric() {
+                    acc.push(c.to_ascii_uppercase());
+                } else {
+                    okshape = false;
+                }
+            }
+            if okshape && (rb.len() == 2 || rb.get(2).is_some_and(|c| c.is_ascii_digit())) {
+                while acc.len() < want {
+                    let Some(nt) = toks.get(j + 1) else { break };
+                    if nt.nl_before || !(nt.space_before || j == i) {
+                        break;
+                    }
+                    let nr = text.get(nt.s..nt.e).unwrap_or("");
+                    if nt.class == TokClass::Punct || nr.len() > want - acc.len() || nr.len() > 6 {
+                        break;
+                    }
+                    if nt.class == TokClass::Word && (acc.len() < 4 || nr.len() > 4) {
+                        break;
+                    }
+                    acc.extend(nr.bytes().map(|c| c.to_ascii_uppercase()));
+                    end = nt.e;
+                    j += 1;
+                }
+                if acc.len() == want && acc.get(2..4).is_some_and(|x| x.iter().all(|c| c.is_ascii_digit())) {
+                    let valid = ck::iban_mod97(&acc);
+                    let ctx = nearest(cues, t.s, &[Cue::Iban]).is_some();
+                    if valid || ctx {
+                        out.push(Candidate::new(t.s, end, Kind::Iban, if valid { 0.97 } else { 0.6 }));
+                        i = j + 1;
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+        // spoken: two spelled letters (or a two-letter word) then a number run
+        for r in runs {
+            let Some(pi) = toks.iter().position(|t| t.s == r.s()) else { continue };
+            if pi == 0 {
+                continue;
+            }
+            let (cc, cs) = {
+                let p1 = toks.get(pi - 1);
+                let w1 = p1.and_then(|t| text.get(t.s..t.e)).unwrap_or("");
+                if w1.len() == 2 && w1.bytes().all(|c| c.is_ascii_alphabetic()) {
+                    let b = w1.as_bytes();
+                    ([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()], p1.map_or(0, |t| t.s))
+                } else if pi >= 2 {
+                    let p0 = toks.get(pi - 2);
+                    let w0 = p0.and_then(|t| text.get(t.s..t.e)).unwrap_or("");
+                    if w0.len() == 1 && w1.len() == 1 && w0.bytes().chain(w1.bytes()).all(|c| c.is_ascii_alphabetic()) {
+                        let (a, b) = (w0.as_bytes()[0], w1.as_bytes()[0]);
+                        ([a.to_ascii_uppercase(), b.to_ascii_uppercase()], p0.map_or(0, |t| t.s))
+                    } else {
+                        continue;
+                    }
+                } else {
+                    continue;
+                }
+            };
+            let Some(want) = ck::iban_len(&cc) else { continue };
+            for b in 1..=r.groups.len() {
+                let d = r.window(0, b);
+                if d.len() + 2 == want {
+                    let mut acc: Vec<u8> = cc.to_vec();
+                    acc.extend(d.iter().map(|x| x + b'0'));
+                    if ck::iban_mod97(&acc) {
+                        out.push(Candidate::new(cs, r.bytes(0, b).1, Kind::Iban, 0.9));
+                    }
+                    break;
+                }
+                if d.len() + 2 > want {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[allow(non_snake_case)]
+fn Lazy_init() {
+    let _ = cues::CUES.is_some();
+    let _ = &*crate::numbers::TABLE;
+}
+
+fn hetu_shape_date_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let d = |i: usize| b.get(i).map_or(0, |c| u32::from(c.wrapping_sub(b'0')));
+    let (dd, mm) = (d(0) * 10 + d(1), d(2) * 10 + d(3));
+    ck::valid_date(dd, mm, 2000)
+}
+
+/// The nearest cue before `at` among `want` (ignoring Repeat cues), if it is one of them and no
+/// negative cue is nearer.
+fn nearest(cues: &[CueHit], at: usize, want: &[Cue]) -> Option<Cue> {
+    for c in cues::before(cues, at, CUE_REACH) {
+        if want.contains(&c.cue) {
+            return Some(c.cue);
+        }
+        if c.cue == Cue::Neg {
+            return None;
+        }
+    }
+    None
+}
+
+/// The most specific cue speaking for a value at `at`: the nearest non-generic one; `Number`
+/// (a bare "nummer"/"number") only when nothing else is in reach.
+fn context(cues: &[CueHit], at: usize) -> Option<Cue> {
+    let mut generic = None;
+    for c in cues::before(cues, at, CUE_REACH) {
+        match c.cue {
+            Cue::Repeat => continue,
+            Cue::Number => {
+                if generic.is_none() {
+                    generic = Some(Cue::Number);
+                }
+            }
+            other => return Some(other),
+        }
+    }
+    generic
+}
+
+fn val(d: &[u8]) -> u32 {
+    d.iter().fold(0u32, |a, &x| a.saturating_mul(10).saturating_add(u32::from(x)))
+}
+
+/// Country calling codes we know, with the national number lengths after them.
+fn phone_cc(d: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
+    let p = |k: usize| val(d.get(..k).unwrap_or(&[]));
+    match p(2) {
+        45 => return Some((2, 8..=8)),
+        46 => return Some((2, 7..=10)),
+        47 => return Some((2, 8..=8)),
+        49 => return Some((2, 6..=12)),
+        44 => return Some((2, 9..=10)),
+        33 | 31 | 32 | 34 | 39 | 41 | 43 | 48 => return Some((2, 8..=10)),
+        _ => {}
+    }
+    match p(3) {
+        358 => Some((3, 5..=11)),
+        372 => Some((3, 7..=8)),
+        353 | 354 | 370 | 371 => Some((3, 7..=10)),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn classify(
+    text: &str,
+    r: &NumRun,
+    a: usize,
+    b: usize,
+    d: &[u8],
+    ctx: Option<Cue>,
+    cues: &[CueHit],
+    s: usize,
+) -> Option<(Kind, f32)> {
+    let len = d.len();
+    let whole = a == 0 && b == r.groups.len();
+    let neg = ctx == Some(Cue::Neg);
+    let _ = cues;
+    let _ = s;
+    // cards: valid IIN + Luhn, anywhere
+    if (12..=19).contains(&len) && ck::card_brand(d).is_some() && ck::luhn(d) && len >= 13 {
+        return Some((Kind::PaymentCard, 0.95));
+    }
+    if ctx == Some(Cue::Card) && (13..=19).contains(&len) {
+        return Some((Kind::PaymentCard, 0.75));
+    }
+    // phone with an international prefix
+    if a == 0 && (r.plus || d.starts_with(&[0, 0])) {
+        let dd = if r.plus { d } else { d.get(2..).unwrap_or(&[]) };
+        if let Some((k, rng)) = phone_cc(dd) {
+            let rest = dd.len().saturating_sub(k);
+            let rest = if dd.get(k) == Some(&0) { rest.saturating_sub(1) } else { rest };
+            if rng.contains(&rest) {
+                return Some((Kind::PhoneNumber, 0.9));
+            }
+        }
+    }
+    // national identifiers with their checks
+    if !neg {
+        if let Some(sc) = national_id(d, ctx == Some(Cue::Id)) {
+            return Some((Kind::NationalId, sc));
+        }
+    }
+    match ctx {
+        Some(Cue::Cvc) if whole && (3..=4).contains(&len) => return Some((Kind::CardCvc, 0.85)),
+        Some(Cue::Expiry | Cue::Card | Cue::Cvc) if whole && expiry_shape(d) => {
+            return Some((Kind::CardExpiry, 0.85))
+        }
+        Some(Cue::Dob) if numeric_date(text, r, a, b, d) => return Some((Kind::DateOfBirth, 0.85)),
+        Some(Cue::Phone | Cue::Number) if whole && (6..=13).contains(&len) && !r_is_date(text, r) => {
+            return Some((Kind::PhoneNumber, 0.75))
+        }
+        Some(Cue::Iban) if whole && (14..=30).contains(&len) => return Some((Kind::Iban, 0.6)),
+        _ => {}
+    }
+    // national phone formats without a cue: written, leading 0 and a plausible length; or the
+    // Nordic "dd dd dd dd" pattern
+    if whole && !neg && !r.spoken() {
+        let groups = b - a;
+        if d.first() == Some(&0) && d.get(1) != Some(&0) && (9..=12).contains(&len) && !r_is_date(text, r) {
+            return Some((Kind::PhoneNumber, 0.6));
+        }
+        if len == 8 && groups == 4 && r.groups.iter().all(|g| g.de - g.ds == 2) && r.seps.is_empty() {
+            return Some((Kind::PhoneNumber, 0.6));
+        }
+    }
+    None
+}
+
+fn r_is_date(text: &str, r: &NumRun) -> bool {
+    let raw = text.get(r.s()..r.e()).unwrap_or("");
+    r.groups.len() == 3 && (raw.contains('.') || raw.contains('-') || raw.contains('/')) && {
+        let g: Vec<usize> = r.groups.iter().map(|g| g.de - g.ds).collect();
+        matches!(g.as_slice(), [4, 2, 2] | [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4])
+    }
+}
+
+fn expiry_shape(d: &[u8]) -> bool {
+    let mm = val(d.get(..2).unwrap_or(&[]));
+    match d.len() {
+        4 => (1..=12).contains(&mm),
+        6 => (1..=12).contains(&mm) && (2000..=2099).contains(&val(d.get(2..).unwrap_or(&[]))),
+        _ => false,
+    }
+}
+
+/// D.M.YYYY, DD-MM-YYYY, YYYY-MM-DD, DD/MM/YYYY, spoken DDMMYYYY.
+fn numeric_date(text: &str, r: &NumRun, a: usize, b: usize, d: &[u8]) -> bool {
+    let _ = text;
+    let gl: Vec<usize> = r.groups.get(a..b).unwrap_or(&[]).iter().map(|g| g.de - g.ds).collect();
+    let g = |k: usize| -> u32 {
+        let (Some(x), Some(y)) = (r.groups.get(a), r.groups.get(a)) else { return 0 };
+        let _ = y;
+        let off: usize = gl.iter().take(k).sum();
+        let l = gl.get(k).copied().unwrap_or(0);
+        val(r.digits.get(x.ds + off..x.ds + off + l).unwrap_or(&[]))
+    };
+    match gl.as_slice() {
+        [1 | 2, 1 | 2, 4] => ck::valid_date(g(0), g(1), g(2)) || ck::valid_date(g(1), g(0), g(2)),
+        [4, 1 | 2, 1 | 2] => ck::valid_date(g(2), g(1), g(0)),
+        _ => {
+            if d.len() == 8 {
+                let dd = val(d.get(..2).unwrap_or(&[]));
+                let mm = val(d.get(2..4).unwrap_or(&[]));
+                let yy = val(d.get(4..).unwrap_or(&[]));
+                (1900..=2099).contains(&yy) && ck::valid_date(dd, mm, yy)
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// Score of a national id (any of our countries) or None.
+fn national_id(d: &[u8], cue: bool) -> Option<f32> {
+    match d.len() {
+        10 => {
+            let (date, m11) = ck::cpr(d);
+            if date && m11 {
+                return Some(0.9);
+            }
+            if ck::personnummer(d) {
+                return Some(0.9);
+            }
+            if cue && date {
+                return Some(0.7);
+            }
+        }
+        12 => {
+            if ck::personnummer(d) {
+                return Some(0.9);
+            }
+        }
+        11 => {
+            if ck::fodselsnummer(d) || ck::isikukood(d) || ck::steuer_id(d) {
+                return Some(0.9);
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+/// Adds candidates for numbers that repeat a value already found (same digits, ≥ 3 of them).
+fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
+    let found: Vec<Candidate> = out.get(from..).unwrap_or(&[]).to_vec();
+    if found.is_empty() {
+        return;
+    }
+    let mut vals: Vec<(Vec<u8>, Kind, f32)> = Vec::new();
+    for c in &found {
+        for r in runs {
+            for a in 0..r.groups.len() {
+                for b in a + 1..=r.groups.len() {
+                    if r.bytes(a, b) == (c.start, c.end) {
+                        let w = r.window(a, b);
+                        if w.len() >= 3 {
+                            vals.push((w.to_vec(), c.kind, c.score));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if vals.is_empty() {
+        return;
+    }
+    for r in runs {
+        for a in 0..r.groups.len() {
+            for b in (a + 1..=r.groups.len()).rev() {
+                let w = r.window(a, b);
+                let Some((_, k, sc)) = vals.iter().find(|(v, _, _)| v.as_slice() == w) else { continue };
+                let (s, e) = r.bytes(a, b);
+                if !out.iter().any(|c| c.start < e && s < c.end) {
+                    out.push(Candidate::new(s, e, *k, *sc * 0.95));
+                }
+                break;
+            }
+        }
     }
 }
