@@ -128,8 +128,10 @@ pub struct RunGroup {
 pub struct NumRun {
     pub digits: Vec<u8>,
     pub groups: Vec<RunGroup>,
-    /// a '+' right before the first group
+    /// a '+' (or the word "plus") right before the first group
     pub plus: bool,
+    /// where that '+' starts
+    pub plus_at: usize,
     /// separator characters seen between groups (for format checks: "/", ".", "-")
     pub seps: Vec<u8>,
 }
@@ -175,10 +177,11 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
     let mut seps: Vec<u8> = Vec::new();
     let mut atoms = Vec::new();
     let mut pending_plus = false;
+    let mut plus_at = 0usize;
     for (ti, t) in toks.iter().enumerate() {
         let brk = t.nl_before;
         if brk && !items.is_empty() {
-            flush(text, &mut items, plus, &mut seps, out);
+            flush(text, &mut items, plus, plus_at, &mut seps, out);
             plus = false;
         }
         match t.class {
@@ -188,6 +191,9 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                     seps.clear();
                 }
                 items.push(Item { s: t.s, e: t.e, atoms: Vec::new(), digits: Some((t.s, t.e)), weak: false });
+                if items.len() == 1 && !plus {
+                    plus_at = t.s;
+                }
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
@@ -203,15 +209,16 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                     items.push(Item { s: t.s, e: t.e, atoms: atoms.clone(), digits: None, weak });
                 } else if w == "plus" && items.is_empty() {
                     pending_plus = true;
+                    plus_at = t.s;
                     continue;
                 } else if !(FILLERS.contains(w) && !items.is_empty()) && !items.is_empty() {
-                    flush(text, &mut items, plus, &mut seps, out);
+                    flush(text, &mut items, plus, plus_at, &mut seps, out);
                     plus = false;
                 }
             }
             TokClass::Alnum => {
                 if !items.is_empty() {
-                    flush(text, &mut items, plus, &mut seps, out);
+                    flush(text, &mut items, plus, plus_at, &mut seps, out);
                     plus = false;
                 }
             }
@@ -220,13 +227,12 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                 let next_space = toks.get(ti + 1).is_none_or(|n| n.space_before);
                 match c {
                     '+' => {
-                        if items.is_empty() {
-                            pending_plus = true;
-                            continue;
+                        if !items.is_empty() {
+                            flush(text, &mut items, plus, plus_at, &mut seps, out);
+                            plus = false;
                         }
-                        flush(text, &mut items, plus, &mut seps, out);
-                        plus = false;
                         pending_plus = true;
+                        plus_at = t.s;
                         continue;
                     }
                     '-' | '/' | '(' | ')' | ',' | '–' | '\'' => {
@@ -241,7 +247,7 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                     }
                     _ => {
                         if !items.is_empty() {
-                            flush(text, &mut items, plus, &mut seps, out);
+                            flush(text, &mut items, plus, plus_at, &mut seps, out);
                             plus = false;
                         }
                     }
@@ -251,11 +257,11 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
         pending_plus = false;
     }
     if !items.is_empty() {
-        flush(text, &mut items, plus, &mut seps, out);
+        flush(text, &mut items, plus, plus_at, &mut seps, out);
     }
 }
 
-fn flush(text: &str, items: &mut Vec<Item>, plus: bool, seps: &mut Vec<u8>, out: &mut Vec<NumRun>) {
+fn flush(text: &str, items: &mut Vec<Item>, plus: bool, plus_at: usize, seps: &mut Vec<u8>, out: &mut Vec<NumRun>) {
     // drop connectors at the end
     while items.last().is_some_and(|i| i.atoms.iter().all(|a| matches!(a, Atom::And | Atom::Repeat(_))) && i.digits.is_none()) {
         items.pop();
@@ -266,7 +272,7 @@ fn flush(text: &str, items: &mut Vec<Item>, plus: bool, seps: &mut Vec<u8>, out:
         seps.clear();
         return;
     }
-    let mut run = NumRun { plus, seps: std::mem::take(seps), ..Default::default() };
+    let mut run = NumRun { plus, plus_at, seps: std::mem::take(seps), ..Default::default() };
     let mut k = 0usize;
     while k < items.len() {
         if let Some(it) = items.get(k) {

@@ -42,8 +42,8 @@ impl Atom {
 /// "one", "oh", "sex", "fire", "ni", "elf"): weak words count only next to another number.
 pub struct Table {
     words: HashMap<String, (Atom, bool)>,
-    /// 3-byte prefixes of every table word (cheap reject before splitting a glued word).
-    prefixes: HashSet<[u8; 3]>,
+    /// 2-byte prefixes of every table word (cheap reject before splitting a glued word).
+    prefixes: HashSet<[u8; 2]>,
 }
 
 const WEAK: &[&str] = &[
@@ -223,7 +223,7 @@ fn build() -> Table {
         .keys()
         .filter_map(|k| {
             let b = k.as_bytes();
-            Some([*b.first()?, *b.get(1)?, *b.get(2)?])
+            Some([*b.first()?, *b.get(1)?])
         })
         .collect();
     Table { words: w, prefixes }
@@ -247,7 +247,7 @@ impl Table {
         if b.len() < 6 || b.len() > 60 {
             return false;
         }
-        let p = [b[0], b[1], b[2]];
+        let p = [b[0], b[1]];
         if !self.prefixes.contains(&p) {
             return false;
         }

@@ -79,7 +79,7 @@ const DOB: &[&str] = &[
     "født", "fødselsdato", "fødselsdatoen", "fødselsdag", "född", "födelsedatum", "födelsedag", "fødd",
     "syntynyt", "synnyin", "syntymäaika", "syntymäaikani", "syntymäpäivä", "sündinud", "sündisin",
     "sünnikuupäev", "sünniaeg", "sünnipäev", "geboren", "geburtsdatum", "geburtstag", "date of birth",
-    "birth date", "birthdate", "birthday", "born", "d.o.b", "dob", "of birth", "fødselsår",
+    "birth date", "birthdate", "birth", "birthday", "born", "d.o.b", "dob", "of birth", "fødselsår",
 ];
 const IBAN: &[&str] = &[
     "iban", "kontonummer", "kontonumret", "kontonummeret", "tilinumero", "tilinumeroni", "kontonumber",

@@ -33,7 +33,9 @@ static MONTHS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
     }
     m.remove("mars");
     m.insert("mars".into(), 3);
-    m.insert("maili".into(), 5);
+    for (i, n) in ["jaanuaril", "veebruaril", "märtsil", "aprillil", "mail", "juunil", "juulil", "augustil", "septembril", "oktoobril", "novembril", "detsembril"].iter().enumerate() {
+        m.insert(n.to_string(), (i + 1) as u8);
+    }
     m
 });
 

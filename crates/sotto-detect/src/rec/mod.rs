@@ -93,7 +93,10 @@ impl Recognisers {
         // month-name dates
         dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
         for d in &sc.dates {
-            let c = nearest(cues, d.s, &[Cue::Dob, Cue::Expiry, Cue::Card, Cue::Cvc, Cue::Neg]);
+            let mut c = nearest(cues, d.s, &[Cue::Dob, Cue::Expiry, Cue::Card, Cue::Cvc, Cue::Neg]);
+            if c.is_none() && dob_cue_after(cues, d.e) {
+                c = Some(Cue::Dob);
+            }
             match c {
                 Some(Cue::Dob) if d.year.is_some() && d.day.is_some() => {
                     out.push(Candidate::new(d.s, d.e, Kind::DateOfBirth, 0.85));
@@ -131,6 +134,8 @@ impl Recognisers {
                 let (s, e) = r.bytes(a, b);
                 let wctx = if a == 0 { ctx } else { context(cues, s) };
                 if let Some((kind, score)) = classify(text, r, a, b, d, wctx, cues, s) {
+                    // a spoken or written '+' belongs to the phone number
+                    let s = if a == 0 && r.plus && kind == Kind::PhoneNumber && r.plus_at < s { r.plus_at } else { s };
                     out.push(Candidate::new(s, e, kind, score));
                     a = b;
                     continue 'outer;
@@ -248,6 +253,19 @@ fn Lazy_init() {
     let _ = &*crate::numbers::TABLE;
 }
 
+/// "… 2003 geboren", "… 1990 born": a birth cue right after a date.
+fn dob_cue_after(cues: &[CueHit], end: usize) -> bool {
+    cues.iter().any(|c| c.cue == Cue::Dob && c.s >= end && c.s <= end + 12)
+}
+
+/// A birth cue close before `at` (dates further away are other dates: deliveries, visits).
+/// Only the first date after the cue: digits in between mean the birth date was already said.
+fn dob_near(text: &str, cues: &[CueHit], at: usize) -> bool {
+    cues::before(cues, at, 45).next().is_some_and(|c| {
+        c.cue == Cue::Dob && !text.get(c.e..at).is_some_and(|x| x.bytes().any(|b| b.is_ascii_digit()))
+    })
+}
+
 fn hetu_shape_date_ok(s: &str) -> bool {
     let b = s.as_bytes();
     let d = |i: usize| b.get(i).map_or(0, |c| u32::from(c.wrapping_sub(b'0')));
@@ -325,8 +343,6 @@ fn classify(
     let len = d.len();
     let whole = a == 0 && b == r.groups.len();
     let neg = ctx == Some(Cue::Neg);
-    let _ = cues;
-    let _ = s;
     // cards: valid IIN + Luhn, anywhere
     if (12..=19).contains(&len) && ck::card_brand(d).is_some() && ck::luhn(d) && len >= 13 {
         return Some((Kind::PaymentCard, 0.95));
@@ -350,13 +366,23 @@ fn classify(
         if let Some(sc) = national_id(d, ctx == Some(Cue::Id)) {
             return Some((Kind::NationalId, sc));
         }
+        // the written DDMMYY-SSSS shape with a real date is a CPR number even when it fails the
+        // old mod-11 check (numbers issued since 2007)
+        if len == 10 && b - a == 2 && r.window(a, a + 1).len() == 6 && ck::cpr(d).0 {
+            let raw = text.get(s..r.bytes(a, b).1).unwrap_or("");
+            if raw.as_bytes().get(6) == Some(&b'-') {
+                return Some((Kind::NationalId, 0.7));
+            }
+        }
     }
     match ctx {
         Some(Cue::Cvc) if whole && (3..=4).contains(&len) => return Some((Kind::CardCvc, 0.85)),
         Some(Cue::Expiry | Cue::Card | Cue::Cvc) if whole && expiry_shape(d) => {
             return Some((Kind::CardExpiry, 0.85))
         }
-        Some(Cue::Dob) if numeric_date(text, r, a, b, d) => return Some((Kind::DateOfBirth, 0.85)),
+        Some(Cue::Dob) if dob_near(text, cues, s) && numeric_date(text, r, a, b, d) => {
+            return Some((Kind::DateOfBirth, 0.85))
+        }
         Some(Cue::Phone | Cue::Number) if whole && (6..=13).contains(&len) && !r_is_date(text, r) => {
             return Some((Kind::PhoneNumber, 0.75))
         }
