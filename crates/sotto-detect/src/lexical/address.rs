@@ -1,0 +1,342 @@
+//! Street addresses: a street name (compound with a street ending, a name plus a street-type word,
+//! or English number-first form) with a house number, plus floor/apartment, postcode and city
+//! when they follow. One span.
+
+use std::collections::HashSet;
+
+use sotto_core::Kind;
+
+use super::data::{sections, PhraseSet};
+use super::text::fold;
+use super::{Doc, LangCues, Lexical};
+use crate::span::Candidate;
+
+/// English street types that make a street even in lower case.
+const STRONG_TYPES: &[&str] =
+    &["street", "road", "lane", "avenue", "drive", "crescent", "terrace", "gardens", "grove", "mews"];
+
+/// Words that may stand before a compound street name ("Gamle Kongevej", "Norra Vägen").
+const STREET_MODIFIERS: &[&str] = &[
+    "nedre", "øvre", "gamle", "store", "lille", "nye", "ny", "sankt", "skt", "gamla", "stora",
+    "lilla", "norra", "södra", "östra", "västra", "nordre", "søndre", "vestre", "østre", "alte",
+    "neue", "große", "grosse", "kleine", "obere", "untere", "vanha", "uusi", "pikk", "lai",
+];
+
+/// Danish floor and side marks after a house number ("2. th.", "st. tv.").
+const FLOOR_MARKS: &[&str] = &["th", "tv", "mf", "sal", "st"];
+
+#[derive(Debug, Default)]
+pub(crate) struct Streets {
+    suffix_strong: Vec<String>,
+    suffix_weak: Vec<String>,
+    words: HashSet<String>,
+    types: HashSet<String>,
+    prefix: PhraseSet,
+    cue: PhraseSet,
+}
+
+impl Streets {
+    pub fn parse(src: &str) -> Self {
+        let s = sections(src);
+        let mut st = Streets::default();
+        for e in s.get("suffix").into_iter().flatten() {
+            match e.strip_suffix('?') {
+                Some(w) => st.suffix_weak.push(fold(w)),
+                None => st.suffix_strong.push(fold(e)),
+            }
+        }
+        st.words = s.get("word").into_iter().flatten().map(|w| fold(w)).collect();
+        st.types = s.get("type").into_iter().flatten().map(|w| fold(w)).collect();
+        st.prefix = PhraseSet::new(s.get("prefix").cloned().unwrap_or_default());
+        st.cue = PhraseSet::new(s.get("cue").cloned().unwrap_or_default());
+        st
+    }
+
+    /// A compound with a strong street ending ("søndergade", "linnégatan", "hauptstraße").
+    pub fn is_street_compound(&self, w: &str) -> bool {
+        self.suffix_strong.iter().any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
+    }
+
+    fn is_weak_compound(&self, w: &str) -> bool {
+        self.suffix_weak.iter().any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
+    }
+
+    /// A separate street-type word of the Nordic/German/Estonian kind ("gate", "tn", "straße").
+    pub fn is_type_word(&self, w: &str) -> bool {
+        self.words.contains(w)
+    }
+
+    /// Any street word a name cannot contain.
+    pub fn is_street_word(&self, w: &str) -> bool {
+        self.words.contains(w) || STRONG_TYPES.contains(&w) && w != "lane"
+    }
+}
+
+fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
+    match (k.checked_sub(1).and_then(|p| doc.toks.get(p)), doc.toks.get(k)) {
+        (Some(a), Some(b)) => doc.text.get(a.e..b.s).unwrap_or(""),
+        _ => "",
+    }
+}
+
+fn house_number(w: &str) -> bool {
+    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = w.len() - digits;
+    (1..=4).contains(&digits) && rest <= 1 && w.chars().count() <= 5
+}
+
+fn alpha(doc: &Doc<'_>, i: usize) -> bool {
+    doc.toks.get(i).is_some_and(|t| !t.has_digit)
+}
+
+pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<Candidate>) {
+    let n = doc.toks.len();
+    let st = &lex.streets;
+    let words = &doc.words;
+    let word = |i: usize| words.get(i).copied().unwrap_or("");
+    let is_stop = |i: usize| {
+        let w = word(i);
+        cues.stop.contains(w) || lex.all_stop.contains(w) && !lex.sur.contains(w)
+    };
+    // Token indices right after an address cue ("adressen er", "i live at").
+    let all: Vec<usize> = (0..n).collect();
+    let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk);
+    let mut after_cue = vec![false; n + 1];
+    for p in 0..n {
+        if let Some(l) = st.cue.match_at(words, &all, p, &brk) {
+            if let Some(slot) = after_cue.get_mut(p + l) {
+                *slot = true;
+            }
+        }
+    }
+
+    let mut last_end_tok: Option<usize> = None;
+    for i in 0..n {
+        if last_end_tok.is_some_and(|e| i <= e) {
+            continue;
+        }
+        let Some(t) = doc.toks.get(i) else { break };
+        let w = word(i);
+        let spoken = lex.number_words.contains(w);
+        if !(house_number(w) || spoken) {
+            continue;
+        }
+        // --- street name before the number ---
+        let mut start: Option<usize> = None;
+        let mut weak = false;
+        if i >= 1 && !t.brk && !t.comma {
+            let j = i - 1;
+            let wj = word(j);
+            if alpha(doc, j) {
+                if st.is_street_compound(wj) || st.is_weak_compound(wj) {
+                    weak = !st.is_street_compound(wj);
+                    let mut s = j;
+                    if j >= 1 {
+                        let tj = doc.toks.get(j);
+                        if tj.is_some_and(|x| x.tight) && STREET_MODIFIERS.contains(&word(j - 1)) {
+                            s = j - 1;
+                        }
+                    }
+                    start = Some(s);
+                } else if st.is_type_word(wj) && j >= 1 {
+                    let k = j - 1;
+                    let tight_j = doc.toks.get(j).is_some_and(|x| x.tight);
+                    if tight_j && alpha(doc, k) && !is_stop(k) {
+                        let mut s = k;
+                        // "Thorvald Meyers gate", "Karl Johans gate": genitive before the type.
+                        if k >= 1
+                            && word(k).ends_with('s')
+                            && doc.toks.get(k).is_some_and(|x| x.tight)
+                            && alpha(doc, k - 1)
+                            && !is_stop(k - 1)
+                        {
+                            s = k - 1;
+                        }
+                        start = Some(s);
+                    }
+                } else if j >= 1
+                    && doc.toks.get(j).is_some_and(|x| x.tight && (x.cap || !doc.mixed))
+                    && !is_stop(j)
+                {
+                    // German "Am Markt 39", "An der Alster 5".
+                    let one = word(j - 1);
+                    if ["am", "im", "zum", "zur"].contains(&one) {
+                        start = Some(j - 1);
+                        weak = true;
+                    } else if j >= 2 && st.prefix.has(&format!("{} {}", word(j - 2), one)) {
+                        start = Some(j - 2);
+                        weak = true;
+                    }
+                }
+                if start.is_none() {
+                    // After an address cue: any name words before the number.
+                    for back in 1..=3usize {
+                        let Some(s) = i.checked_sub(back) else { break };
+                        if !(s..i).all(|k| alpha(doc, k) && !is_stop(k))
+                            || !(s + 1..i).all(|k| doc.toks.get(k).is_some_and(|x| x.tight))
+                        {
+                            break;
+                        }
+                        if after_cue.get(s).copied().unwrap_or(false) {
+                            start = Some(s);
+                            weak = false;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(s) = start {
+            if spoken {
+                weak = true;
+            }
+            let (end, confirmed) = tail(lex, cues, doc, i, true);
+            let cap_ok = doc.mixed && doc.toks.get(s).is_some_and(|x| x.cap);
+            if !weak || confirmed || cap_ok && !spoken {
+                push(doc, s, end, out);
+                last_end_tok = Some(end);
+            }
+            continue;
+        }
+        // --- English: number, name words, street type ---
+        if spoken {
+            continue;
+        }
+        for k in i + 2..=(i + 4).min(n.saturating_sub(1)) {
+            let tk = doc.toks.get(k);
+            if !tk.is_some_and(|x| x.tight) || !alpha(doc, k) {
+                break;
+            }
+            let wk = word(k);
+            if st.types.contains(wk) {
+                let names_ok = (i + 1..k).all(|m| alpha(doc, m) && !is_stop(m))
+                    && doc.toks.get(i + 1).is_some_and(|x| x.tight);
+                if !names_ok {
+                    break;
+                }
+                let strong = STRONG_TYPES.contains(&wk);
+                let (end, confirmed) = tail(lex, cues, doc, k, false);
+                let cap_ok = doc.mixed && doc.toks.get(k).is_some_and(|x| x.cap);
+                if strong || confirmed || cap_ok {
+                    push(doc, i, end, out);
+                    last_end_tok = Some(end);
+                }
+                break;
+            }
+            if is_stop(k) {
+                break;
+            }
+        }
+    }
+}
+
+fn push(doc: &Doc<'_>, a: usize, b: usize, out: &mut Vec<Candidate>) {
+    if let (Some(ta), Some(tb)) = (doc.toks.get(a), doc.toks.get(b)) {
+        out.push(Candidate::new(ta.s, tb.e, Kind::Address, 0.85));
+    }
+}
+
+/// Floor/apartment, postcode and city after the house number (or English street type) at `i`.
+/// Returns the last token of the address and whether a postcode or known city confirmed it.
+fn tail(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -> (usize, bool) {
+    let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
+    let tok = |k: usize| doc.toks.get(k);
+    let mut end = i;
+    if nordic {
+        // Apartment after a dash or slash: "45-4", "117-54", "9-11".
+        if let Some(t) = tok(end + 1) {
+            let g = gap(doc, end + 1);
+            if t.has_digit && (g == "-" || g == "/") && t.e - t.s <= 4 {
+                end += 1;
+            }
+        }
+        // Danish floor: "2. th.", "st. tv.", "4. sal".
+        if let Some(t) = tok(end + 1) {
+            let fl = word(end + 1);
+            if (t.digits && fl.len() <= 2 && t.dot_after) || fl == "st" {
+                if FLOOR_MARKS.contains(&word(end + 2)) && word(end + 2) != "st" {
+                    end += 2;
+                } else if fl == "st" && t.dot_after {
+                    end += 1;
+                }
+            }
+        }
+        // Finnish staircase/apartment "as. 26", "A 12", Swedish "lgh 1102".
+        if let (Some(t1), Some(t2)) = (tok(end + 1), tok(end + 2)) {
+            let w1 = word(end + 1);
+            if (w1 == "as" || w1 == "lgh" || w1 == "asunto" || w1 == "korter" || (t1.letter && t1.cap))
+                && t2.digits
+                && t2.e - t2.s <= 4
+            {
+                end += 2;
+            }
+        }
+    }
+    // Postcode.
+    let mut confirmed = false;
+    let mut k = end + 1;
+    if let Some(t) = tok(k) {
+        let w = word(k);
+        if t.digits && (w.len() == 4 || w.len() == 5) && !t.brk {
+            end = k;
+            confirmed = true;
+            k += 1;
+        } else if t.digits && w.len() == 3 && !t.brk {
+            if let Some(t2) = tok(k + 1) {
+                if t2.digits && word(k + 1).len() == 2 && t2.tight {
+                    end = k + 1;
+                    confirmed = true;
+                    k += 2;
+                }
+            }
+        }
+    }
+    // City: from the gazetteer, or (after a postcode) the next word.
+    if let Some(t) = tok(k) {
+        if !t.brk {
+            let seq: Vec<usize> = (k..(k + 4).min(doc.toks.len())).collect();
+            let brk = |x: usize| doc.toks.get(x).is_none_or(|t| t.brk || t.comma);
+            if let Some(l) = lex.cities.match_at(&doc.words, &seq, 0, &brk) {
+                end = k + l - 1;
+                confirmed = true;
+                k = end + 1;
+            } else if confirmed
+                && !t.has_digit
+                && (!doc.mixed || t.cap)
+                && !cues.stop.contains(word(k))
+                && !lex.all_stop.contains(word(k))
+            {
+                end = k;
+                k += 1;
+            }
+        }
+    }
+    // UK postcode: "M1 2WD", "CF10 1EP", "G2 3BZ".
+    if !nordic {
+        if let (Some(a), Some(b)) = (tok(k), tok(k + 1)) {
+            if uk_outward(word(k)) && uk_inward(word(k + 1)) && b.tight && !a.brk {
+                end = k + 1;
+                confirmed = true;
+            }
+        }
+    }
+    (end, confirmed)
+}
+
+fn uk_outward(w: &str) -> bool {
+    let b = w.as_bytes();
+    let letters = b.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let rest = b.get(letters..).unwrap_or(&[]);
+    (1..=2).contains(&letters)
+        && !rest.is_empty()
+        && rest.len() <= 2
+        && rest.first().is_some_and(u8::is_ascii_digit)
+        && rest.iter().all(u8::is_ascii_alphanumeric)
+}
+
+fn uk_inward(w: &str) -> bool {
+    let b = w.as_bytes();
+    b.len() == 3
+        && b.first().is_some_and(u8::is_ascii_digit)
+        && b.iter().skip(1).all(u8::is_ascii_alphabetic)
+}

@@ -1,0 +1,306 @@
+//! Person names: after a cue ("jeg hedder", "my name is", "hier ist", "tak"), as a first name +
+//! surname pair from the gazetteers, and spelled out letter by letter ("p o u l s e n").
+
+use sotto_core::Kind;
+
+use super::{Doc, LangCues, Lexical};
+use crate::span::Candidate;
+
+/// Endings that make an unknown word look like a surname.
+const SURNAME_ENDINGS: &[&str] = &[
+    "sen", "son", "ssen", "nen", "inen", "mann", "berg", "gaard", "gård", "ström", "strom",
+    "qvist", "kvist", "lund", "dahl", "holm", "ski", "ska", "ov", "ova", "ev", "eva", "mets",
+    "pere", "lä", "la", "er", "ner", "ler", "ger", "stad", "vik", "by", "rud",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cue {
+    Strong,
+    Weak,
+    Honorific,
+}
+
+pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<Candidate>) {
+    let n = doc.toks.len();
+    if n == 0 {
+        return;
+    }
+    let words = &doc.words;
+    // Word sequence without fillers; a break before a skipped filler moves to the next word.
+    let mut seq: Vec<usize> = Vec::with_capacity(n);
+    let mut brk_eff = vec![false; n];
+    let mut pending_brk = false;
+    for (i, t) in doc.toks.iter().enumerate() {
+        let w = words.get(i).copied().unwrap_or("");
+        if cues.filler.contains(w) {
+            pending_brk |= t.brk;
+            continue;
+        }
+        if let Some(b) = brk_eff.get_mut(i) {
+            *b = t.brk || pending_brk;
+        }
+        pending_brk = false;
+        seq.push(i);
+    }
+    let brk = |i: usize| brk_eff.get(i).copied().unwrap_or(true);
+    let mut covered_until = 0usize; // token index: names found end here
+
+    let mut found: Vec<(usize, usize)> = Vec::new(); // token ranges, inclusive
+    let mut pos = 0usize;
+    while pos < seq.len() {
+        let mut cue: Option<(Cue, usize)> = None;
+        if let Some(l) = cues.name_strong.match_at(words, &seq, pos, &brk) {
+            cue = Some((Cue::Strong, l));
+        } else if let Some(l) = cues.honorific.match_at(words, &seq, pos, &brk) {
+            cue = Some((Cue::Honorific, l));
+        } else if let Some(l) = cues.name_weak.match_at(words, &seq, pos, &brk) {
+            cue = Some((Cue::Weak, l));
+        }
+        if let Some((kind, len)) = cue {
+            if let Some(&start_tok) = seq.get(pos + len) {
+                if !brk(start_tok) && start_tok >= covered_until {
+                    if let Some(end_tok) = name_after(lex, cues, doc, start_tok, kind) {
+                        found.push((start_tok, end_tok));
+                        covered_until = end_tok + 1;
+                        pos += len;
+                        continue;
+                    }
+                }
+            }
+        }
+        pos += 1;
+    }
+
+    // First name + surname pairs without a cue.
+    let mut i = 0usize;
+    while i + 1 < n {
+        if i < covered_until && found.iter().any(|&(a, b)| a <= i && i <= b) {
+            i += 1;
+            continue;
+        }
+        if let Some(end) = pair_at(lex, cues, doc, i) {
+            if !found.iter().any(|&(a, b)| a <= end && i <= b) {
+                found.push((i, end));
+            }
+            i = end + 1;
+            continue;
+        }
+        i += 1;
+    }
+
+    spelled(lex, cues, doc, &seq, &brk, &found, out);
+
+    for (a, b) in found {
+        if let (Some(ta), Some(tb)) = (doc.toks.get(a), doc.toks.get(b)) {
+            out.push(Candidate::new(ta.s, tb.e, Kind::PersonName, 0.85));
+        }
+    }
+}
+
+fn is_alpha_word(doc: &Doc<'_>, i: usize) -> bool {
+    doc.toks.get(i).is_some_and(|t| !t.has_digit && t.e > t.s)
+}
+
+/// A word that cannot be part of a name.
+fn blocked(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> bool {
+    let w = doc.words.get(i).copied().unwrap_or("");
+    w.is_empty()
+        || !is_alpha_word(doc, i)
+        || cues.stop.contains(w)
+        || cues.filler.contains(w)
+        || (lex.all_stop.contains(w) && !lex.first.contains(w) && !lex.sur.contains(w))
+        || lex.streets.is_street_word(w)
+        || (lex.special.is_term_word(w) && !lex.first.contains(w) && !lex.sur.contains(w))
+}
+
+/// Would a surname candidate at `i` rather start an address ("Tamme tn 117", "Vestergade 16")?
+fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
+    let w = doc.words.get(i).copied().unwrap_or("");
+    if lex.streets.is_street_compound(w) {
+        return true;
+    }
+    match doc.words.get(i + 1) {
+        Some(next) => {
+            lex.streets.is_type_word(next)
+                || doc.toks.get(i + 1).is_some_and(|t| t.digits && !t.comma && !t.brk)
+        }
+        None => false,
+    }
+}
+
+fn looks_like_surname(w: &str) -> bool {
+    w.chars().count() >= 4 && SURNAME_ENDINGS.iter().any(|e| w.ends_with(e))
+}
+
+/// The name after a cue: returns the last token index of the name starting at `start`.
+fn name_after(
+    lex: &Lexical,
+    cues: &LangCues,
+    doc: &Doc<'_>,
+    start: usize,
+    cue: Cue,
+) -> Option<usize> {
+    if blocked(lex, cues, doc, start) || starts_address(lex, doc, start) {
+        return None;
+    }
+    let w = doc.words.get(start).copied().unwrap_or("");
+    let t = doc.toks.get(start)?;
+    if t.letter {
+        return None; // a spelled name; handled separately
+    }
+    let is_first = lex.first.contains(w);
+    let is_sur = lex.sur.contains(w);
+    let amb = lex.ambiguous.contains(w);
+    let cap_ok = !doc.mixed || t.cap;
+    let ok = match cue {
+        Cue::Strong => {
+            (is_first || is_sur || (doc.mixed && t.cap) || (!doc.mixed && w.chars().count() >= 2))
+                && cap_ok
+        }
+        Cue::Weak => is_first && (!amb || (doc.mixed && t.cap)) && cap_ok,
+        Cue::Honorific => (is_sur || is_first || t.cap) && cap_ok,
+    };
+    if !ok {
+        return None;
+    }
+    let mut end = start;
+    // Up to two more words: surnames (or a second first name).
+    for k in 1..=2 {
+        let j = start + k;
+        let Some(tj) = doc.toks.get(j) else { break };
+        if tj.brk || tj.comma || !tj.tight {
+            break;
+        }
+        if blocked(lex, cues, doc, j) || starts_address(lex, doc, j) || tj.letter {
+            break;
+        }
+        let wj = doc.words.get(j).copied().unwrap_or("");
+        let known = lex.sur.contains(wj) || lex.first.contains(wj);
+        let accept = if doc.mixed {
+            tj.cap && (known || !lex.all_stop.contains(wj))
+        } else {
+            known || (cue == Cue::Strong && looks_like_surname(wj))
+        };
+        if !accept {
+            break;
+        }
+        end = j;
+    }
+    Some(end)
+}
+
+/// A first name followed by a known surname, without any cue.
+fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<usize> {
+    let w = doc.words.get(i).copied()?;
+    let t = doc.toks.get(i)?;
+    if !lex.first.contains(w) || blocked(lex, cues, doc, i) {
+        return None;
+    }
+    if doc.mixed && !t.cap {
+        return None;
+    }
+    if lex.ambiguous.contains(w) && !(doc.mixed && t.cap) {
+        return None;
+    }
+    let j = i + 1;
+    let tj = doc.toks.get(j)?;
+    let wj = doc.words.get(j).copied()?;
+    if tj.brk || tj.comma || !tj.tight || blocked(lex, cues, doc, j) || starts_address(lex, doc, j)
+    {
+        return None;
+    }
+    let sur_ok = if doc.mixed {
+        tj.cap && (lex.sur.contains(wj) || looks_like_surname(wj))
+    } else {
+        lex.sur.contains(wj) && !lex.ambiguous.contains(wj)
+    };
+    if !sur_ok {
+        return None;
+    }
+    // A third word when it is a known surname too ("Anna Maria Hansen", "Hansen Holm").
+    let k = j + 1;
+    if let (Some(tk), Some(wk)) = (doc.toks.get(k), doc.words.get(k)) {
+        if !tk.brk
+            && !tk.comma
+            && tk.tight
+            && lex.sur.contains(*wk)
+            && (!doc.mixed || tk.cap)
+            && !blocked(lex, cues, doc, k)
+            && !starts_address(lex, doc, k)
+        {
+            return Some(k);
+        }
+    }
+    Some(j)
+}
+
+/// Runs of single letters ("p o u l s e n", "L-A-U-R-A") after a spelling or name cue, or that
+/// spell a name already said.
+fn spelled(
+    lex: &Lexical,
+    cues: &LangCues,
+    doc: &Doc<'_>,
+    seq: &[usize],
+    brk: &dyn Fn(usize) -> bool,
+    found: &[(usize, usize)],
+    out: &mut Vec<Candidate>,
+) {
+    let n = doc.toks.len();
+    let mut i = 0usize;
+    while i < n {
+        let Some(t) = doc.toks.get(i) else { break };
+        if !t.letter {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while let Some(tn) = doc.toks.get(j + 1) {
+            if tn.letter && tn.tight {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let len = j - i + 1;
+        // A digit straight after the run makes it a code, not a name.
+        let digit_after = doc.toks.get(j + 1).is_some_and(|t| t.has_digit && t.tight);
+        let digit_before = i > 0 && doc.toks.get(i - 1).is_some_and(|p| p.has_digit && t.tight);
+        if len >= 2 && !digit_after && !digit_before {
+            let spelled: String = (i..=j).filter_map(|k| doc.words.get(k).copied()).collect();
+            let said_before = (0..i).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))
+                || found.iter().any(|&(a, b)| {
+                    (a..=b).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))
+                });
+            let known = lex.first.contains(&spelled) || lex.sur.contains(&spelled);
+            let cue = cue_before(cues, doc, seq, brk, i);
+            if (len >= 2 && (said_before || cue)) || (len >= 4 && known) {
+                if let (Some(a), Some(b)) = (doc.toks.get(i), doc.toks.get(j)) {
+                    out.push(Candidate::new(a.s, b.e, Kind::PersonName, 0.8));
+                }
+            }
+        }
+        i = j + 1;
+    }
+}
+
+/// A spelling or name cue within the few words before token `i`.
+fn cue_before(
+    cues: &LangCues,
+    doc: &Doc<'_>,
+    seq: &[usize],
+    brk: &dyn Fn(usize) -> bool,
+    i: usize,
+) -> bool {
+    let Some(p) = seq.iter().position(|&t| t == i) else { return false };
+    let lo = p.saturating_sub(5);
+    for q in lo..p {
+        for set in [&cues.spell, &cues.name_strong, &cues.name_weak] {
+            if let Some(l) = set.match_at(&doc.words, seq, q, brk) {
+                if q + l == p || set as *const _ == &cues.spell as *const _ {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}

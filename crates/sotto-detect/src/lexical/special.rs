@@ -1,0 +1,237 @@
+//! GDPR Art. 9 special categories: one Aho-Corasick scan per text over the folded text, then a
+//! context rule per hit (linked to the speaker or a person, not an impersonal frame).
+
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use sotto_core::{Kind, Lang};
+
+use super::data::{lang_index, lines, special_lexicons, LANGS};
+use super::text::fold;
+use super::{Doc, LangCues};
+use crate::span::Candidate;
+
+/// Words skipped when looking for the word right before a term ("as *a* Sikh", "member *of the*").
+const SKIP_BEFORE: &[&str] = &[
+    "a", "an", "the", "en", "et", "ett", "ei", "ein", "eine", "einen", "einer", "der", "die", "das",
+    "den", "af", "av", "of", "på", "i", "in", "im", "bei", "för", "for", "til", "till", "someone",
+    "who", "s", "somebody", "person",
+];
+
+/// Words before a term: how far to look for a person.
+const WINDOW_BEFORE: usize = 8;
+const WINDOW_AFTER: usize = 3;
+const VETO_BEFORE: usize = 6;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    kind: Kind,
+    /// A compound prefix may precede the term in the same word.
+    pre: bool,
+    /// Any ending may follow the term in the same word.
+    suf: bool,
+    /// Needs a strong frame (copula/have with a person, "as", member/vote).
+    strong: bool,
+}
+
+#[derive(Debug)]
+struct LangSpecial {
+    ac: Option<AhoCorasick>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Special {
+    langs: Vec<LangSpecial>,
+    /// Whole-word terms of every language (a name never contains one).
+    term_words: HashSet<String>,
+}
+
+fn parse_entry(line: &str, kind: Kind) -> Option<(String, Entry)> {
+    let mut s = line.trim();
+    let strong = s.ends_with('!');
+    s = s.trim_end_matches('!');
+    let suf = s.ends_with('*');
+    s = s.trim_end_matches('*');
+    let pre = s.starts_with('*');
+    s = s.trim_start_matches('*');
+    let pat = fold(s.trim());
+    if pat.chars().count() < 2 {
+        return None;
+    }
+    Some((pat, Entry { kind, pre, suf, strong }))
+}
+
+impl Special {
+    pub fn build() -> Self {
+        let lex = special_lexicons();
+        let mut langs = Vec::with_capacity(LANGS.len());
+        let mut term_words = HashSet::new();
+        for li in 0..LANGS.len() {
+            let mut pats: Vec<String> = Vec::new();
+            let mut entries: Vec<Entry> = Vec::new();
+            for (kind, files) in &lex {
+                let Some(src) = files.get(li) else { continue };
+                for l in lines(src) {
+                    if let Some((p, e)) = parse_entry(l, *kind) {
+                        if !e.pre && !e.suf && !e.strong && !p.contains(' ') {
+                            term_words.insert(p.clone());
+                        }
+                        pats.push(p);
+                        entries.push(e);
+                    }
+                }
+            }
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .build(&pats)
+                .ok();
+            langs.push(LangSpecial { ac, entries });
+        }
+        Special { langs, term_words }
+    }
+
+    pub fn is_term_word(&self, w: &str) -> bool {
+        self.term_words.contains(w)
+    }
+
+    pub(crate) fn find(
+        &self,
+        cues: &LangCues,
+        lang: Lang,
+        doc: &Doc<'_>,
+        folded: &str,
+        out: &mut Vec<Candidate>,
+    ) {
+        let Some(ls) = self.langs.get(lang_index(lang)) else { return };
+        let Some(ac) = &ls.ac else { return };
+        // (start, end, pattern length, entry)
+        let mut hits: Vec<(usize, usize, usize, Entry)> = Vec::new();
+        for m in ac.find_overlapping_iter(folded) {
+            let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else { continue };
+            let (s, en) = (m.start(), m.end());
+            let left_word = prev_is_alnum(folded, s);
+            let right_word = next_is_alnum(folded, en);
+            if (left_word && !e.pre) || (right_word && !e.suf) {
+                continue;
+            }
+            let ss = if left_word { word_start(folded, s) } else { s };
+            let ee = if right_word { word_end(folded, en) } else { en };
+            // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin", but a
+            // two-letter term never glues on.
+            if left_word && en - s < 4 {
+                continue;
+            }
+            hits.push((ss, ee, en - s, e));
+        }
+        if hits.is_empty() {
+            return;
+        }
+        // Longest pattern first, then plain entries before strong ones; keep non-overlapping.
+        hits.sort_by(|a, b| b.2.cmp(&a.2).then(a.3.strong.cmp(&b.3.strong)).then(a.0.cmp(&b.0)));
+        let mut kept: Vec<(usize, usize, usize, Entry)> = Vec::new();
+        for h in hits {
+            if kept.iter().any(|k| h.0 < k.1 && k.0 < h.1) {
+                continue;
+            }
+            kept.push(h);
+        }
+        for (ss, ee, plen, e) in kept {
+            let ti = doc.toks.partition_point(|t| t.e <= ss);
+            let tj = doc.toks.partition_point(|t| t.s < ee).saturating_sub(1);
+            if ti >= doc.toks.len() || tj < ti {
+                continue;
+            }
+            // The ending after the matched stem ("sormenjälk|eni", "katolilai|sena").
+            let ending = folded.get(ss + plen.min(ee - ss)..ee).unwrap_or("");
+            if personal(cues, doc, ti, tj, &e, ending) {
+                out.push(Candidate::new(ss, ee, e.kind, if e.strong { 0.7 } else { 0.8 }));
+            }
+        }
+    }
+}
+
+fn prev_is_alnum(s: &str, i: usize) -> bool {
+    s.get(..i).and_then(|p| p.chars().next_back()).is_some_and(char::is_alphanumeric)
+}
+
+fn next_is_alnum(s: &str, i: usize) -> bool {
+    s.get(i..).and_then(|p| p.chars().next()).is_some_and(char::is_alphanumeric)
+}
+
+fn word_start(s: &str, i: usize) -> usize {
+    let Some(p) = s.get(..i) else { return i };
+    let mut st = i;
+    for (k, c) in p.char_indices().rev() {
+        if !c.is_alphanumeric() {
+            break;
+        }
+        st = k;
+    }
+    st
+}
+
+fn word_end(s: &str, i: usize) -> usize {
+    let Some(p) = s.get(i..) else { return i };
+    for (k, c) in p.char_indices() {
+        if !c.is_alphanumeric() {
+            return i + k;
+        }
+    }
+    s.len()
+}
+
+/// Is the term at tokens `ti..=tj` about the speaker or a person, and not in an impersonal frame?
+fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, ending: &str) -> bool {
+    let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
+    let brk = |k: usize| doc.toks.get(k).is_none_or(|t| t.brk);
+    // Same-sentence windows.
+    let mut before: Vec<usize> = Vec::with_capacity(WINDOW_BEFORE);
+    let mut k = ti;
+    while k > 0 && before.len() < WINDOW_BEFORE {
+        if brk(k) {
+            break;
+        }
+        k -= 1;
+        if !cues.filler.contains(word(k)) {
+            before.push(k);
+        }
+    }
+    let mut after: Vec<usize> = Vec::with_capacity(WINDOW_AFTER);
+    let mut k = tj + 1;
+    while k < doc.toks.len() && after.len() < WINDOW_AFTER {
+        if brk(k) {
+            break;
+        }
+        if !cues.filler.contains(word(k)) {
+            after.push(k);
+        }
+        k += 1;
+    }
+    // Impersonal frame: "our pharmacy sells", "after the election".
+    if before.iter().take(VETO_BEFORE).chain(after.iter()).any(|&k| cues.veto.has(word(k))) {
+        return false;
+    }
+    // The word right before, skipping articles ("as a Sikh") and fillers.
+    let mut direct: Vec<usize> = Vec::with_capacity(3);
+    for &k in &before {
+        if SKIP_BEFORE.contains(&word(k)) {
+            continue;
+        }
+        direct.push(k);
+        if direct.len() == 2 {
+            break;
+        }
+    }
+    let d0 = direct.first().map(|&k| word(k)).unwrap_or("");
+    let d1 = direct.get(1).map(|&k| word(k)).unwrap_or("");
+    let as_frame = cues.as_.has(d0);
+    let own_ending = !ending.is_empty() && cues.self_suffix.iter().any(|s| ending.ends_with(s.as_str()));
+    let person_near = before.iter().chain(after.iter()).any(|&k| cues.personal.has(word(k)));
+    if e.strong {
+        let copula_frame = cues.copula.has(d0) && (cues.personal.has(d0) || cues.personal.has(d1));
+        let member = before.iter().take(6).chain(after.iter().take(2)).any(|&k| cues.member.has(word(k)));
+        return as_frame || own_ending || copula_frame || (member && person_near);
+    }
+    as_frame || own_ending || person_near
+}
