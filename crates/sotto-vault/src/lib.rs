@@ -1,7 +1,23 @@
 //! The vault: every operation on personal data.
 //!
-//! Owns: ingesting an interaction (detector → subject key → sealed rows and blobs), reading it back,
-//! subject access export, "forget me", and finding subjects through blind indexes.
+//! Owns: ingesting an interaction (detector → subject key → sealed rows and blobs), reading it
+//! back, subject access export, "forget me", and finding subjects through blind indexes.
 //!
-//! Must never: write personal data except through the subject's key, or return content without
-//! recording the access.
+//! Must never: write personal data except sealed under the subject's key, store card or
+//! special-category data at all (they are removed from text and silenced in audio first), or
+//! hand out content without naming who asked (`actor`), so the audit log can record it.
+
+pub mod error;
+pub mod export;
+pub mod identifiers;
+pub mod transcript;
+mod vault;
+
+pub use error::{Result, VaultError};
+pub use export::{ExportFormat, SubjectExport};
+pub use identifiers::Identifier;
+pub use transcript::TranscriptInput;
+pub use vault::{
+    AudioInput, ErasureReceipt, HeldItem, IngestReceipt, IngestRequest, InteractionSummary,
+    InteractionView, PreparedIngest, SegmentView, Vault,
+};

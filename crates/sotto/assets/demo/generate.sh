@@ -34,7 +34,7 @@ CALLS = [
     ("caller", "personal", ["Ja, och mejlen är", "johan punkt lindqvist snabel-a exempel punkt se."]),
     ("agent", "general", ["Då har jag uppdaterat dina kontaktuppgifter."]),
   ]),
-  dict(name="call3", lang="en", voice="en-gb", caller="+447700900123", agent="bot-shop", turns=[
+  dict(name="call3", lang="en", voice="en-gb", caller="+447911123456", agent="bot-shop", turns=[
     ("bot", "static", ["Harbour Books payments. Your total is 42 pounds."]),
     ("caller", "personal", ["Hi, this is", "Oliver Bennett.", "My card number is",
         ("4111 1111 1111 1111,", "4 1 1 1, 1 1 1 1, 1 1 1 1, 1 1 1 1,"),

@@ -1,0 +1,228 @@
+//! Configuration: one TOML file plus `SOTTO_*` environment overrides, validated at start.
+//! With no file at all every value has an embedded default (data directory `./sotto-data`).
+//! `sotto.example.toml` at the repository root documents every key.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use sotto_core::TenantId;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub keys: KeysSection,
+    #[serde(default)]
+    pub tenant: TenantSection,
+    #[serde(default)]
+    pub ingest: IngestSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KeysSection {
+    /// Path of the master key file (default `<data_dir>/master.key`).
+    pub master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSection {
+    pub default: Option<String>,
+    /// ISO 3166 region national phone numbers are read in (default DK).
+    pub default_region: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    pub silence_padding_ms: Option<u64>,
+}
+
+/// Where the master key comes from.
+#[derive(Clone)]
+pub enum MasterKeySource {
+    File(PathBuf),
+    /// Base64 from `SOTTO_MASTER_KEY` (kept out of `Debug`).
+    Env(String),
+}
+
+impl std::fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MasterKeySource::File(p) => write!(f, "File({})", p.display()),
+            MasterKeySource::Env(_) => f.write_str("Env(SOTTO_MASTER_KEY)"),
+        }
+    }
+}
+
+/// The validated configuration every command runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub master_key: MasterKeySource,
+    pub default_tenant: TenantId,
+    pub default_region: String,
+    pub silence_padding_ms: u64,
+}
+
+impl Config {
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("sotto.db")
+    }
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+    pub fn keystore_path(&self) -> PathBuf {
+        self.data_dir.join("keys").join("keys.db")
+    }
+
+    /// Loads `config_path` (if given, or `SOTTO_CONFIG`, or `./sotto.toml` when present), applies
+    /// environment overrides, then the `--data-dir` flag, and validates.
+    pub fn load(config_path: Option<&Path>, data_dir_flag: Option<&Path>) -> Result<Self> {
+        Self::load_with_env(config_path, data_dir_flag, |k| std::env::var(k).ok())
+    }
+
+    pub fn load_with_env(
+        config_path: Option<&Path>,
+        data_dir_flag: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let path = config_path
+            .map(Path::to_path_buf)
+            .or_else(|| env("SOTTO_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("sotto.toml")).filter(|p| p.is_file()));
+        let file: FileConfig = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read config file {}", p.display()))?;
+                toml::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!("config file {} is invalid: {}", p.display(), e.message())
+                })?
+            }
+            None => FileConfig::default(),
+        };
+
+        let data_dir = data_dir_flag
+            .map(Path::to_path_buf)
+            .or_else(|| env("SOTTO_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./sotto-data"));
+        if data_dir.as_os_str().is_empty() {
+            bail!("data directory must not be empty");
+        }
+        let master_key = if let Some(b64) = env("SOTTO_MASTER_KEY").filter(|v| !v.is_empty()) {
+            MasterKeySource::Env(b64)
+        } else {
+            MasterKeySource::File(
+                env("SOTTO_MASTER_KEY_FILE")
+                    .map(PathBuf::from)
+                    .or(file.keys.master_key_file)
+                    .unwrap_or_else(|| data_dir.join("master.key")),
+            )
+        };
+        let tenant_raw = env("SOTTO_DEFAULT_TENANT")
+            .or(file.tenant.default)
+            .unwrap_or_else(|| "default".into());
+        let default_tenant = TenantId::new(&tenant_raw)
+            .with_context(|| format!("default tenant `{tenant_raw}` is not a valid tenant id"))?;
+        let default_region = env("SOTTO_DEFAULT_REGION")
+            .or(file.tenant.default_region)
+            .unwrap_or_else(|| "DK".into())
+            .to_ascii_uppercase();
+        if default_region.parse::<phonenumber::country::Id>().is_err() {
+            bail!("default_region `{default_region}` is not an ISO 3166 country code (e.g. DK, SE, NO, FI, EE, DE, GB)");
+        }
+        let silence_padding_ms = match env("SOTTO_SILENCE_PADDING_MS") {
+            Some(v) => v.parse::<u64>().with_context(|| {
+                "SOTTO_SILENCE_PADDING_MS must be a whole number of milliseconds"
+            })?,
+            None => file.ingest.silence_padding_ms.unwrap_or(150),
+        };
+        if silence_padding_ms > 2000 {
+            bail!("silence_padding_ms must be at most 2000 (got {silence_padding_ms})");
+        }
+        Ok(Config {
+            data_dir,
+            master_key,
+            default_tenant,
+            default_region,
+            silence_padding_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn embedded_defaults() {
+        let c = Config::load_with_env(None, None, env_of(&[])).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("./sotto-data"));
+        assert_eq!(c.default_tenant.as_str(), "default");
+        assert!(matches!(c.master_key, MasterKeySource::File(ref p) if p.ends_with("master.key")));
+    }
+
+    #[test]
+    fn env_overrides_file_and_flag_overrides_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(
+            &f,
+            "data_dir = \"/from-file\"\n[tenant]\ndefault = \"acme\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&f), None, env_of(&[("SOTTO_DATA_DIR", "/from-env")]))
+            .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from-env"));
+        assert_eq!(c.default_tenant.as_str(), "acme");
+        let c = Config::load_with_env(
+            Some(&f),
+            Some(Path::new("/flag")),
+            env_of(&[("SOTTO_DATA_DIR", "/e")]),
+        )
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/flag"));
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, "data_dirr = \"x\"\n").unwrap();
+        let e = Config::load_with_env(Some(&f), None, env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("data_dirr"), "{e}");
+        let e = Config::load_with_env(None, None, env_of(&[("SOTTO_DEFAULT_REGION", "XX")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ISO 3166"), "{e}");
+        let e = Config::load_with_env(
+            None,
+            None,
+            env_of(&[("SOTTO_DEFAULT_TENANT", "Bad Tenant")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tenant"), "{e}");
+        let example = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../sotto.example.toml"
+        ))
+        .unwrap();
+        let parsed: FileConfig = toml::from_str(&example).unwrap();
+        assert!(parsed.data_dir.is_some());
+    }
+}
