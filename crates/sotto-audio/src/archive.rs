@@ -12,7 +12,7 @@
 //! | 12 | 8 | frame count |
 //! | 20 | … | zstd frame (with content size and checksum) of the interleaved samples |
 //!
-//! G.711 codecs keep a G.711 source bit-exact (about 50 kbit/s for 8 kHz speech against the
+//! G.711 codecs keep a G.711 source bit-exact (about 51–52 kbit/s for 8 kHz speech against the
 //! 64 kbit/s of raw G.711); for other PCM they are lossy (G.711 quantisation). Use
 //! [`codec_for_source`] to pick the lossless codec for a decoded file.
 
@@ -28,9 +28,11 @@ pub const MAGIC: [u8; 4] = *b"SOTA";
 pub const VERSION: u8 = 1;
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 20;
-/// zstd level [`encode`] uses: within a few percent of the best ratio on telephony speech, and
-/// still fast enough to archive thousands of channels per core (see `benches/archive.rs`).
-pub const DEFAULT_LEVEL: i32 = 9;
+/// zstd level [`encode`] uses. Measured on 60 s of 8 kHz μ-law speech (`benches/archive.rs`):
+/// level 3 gives 52.4 kbit/s at ~6 ms per minute of audio; level 9 52.0 kbit/s at ~22 ms;
+/// level 19 50.8 kbit/s, many times slower. Level 3 keeps live archiving of thousands of
+/// channels cheap; [`encode_with_level`] at 19 suits a background re-compression.
+pub const DEFAULT_LEVEL: i32 = 3;
 /// Largest decoded payload [`decode`] accepts: 24 hours of 48 kHz stereo PCM16.
 pub const MAX_DECODED_BYTES: u64 = 24 * 3600 * 48_000 * 2 * 2;
 

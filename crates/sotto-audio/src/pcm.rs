@@ -97,6 +97,22 @@ impl Pcm16 {
         }
     }
 
+    /// Interleaves two mono tracks (e.g. a media stream's inbound and outbound tracks, already
+    /// aligned by timestamp) into stereo; the shorter track is padded with silence.
+    pub fn from_tracks(sample_rate: u32, left: &[i16], right: &[i16]) -> Pcm16 {
+        let n = left.len().max(right.len());
+        let mut samples = Vec::with_capacity(2 * n);
+        for i in 0..n {
+            samples.push(left.get(i).copied().unwrap_or(0));
+            samples.push(right.get(i).copied().unwrap_or(0));
+        }
+        Pcm16 {
+            sample_rate,
+            channels: 2,
+            samples,
+        }
+    }
+
     /// One channel (0-based) as mono, or `None` when it does not exist.
     pub fn channel(&self, index: u16) -> Option<Pcm16> {
         if index >= self.channels {
@@ -221,6 +237,9 @@ mod tests {
         assert_eq!(p.to_mono().samples, vec![15, -20]);
         assert_eq!(p.channel(1).unwrap().samples, vec![20, -30]);
         assert!(p.channel(2).is_none());
+        let t = Pcm16::from_tracks(8000, &[1, 2, 3], &[4]);
+        assert_eq!(t.samples, vec![1, 4, 2, 0, 3, 0]);
+        assert_eq!(t.channel(0).unwrap().samples, vec![1, 2, 3]);
     }
 
     #[test]
