@@ -2,7 +2,8 @@
 //! `archive::decode` (stored recordings). Neither may panic, allocate more than the input
 //! justifies, or return PCM that breaks its own invariants.
 //!
-//! Run: `cargo +nightly fuzz run wav_decode -- -dict=fuzz/wav.dict -rss_limit_mb=1024`
+//! Run (from the repository root; `fuzz/seeds/` holds valid WAV files and archives to start from):
+//! `cargo +nightly fuzz run wav_decode fuzz/corpus/wav_decode fuzz/seeds/wav_decode -- -dict=fuzz/wav.dict`
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -5,7 +5,7 @@ use sotto_audio::{archive, decode_wav};
 
 #[test]
 fn fuzz_seeds_decode() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/wav_decode");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/seeds/wav_decode");
     let mut n = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
