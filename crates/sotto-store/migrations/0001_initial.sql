@@ -9,6 +9,11 @@
 --   suite fails until it is written;
 -- * sealed content (ciphertext made by sotto-keys) is BLOB.
 -- Tables are STRICT, so a value of the wrong type is refused instead of silently converted.
+-- interactions, segments and recordings are WITHOUT ROWID: the primary key is the table, so a
+-- row lives in one b-tree instead of a rowid table plus a key index. An erasure touches pages
+-- scattered over the file (a subject's rows are interleaved with everybody else's), and every
+-- page it touches is rewritten (secure_delete) and goes through the WAL, so fewer trees means a
+-- proportionally cheaper erasure. Segments and recordings are clustered by interaction.
 
 CREATE TABLE tenants (
     id          TEXT    NOT NULL PRIMARY KEY,
@@ -53,30 +58,31 @@ CREATE TABLE interactions (
     sealed_meta       BLOB    NOT NULL,
     redaction_counts  TEXT    NOT NULL,
     FOREIGN KEY (tenant, subject) REFERENCES subjects (tenant, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 -- Each index ends in (started_ms, id), the listing order, so filtered lists need no sort.
 CREATE INDEX interactions_by_subject ON interactions (tenant, subject, started_ms, id);
 CREATE INDEX interactions_by_case ON interactions (tenant, case_id, started_ms, id)
     WHERE case_id IS NOT NULL;
 CREATE INDEX interactions_by_start ON interactions (tenant, started_ms, id);
 
+-- Segment ids are UUIDs made by the vault; nothing looks a segment up by id alone, so the id
+-- has no index of its own.
 CREATE TABLE segments (
-    id            TEXT    NOT NULL PRIMARY KEY,
     interaction   TEXT    NOT NULL REFERENCES interactions (id) ON DELETE CASCADE,
     seq           INTEGER NOT NULL,
+    id            TEXT    NOT NULL,
     speaker       TEXT    NOT NULL CHECK (speaker IN ('caller', 'agent', 'bot')),
     kind          TEXT    NOT NULL CHECK (kind IN ('general', 'personal', 'static', 'dynamic')),
     start_ms      INTEGER NOT NULL,
     end_ms        INTEGER NOT NULL,
     sealed_text   BLOB    NOT NULL,
-    sealed_words  BLOB
-) STRICT;
--- Also serves the ON DELETE CASCADE lookup.
-CREATE UNIQUE INDEX segments_by_interaction ON segments (interaction, seq);
+    sealed_words  BLOB,
+    PRIMARY KEY (interaction, seq)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE recordings (
-    id            TEXT    NOT NULL PRIMARY KEY,
     interaction   TEXT    NOT NULL REFERENCES interactions (id) ON DELETE CASCADE,
+    id            TEXT    NOT NULL,
     blob_key      TEXT    NOT NULL,
     codec         TEXT    NOT NULL,
     sample_rate   INTEGER NOT NULL CHECK (sample_rate >= 0),
@@ -84,9 +90,9 @@ CREATE TABLE recordings (
     duration_ms   INTEGER NOT NULL,
     size_bytes    INTEGER NOT NULL,
     wrapped_key   BLOB    NOT NULL,
-    created_ms    INTEGER NOT NULL
-) STRICT;
-CREATE INDEX recordings_by_interaction ON recordings (interaction, created_ms, id);
+    created_ms    INTEGER NOT NULL,
+    PRIMARY KEY (interaction, id)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE consents (
     id           TEXT    NOT NULL PRIMARY KEY,
