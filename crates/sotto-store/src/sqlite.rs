@@ -1234,3 +1234,77 @@ impl Store for SqliteStore {
         rows(rs, receipt_row)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    async fn pragma(conn: &mut sqlx::SqliteConnection, name: &str) -> String {
+        let row = sqlx::query(&format!("PRAGMA {name}"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        match row.try_get::<String, _>(0) {
+            Ok(s) => s,
+            Err(_) => row.try_get::<i64, _>(0).unwrap().to_string(),
+        }
+    }
+
+    /// Every connection, writer and each reader, runs with the same protective pragmas.
+    #[tokio::test]
+    async fn pragmas_are_set_on_every_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("p.db")).await.unwrap();
+        let mut conns = vec![store.writer.acquire().await.unwrap()];
+        for _ in 0..READERS {
+            conns.push(store.reader.acquire().await.unwrap());
+        }
+        for c in conns.iter_mut() {
+            assert_eq!(pragma(c, "secure_delete").await, "1");
+            assert_eq!(pragma(c, "foreign_keys").await, "1");
+            assert_eq!(pragma(c, "journal_mode").await, "wal");
+            assert_eq!(pragma(c, "synchronous").await, "2"); // FULL
+            assert_eq!(pragma(c, "temp_store").await, "2"); // MEMORY
+            assert_eq!(pragma(c, "busy_timeout").await, "10000");
+            assert_eq!(
+                pragma(c, "wal_autocheckpoint").await,
+                WAL_AUTOCHECKPOINT_PAGES
+            );
+        }
+        drop(conns);
+
+        let mem = SqliteStore::in_memory().await.unwrap();
+        let mut c = mem.writer.acquire().await.unwrap();
+        assert_eq!(pragma(&mut c, "secure_delete").await, "1");
+        assert_eq!(pragma(&mut c, "foreign_keys").await, "1");
+    }
+
+    #[test]
+    fn io_permission_errors_are_read_only() {
+        use std::io::{Error, ErrorKind};
+        let p = Path::new("/data");
+        for kind in [ErrorKind::PermissionDenied, ErrorKind::ReadOnlyFilesystem] {
+            assert!(matches!(
+                io_error("open", p, Error::from(kind)),
+                StoreError::ReadOnly(_)
+            ));
+            assert!(matches!(
+                map_err("x")(sqlx::Error::Io(Error::from(kind))),
+                StoreError::ReadOnly(_)
+            ));
+        }
+        assert!(matches!(
+            io_error("open", p, Error::from(ErrorKind::NotFound)),
+            StoreError::Database { .. }
+        ));
+    }
+
+    #[test]
+    fn multi_row_insert_sql() {
+        assert_eq!(
+            insert_sql("t", &["a", "b"], 2),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+    }
+}
