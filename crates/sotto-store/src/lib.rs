@@ -33,13 +33,16 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<TenantRow>, StoreError>;
 
     // --- subjects and blind indexes
+    /// A duplicate id is `StoreError::Conflict`; an unknown tenant is `StoreError::NotFound`.
     async fn insert_subject(&self, s: &SubjectRow) -> Result<(), StoreError>;
     async fn get_subject(
         &self,
         tenant: &TenantId,
         id: SubjectId,
     ) -> Result<Option<SubjectRow>, StoreError>;
-    /// Sets the state; `Erased` also sets `erased_ms` to `at_ms`.
+    /// Sets the state; `Erased` also sets `erased_ms` to `at_ms`. Erasing an erased subject again
+    /// is a no-op that keeps the first `erased_ms`; moving an erased subject to any other state is
+    /// `StoreError::Conflict` (its key is gone). A missing subject is `StoreError::NotFound`.
     async fn set_subject_state(
         &self,
         tenant: &TenantId,
@@ -59,7 +62,10 @@ pub trait Store: Send + Sync + 'static {
     async fn count_subjects(&self, tenant: &TenantId) -> Result<u64, StoreError>;
 
     // --- interactions
-    /// Writes every bundle (interaction, segments, recordings) in one transaction.
+    /// Writes every bundle (interaction, segments, recordings) in one transaction: all or nothing.
+    /// The subject must exist (`StoreError::NotFound` otherwise); a duplicate interaction id or
+    /// segment `seq` is `StoreError::Conflict`, and so is a segment or recording whose
+    /// `interaction` is not its bundle's.
     async fn insert_interactions(&self, bundles: &[InteractionBundle]) -> Result<(), StoreError>;
     async fn get_interaction(
         &self,
@@ -79,6 +85,8 @@ pub trait Store: Send + Sync + 'static {
         -> Result<Vec<RecordingRow>, StoreError>;
 
     // --- consent, cases, holds
+    // The `put_*` methods insert or replace by id (a hold is released by putting it again with
+    // `released_ms`); an id that exists under another tenant is `StoreError::Conflict`.
     async fn put_consent(&self, c: &ConsentRow) -> Result<(), StoreError>;
     /// Ordered by `at_ms`.
     async fn consents_for_subject(
@@ -101,6 +109,12 @@ pub trait Store: Send + Sync + 'static {
     /// index entries, except the interactions in `keep` (held) and the consents and index entries
     /// still needed by them when `keep` is not empty. Returns what went, including the blob keys
     /// of deleted recordings. The subject row itself stays (tombstone).
+    ///
+    /// Precisely: if any of the subject's interactions remain (they are in `keep`), all index
+    /// entries stay (the held data must stay findable), and so do consents tied to a kept
+    /// interaction or to none (subject-wide); consents tied to deleted interactions go. If none
+    /// remain — `keep` empty, or naming only other subjects' interactions — every consent and
+    /// index entry of the subject goes. Idempotent: a second call returns an empty report.
     async fn delete_subject_content(
         &self,
         tenant: &TenantId,
