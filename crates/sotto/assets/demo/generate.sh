@@ -34,14 +34,14 @@ CALLS = [
     ("caller", "personal", ["Ja, och mejlen är", "johan punkt lindqvist snabel-a exempel punkt se."]),
     ("agent", "general", ["Då har jag uppdaterat dina kontaktuppgifter."]),
   ]),
-  dict(name="call3", lang="en", voice="en-gb", caller="+447911123456", agent="bot-shop", turns=[
+  dict(name="call3", lang="en", voice="en-gb", caller="+447400123456", agent="bot-shop", turns=[
     ("bot", "static", ["Harbour Books payments. Your total is 42 pounds."]),
     ("caller", "personal", ["Hi, this is", "Oliver Bennett.", "My card number is",
         ("4111 1111 1111 1111,", "4 1 1 1, 1 1 1 1, 1 1 1 1, 1 1 1 1,"),
         "expiry", ("09/29,", "0 9, 2 9,"), "and the security code is", ("123.", "1 2 3.")]),
     ("bot", "dynamic", ["Thanks. Where should the receipt go?"]),
     ("caller", "personal", [("oliver.bennett@example.com,", "oliver dot bennett at example dot com,"),
-        "or text me on", ("07700 900123.", "0 7 7 0 0, 9 0 0 1 2 3.")]),
+        "or text me on", ("07400 123456.", "0 7 4 0 0, 1 2 3 4 5 6.")]),
   ]),
   dict(name="call4", lang="de", voice="de", caller="+4915123456789", agent="agent-3", turns=[
     ("agent", "static", ["Guten Tag, Apotheke am Markt, Sie sprechen mit Frau Berger."]),
@@ -68,7 +68,7 @@ def pcm_of(voice, speaker, say, tmp):
     subprocess.run(["espeak-ng", "-v", voice + variant, "-p", str(pitch), "-s", str(wpm),
                     "-w", raw, say], check=True)
     # 8 kHz mono 16-bit, leading and trailing silence trimmed so the chunk bounds are the speech.
-    subprocess.run(["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", out,
+    subprocess.run(["sox", "-D", raw, "-r", str(RATE), "-c", "1", "-b", "16", out,
                     "silence", "1", "0.01", "0.1%", "reverse", "silence", "1", "0.01", "0.1%",
                     "reverse"], check=True)
     with wave.open(out, "rb") as w:
@@ -90,6 +90,15 @@ def words(text, start, end):
         b = start + (end - start) * acc / total
         out.append({"w": t, "start_ms": round(a), "end_ms": round(b)})
     return out
+
+# Sotto refuses caller numbers libphonenumber calls invalid; check when the Python port is there.
+try:
+    import phonenumbers
+    for call in CALLS:
+        if not phonenumbers.is_valid_number(phonenumbers.parse(call["caller"])):
+            raise SystemExit(f"{call['name']}: caller {call['caller']} is not a valid number")
+except ImportError:
+    pass
 
 with tempfile.TemporaryDirectory() as tmp:
     for call in CALLS:
@@ -114,7 +123,7 @@ with tempfile.TemporaryDirectory() as tmp:
         with wave.open(lin, "wb") as w:
             w.setnchannels(1); w.setsampwidth(2); w.setframerate(RATE); w.writeframes(bytes(audio))
         wav = call["name"] + ".wav"
-        subprocess.run(["sox", lin, "-e", "u-law", "-r", str(RATE), "-c", "1", wav], check=True)
+        subprocess.run(["sox", "-D", lin, "-e", "u-law", "-r", str(RATE), "-c", "1", wav], check=True)
         dur = float(subprocess.run(["soxi", "-D", wav], check=True, capture_output=True,
                                    text=True).stdout)
         doc = {"lang": call["lang"], "caller": call["caller"], "agent": call["agent"],
