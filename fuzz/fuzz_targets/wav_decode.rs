@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
         let again = decode_wav(&encode_wav_as(&w.pcm, w.source));
         assert_eq!(again.map(|d| d.pcm).as_ref(), Ok(&w.pcm));
     }
-    if let Ok(p) = archive::decode(data) {
+    // zstd legitimately expands digital silence ~30 000-fold; cap what one input may decode to.
+    if let Ok(p) = archive::decode_limited(data, 16 << 20) {
         assert!(p.validate().is_ok());
         let codec = archive::inspect(data).map(|h| h.codec);
         // A decoded archive re-archives to the same PCM.

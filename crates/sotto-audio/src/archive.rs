@@ -230,6 +230,10 @@ fn encode_payload(
 
 /// Reads and checks an archive's header without decompressing.
 pub fn inspect(bytes: &[u8]) -> Result<ArchiveHeader, AudioError> {
+    inspect_limited(bytes, MAX_DECODED_BYTES)
+}
+
+fn inspect_limited(bytes: &[u8], limit: u64) -> Result<ArchiveHeader, AudioError> {
     let h = bytes
         .get(..HEADER_LEN)
         .ok_or(AudioError::Truncated("the archive header"))?;
@@ -263,11 +267,8 @@ pub fn inspect(bytes: &[u8]) -> Result<ArchiveHeader, AudioError> {
         frames,
     };
     let declared = header.payload_len();
-    if declared > MAX_DECODED_BYTES {
-        return Err(AudioError::TooLarge {
-            declared,
-            limit: MAX_DECODED_BYTES,
-        });
+    if declared > limit {
+        return Err(AudioError::TooLarge { declared, limit });
     }
     Ok(header)
 }
@@ -276,7 +277,14 @@ pub fn inspect(bytes: &[u8]) -> Result<ArchiveHeader, AudioError> {
 /// truncated archive gives an error. Memory use is bounded by what really decompresses (never by
 /// the declared frame count alone).
 pub fn decode(bytes: &[u8]) -> Result<Pcm16, AudioError> {
-    let (header, payload) = decode_payload(bytes)?;
+    decode_limited(bytes, MAX_DECODED_BYTES)
+}
+
+/// [`decode`], refusing archives whose stored samples (G.711 bytes, or PCM16 bytes) exceed
+/// `max_payload_bytes` before decompressing anything — for callers that want a tighter bound
+/// than [`MAX_DECODED_BYTES`] (a playback endpoint, a fuzzer).
+pub fn decode_limited(bytes: &[u8], max_payload_bytes: u64) -> Result<Pcm16, AudioError> {
+    let (header, payload) = decode_payload_limited(bytes, max_payload_bytes)?;
     let samples = match header.codec {
         ArchiveCodec::G711UlawZstd => g711::ulaw_decode_slice(&payload),
         ArchiveCodec::G711AlawZstd => g711::alaw_decode_slice(&payload),
@@ -295,7 +303,14 @@ pub fn decode(bytes: &[u8]) -> Result<Pcm16, AudioError> {
 /// Decodes an archive to its stored sample bytes (G.711 bytes for G.711 codecs, PCM16 LE
 /// otherwise) — the original wire bytes of a G.711 recording, e.g. for export as a μ-law WAV.
 pub fn decode_payload(bytes: &[u8]) -> Result<(ArchiveHeader, Vec<u8>), AudioError> {
-    let header = inspect(bytes)?;
+    decode_payload_limited(bytes, MAX_DECODED_BYTES)
+}
+
+fn decode_payload_limited(
+    bytes: &[u8],
+    limit: u64,
+) -> Result<(ArchiveHeader, Vec<u8>), AudioError> {
+    let header = inspect_limited(bytes, limit)?;
     let want = header.payload_len();
     let body = &bytes[HEADER_LEN..];
     if let Ok(Some(declared)) = zstd::zstd_safe::get_frame_content_size(body) {
@@ -409,6 +424,11 @@ mod tests {
         let mut x = a.clone();
         x[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(decode(&x), Err(AudioError::TooLarge { .. })));
+        assert!(matches!(
+            decode_limited(&a, 3999),
+            Err(AudioError::TooLarge { declared: 4000, .. })
+        ));
+        assert_eq!(decode_limited(&a, 4000).unwrap(), good);
         let mut x = a.clone();
         x[5] = 9;
         assert!(decode(&x).unwrap_err().to_string().contains("codec id 9"));

@@ -9,6 +9,26 @@
 //! files, stored archives) is treated as hostile: every declared size is checked against the real
 //! length of the input before anything is allocated, and malformed input gives an [`AudioError`],
 //! never a panic.
+//!
+//! ```
+//! use sotto_audio::{archive, decode_wav, encode_wav_as, g711, rms_dbfs, silence_intervals};
+//! use sotto_audio::{Pcm16, SourceEncoding};
+//!
+//! // One second of μ-law, as a PBX would record it.
+//! let tone: Vec<i16> = (0..8000).map(|i| ((i % 40) * 400 - 8000) as i16).collect();
+//! let wav = encode_wav_as(&Pcm16::new(8000, 1, tone), SourceEncoding::MuLaw);
+//!
+//! let mut decoded = decode_wav(&wav)?;
+//! assert_eq!(decoded.source.as_str(), "mulaw");
+//! // Remove a card number spoken from 200 to 700 ms, with 50 ms to spare either side.
+//! silence_intervals(&mut decoded.pcm, &[(200, 700)], 50);
+//! assert!(rms_dbfs(&decoded.pcm, 200, 700) <= -60.0);
+//! // Keep the original losslessly: μ-law stays μ-law, bit for bit.
+//! let kept = archive::encode(&decoded.pcm, archive::codec_for_source(decoded.source))?;
+//! assert_eq!(archive::decode(&kept)?, decoded.pcm);
+//! # let _ = g711::ulaw_encode(0);
+//! # Ok::<(), sotto_audio::AudioError>(())
+//! ```
 
 pub mod archive;
 mod error;

@@ -96,11 +96,16 @@ fn parse_fmt(body: &[u8]) -> Result<Fmt, AudioError> {
 ///
 /// Unknown chunks (`LIST`, `fact`, `cue `, …) are skipped. The RIFF size is not trusted (many
 /// writers get it wrong); the `data` size must fit the input, except the streaming marker
-/// `0xFFFFFFFF`, which means "to the end of the file". The data must be whole sample frames.
+/// `0xFFFFFFFF`, and a `data` size of 0 in a file whose RIFF size is 0 or `0xFFFFFFFF` too (a
+/// recorder that stopped before patching its header): both mean "to the end of the file", whole
+/// frames only. Otherwise the data must be whole sample frames.
 pub fn decode_wav(bytes: &[u8]) -> Result<DecodedWav, AudioError> {
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Err(AudioError::NotWav);
     }
+    let riff_size = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    // A writer that died before it could patch the header leaves both sizes at 0.
+    let header_never_patched = riff_size == 0 || riff_size == SIZE_UNKNOWN;
     let mut fmt: Option<Fmt> = None;
     let mut pos = 12usize;
     loop {
@@ -119,7 +124,7 @@ pub fn decode_wav(bytes: &[u8]) -> Result<DecodedWav, AudioError> {
             let Some(f) = fmt else {
                 return Err(AudioError::Corrupt("data chunk comes before the fmt chunk"));
             };
-            let len = if size == SIZE_UNKNOWN {
+            let len = if size == SIZE_UNKNOWN || (size == 0 && header_never_patched) {
                 let block = usize::from(f.channels) * f.encoding.bytes_per_sample();
                 remaining - remaining % block
             } else {
@@ -347,6 +352,19 @@ mod tests {
         w[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
         w.push(9); // a partial trailing frame is dropped
         assert_eq!(decode_wav(&w).unwrap().pcm, p);
+    }
+
+    #[test]
+    fn unpatched_header_reads_to_end() {
+        let p = pcm(8000, 1, vec![5, 6, 7]);
+        let mut w = encode_wav(&p);
+        w[4..8].copy_from_slice(&0u32.to_le_bytes());
+        w[40..44].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(decode_wav(&w).unwrap().pcm, p);
+        // With a patched RIFF size, a 0-byte data chunk is just empty.
+        let mut w = encode_wav(&p);
+        w[40..44].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(decode_wav(&w).unwrap().pcm.samples.len(), 0);
     }
 
     #[test]
