@@ -120,6 +120,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         n as f64 / insert.as_secs_f64()
     );
 
+    let wal = {
+        let mut w = db.clone().into_os_string();
+        w.push("-wal");
+        std::path::PathBuf::from(w)
+    };
+    let wal_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) as f64 / 1_048_576.0;
+    println!("WAL after insert: {:.1} MiB", wal_size());
+    if std::env::var_os("BENCH_CHECKPOINT_FIRST").is_some() {
+        let start = Instant::now();
+        store.checkpoint_truncate().await?;
+        println!("checkpoint_truncate after insert: {:.2?}", start.elapsed());
+    }
+
     let victim = subjects[subjects.len() / 2];
     let start = Instant::now();
     let report = store.delete_subject_content(&t, victim, &[]).await?;
@@ -129,6 +142,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.interactions, report.segments, report.recordings, delete
     );
 
+    println!("WAL after delete: {:.1} MiB", wal_size());
     let start = Instant::now();
     store.checkpoint_truncate().await?;
     println!("checkpoint_truncate: {:.2?}", start.elapsed());

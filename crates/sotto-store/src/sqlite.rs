@@ -43,6 +43,8 @@ const WRITER_CACHE_KIB: &str = "-65536";
 /// that cost out of `delete_subject_content` — the vault calls `checkpoint_truncate` right after
 /// an erasure anyway.
 const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
+/// Rows (interactions + segments) from which `insert_interactions` trims the WAL after commit.
+const BULK_ROWS: usize = 20_000;
 /// Readers that may run at once next to the writer.
 const READERS: u32 = 4;
 /// After a checkpoint the WAL file is cut back to this size, so old page images (which may hold
@@ -203,6 +205,27 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    /// After a bulk write the WAL holds the whole batch (hundreds of MiB for 100,000
+    /// interactions). SQLite's auto-checkpoint copies it back, but cuts the file down only when
+    /// the *next* write starts — which would put ~0.3 s of truncation into, say, the next erasure.
+    /// So the bulk write pays for it itself. Best effort: the data is committed either way, and a
+    /// checkpoint that cannot finish now (a reader holds a snapshot) is simply left for later.
+    async fn trim_wal_after_bulk_write(&self) {
+        if self.path.is_none() {
+            return;
+        }
+        let res = match self.writer.acquire().await {
+            Ok(mut conn) => sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = res {
+            tracing::warn!(error = %map_err("checkpoint")(e), "WAL not trimmed after bulk insert");
+        }
     }
 
     async fn begin_write(
@@ -853,7 +876,11 @@ impl Store for SqliteStore {
             },
         )
         .await?;
-        tx.commit().await.map_err(map_err(OP))
+        tx.commit().await.map_err(map_err(OP))?;
+        if interactions.len() + segments.len() >= BULK_ROWS {
+            self.trim_wal_after_bulk_write().await;
+        }
+        Ok(())
     }
 
     async fn get_interaction(

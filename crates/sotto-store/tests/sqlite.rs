@@ -380,3 +380,25 @@ async fn concurrent_use() {
         assert_eq!(store.count_interactions(&t).await.unwrap(), 32);
     }
 }
+
+/// A bulk insert leaves no big WAL behind (its pages, with everything it wrote, are copied into
+/// the database and the WAL is cut to zero), so the next write — often an erasure — does not pay
+/// for truncating it.
+#[tokio::test]
+async fn bulk_insert_trims_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bulk.db");
+    let store = SqliteStore::open(&db).await.unwrap();
+    let (t, a) = tenant_and_subject(&store).await;
+    let bundles: Vec<_> = (0..10_000)
+        .map(|k| bundle(&t, a, k, vec![1; 100], vec![2; 100], vec![3; 40]))
+        .collect();
+    store.insert_interactions(&bundles).await.unwrap();
+    assert_eq!(
+        std::fs::metadata(with_suffix(&db, "-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0),
+        0
+    );
+    assert_eq!(store.count_interactions(&t).await.unwrap(), 10_000);
+}
