@@ -72,21 +72,23 @@ fn validate_segments(key: &str) -> Result<(), StoreError> {
 }
 
 fn map_os(op: &'static str, e: object_store::Error) -> StoreError {
-    match e {
-        object_store::Error::NotFound { path, .. } => {
-            StoreError::NotFound(format!("blob {path} ({op})"))
-        }
-        other => {
-            // Permission problems surface as io errors inside the generic error.
-            let msg = other.to_string();
-            let lower = msg.to_ascii_lowercase();
-            if lower.contains("permission denied") || lower.contains("read-only file system") {
-                StoreError::ReadOnly(format!("{op}: {msg}"))
-            } else {
-                StoreError::Blob(format!("{op}: {msg}"))
+    if let object_store::Error::NotFound { path, .. } = &e {
+        return StoreError::NotFound(format!("blob {path} ({op})"));
+    }
+    // Permission problems of the local store arrive as an io::Error somewhere in the source chain.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) {
+                return StoreError::ReadOnly(format!("{op}: {e}"));
             }
         }
+        source = err.source();
     }
+    StoreError::Blob(format!("{op}: {e}"))
 }
 
 impl BlobStore {
@@ -208,7 +210,22 @@ fn sync_file_and_dir(file: &Path) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn permission_errors_in_the_source_chain_are_read_only() {
+        let e = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+        };
+        assert!(matches!(map_os("put", e), StoreError::ReadOnly(_)));
+        let e = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::StorageFull)),
+        };
+        assert!(matches!(map_os("put", e), StoreError::Blob(_)));
+    }
 
     #[test]
     fn keys_are_checked() {
