@@ -45,6 +45,9 @@ const WRITER_CACHE_KIB: &str = "-65536";
 const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
 /// Rows (interactions + segments) from which `insert_interactions` trims the WAL after commit.
 const BULK_ROWS: usize = 20_000;
+/// How long a write waits for the writer connection. Writes queue behind each other in-process;
+/// sqlx's default of 30 s is shorter than a large bulk insert or a VACUUM on a slow disk.
+const WRITER_QUEUE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Readers that may run at once next to the writer.
 const READERS: u32 = 4;
 /// After a checkpoint the WAL file is cut back to this size, so old page images (which may hold
@@ -104,6 +107,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .acquire_timeout(WRITER_QUEUE_TIMEOUT)
             .connect_with(opts.clone().pragma("cache_size", WRITER_CACHE_KIB))
             .await
             .map_err(map_err("open"))?;
