@@ -40,6 +40,8 @@ mod wav;
 
 pub use error::AudioError;
 pub use level::{rms_dbfs, silence_intervals, tone_intervals, SILENCE_FLOOR_DBFS};
-pub use pcm::{Pcm16, SourceEncoding, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+pub use pcm::{
+    ParseSourceEncodingError, Pcm16, SourceEncoding, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
+};
 pub use resample::{resample, whisper_input, WHISPER_RATE};
 pub use wav::{decode_wav, encode_wav, encode_wav_as, DecodedWav};
