@@ -34,6 +34,7 @@ macro_rules! store_suite {
             delete_with_foreign_keep_ids,
             erasure_receipts_round_trip,
             enum_variants_all_round_trip,
+            checkpoint_after_erasure_keeps_everything_else,
         );
     };
     (@cases $backend:ident, $factory:path, $($case:ident),* $(,)?) => {
@@ -1216,5 +1217,22 @@ pub mod cases {
             holds.push(h);
         }
         assert_eq!(s.active_holds(&t, 0).await.unwrap(), holds);
+    }
+
+    /// `Store::checkpoint` (the vault calls it after an erasure) changes nothing visible.
+    pub async fn checkpoint_after_erasure_keeps_everything_else(s: &dyn Store) {
+        let w = world(s).await;
+        s.checkpoint().await.unwrap();
+        s.delete_subject_content(&w.t, w.a, &[]).await.unwrap();
+        s.checkpoint().await.unwrap();
+        s.checkpoint().await.unwrap();
+        assert_eq!(
+            s.count_interactions(&w.t).await.unwrap(),
+            w.b_bundles.len() as u64
+        );
+        assert_eq!(s.count_subjects(&w.t).await.unwrap(), 2);
+        for bd in &w.b_bundles {
+            assert_eq!(s.segments(bd.interaction.id).await.unwrap(), bd.segments);
+        }
     }
 }
