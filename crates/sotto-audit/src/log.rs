@@ -1,0 +1,698 @@
+//! The SQLite-backed append-only log.
+
+use crate::entry::{Action, Entry, Outcome, Query, Record};
+use crate::error::AuditError;
+use crate::merkle::{
+    consistency_ranges, frontier_levels, hash_children, inclusion_ranges, CompletedNode, Frontier,
+    Hash,
+};
+use crate::note::{valid_origin, CheckpointSigner, CheckpointVerifier, SignedCheckpoint};
+use sotto_core::{Clock, SubjectId, SystemClock, TenantId};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqliteConnection};
+use std::ops::Range;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SCHEMA: &str = include_str!("schema.sql");
+const FORMAT: i64 = 1;
+/// Subtrees of 2^NODE_LEVEL leaves and more are stored in `audit_nodes`.
+pub(crate) const NODE_LEVEL: u32 = 8;
+/// Rows per multi-row INSERT (11 parameters each, well under SQLite's 32766).
+const INSERT_CHUNK: usize = 512;
+const NODE_CHUNK: usize = 2048;
+
+/// How a log is opened.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// The checkpoint origin (the log's name). Default for a new log:
+    /// `sotto.local/audit/<random install id>`; an existing log keeps the one it was created
+    /// with, and asking for another is an error.
+    pub origin: Option<String>,
+    /// Sign and store a checkpoint automatically once this many entries were appended since
+    /// the last one (0 = never; call [`AuditLog::checkpoint`] on a timer instead or as well).
+    pub checkpoint_every: u64,
+    /// More keys whose checkpoint signatures verification accepts (keys used before a
+    /// rotation). The signer's own key is always accepted.
+    pub trusted: Vec<CheckpointVerifier>,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            checkpoint_every: 10_000,
+            trusted: Vec::new(),
+        }
+    }
+}
+
+struct State {
+    frontier: Frontier,
+    /// Size at the newest stored checkpoint.
+    last_checkpoint: u64,
+    /// Set when the stored log does not match what it says about itself; appends refuse.
+    damaged: Option<String>,
+}
+
+/// The audit log. Cheap to share behind an `Arc`; appends are serialised inside.
+pub struct AuditLog {
+    pool: SqlitePool,
+    signer: CheckpointSigner,
+    verifiers: Vec<CheckpointVerifier>,
+    origin: String,
+    checkpoint_every: u64,
+    clock: Arc<dyn Clock>,
+    insert_sql: String,
+    state: tokio::sync::Mutex<State>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("origin", &self.origin)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut s = String::with_capacity(64 + rows * 26);
+    s.push_str(
+        "INSERT INTO audit_entries (seq, tenant, at_ms, actor, action, subject, object, \
+         from_addr, purpose, outcome, leaf_hash) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+    }
+    s
+}
+
+fn node_sql(rows: usize) -> String {
+    let mut s = String::from("INSERT OR IGNORE INTO audit_nodes (level, idx, hash) VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("(?,?,?)");
+    }
+    s
+}
+
+fn to_i64(v: u64) -> Result<i64, AuditError> {
+    i64::try_from(v).map_err(|_| AuditError::OutOfRange(format!("{v} exceeds 2^63")))
+}
+
+fn hash_from(v: &[u8]) -> Option<Hash> {
+    v.try_into().ok()
+}
+
+fn create_private_file(path: &Path) -> Result<(), AuditError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                AuditError::Io(format!("cannot create {}: {}", dir.display(), e.kind()))
+            })?;
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map(drop).map_err(|e| {
+        AuditError::Io(format!(
+            "cannot create audit log {}: {}",
+            path.display(),
+            e.kind()
+        ))
+    })
+}
+
+impl AuditLog {
+    /// Opens (creating if needed, mode 0600, WAL, synchronous=FULL) the log at `path`.
+    pub async fn open(path: &Path, signer: CheckpointSigner) -> Result<Self, AuditError> {
+        Self::open_with(path, signer, AuditOptions::default()).await
+    }
+
+    pub async fn open_with(
+        path: &Path,
+        signer: CheckpointSigner,
+        opts: AuditOptions,
+    ) -> Result<Self, AuditError> {
+        create_private_file(path)?;
+        let conn = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(conn)
+            .await
+            .map_err(|e| {
+                AuditError::Storage(format!("cannot open audit log {}: {e}", path.display()))
+            })?;
+        Self::init(pool, signer, opts).await
+    }
+
+    /// A log in memory (tests, benchmarks).
+    pub async fn in_memory(signer: CheckpointSigner) -> Result<Self, AuditError> {
+        Self::in_memory_with(signer, AuditOptions::default()).await
+    }
+
+    pub async fn in_memory_with(
+        signer: CheckpointSigner,
+        opts: AuditOptions,
+    ) -> Result<Self, AuditError> {
+        let conn = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        // One connection that never closes: an in-memory database lives as long as it.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(conn)
+            .await?;
+        Self::init(pool, signer, opts).await
+    }
+
+    async fn init(
+        pool: SqlitePool,
+        signer: CheckpointSigner,
+        opts: AuditOptions,
+    ) -> Result<Self, AuditError> {
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        let meta = sqlx::query("SELECT format, origin, size FROM audit_meta WHERE id = 1")
+            .fetch_optional(&pool)
+            .await?;
+        let (origin, meta_size) = match meta {
+            Some(row) => {
+                let format: i64 = row.try_get(0)?;
+                if format != FORMAT {
+                    return Err(AuditError::Storage(format!(
+                        "unsupported audit log format {format}"
+                    )));
+                }
+                let stored: String = row.try_get(1)?;
+                if let Some(req) = &opts.origin {
+                    if *req != stored {
+                        return Err(AuditError::OriginMismatch {
+                            stored,
+                            requested: req.clone(),
+                        });
+                    }
+                }
+                let size: i64 = row.try_get(2)?;
+                (stored, size)
+            }
+            None => {
+                let origin = match &opts.origin {
+                    Some(o) => o.clone(),
+                    None => {
+                        let id: [u8; 8] = rand::random();
+                        format!("sotto.local/audit/{}", hex::encode(id))
+                    }
+                };
+                if !valid_origin(&origin) {
+                    return Err(AuditError::InvalidOrigin);
+                }
+                sqlx::query(
+                    "INSERT INTO audit_meta (id, format, origin, size) VALUES (1, ?, ?, 0)",
+                )
+                .bind(FORMAT)
+                .bind(&origin)
+                .execute(&pool)
+                .await?;
+                (origin, 0)
+            }
+        };
+        let mut verifiers = vec![signer.verifier()];
+        verifiers.extend(opts.trusted);
+        let log = Self {
+            pool,
+            signer,
+            verifiers,
+            origin,
+            checkpoint_every: opts.checkpoint_every,
+            clock: Arc::new(SystemClock),
+            insert_sql: insert_sql(INSERT_CHUNK),
+            state: tokio::sync::Mutex::new(State {
+                frontier: Frontier::new(),
+                last_checkpoint: 0,
+                damaged: None,
+            }),
+        };
+        log.load_state(meta_size).await?;
+        Ok(log)
+    }
+
+    /// Rebuilds the in-memory frontier from the stored subtree hashes (O(log n) lookups plus
+    /// at most 255 leaves per level below 8).
+    async fn load_state(&self, meta_size: i64) -> Result<(), AuditError> {
+        let mut conn = self.pool.acquire().await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_entries")
+            .fetch_one(&mut *conn)
+            .await?;
+        let size = match max {
+            None => 0u64,
+            Some(m) => u64::try_from(m)
+                .map_err(|_| AuditError::Damaged("an entry has a negative seq".into()))?
+                .saturating_add(1),
+        };
+        let mut damaged = None;
+        if i64::try_from(size).ok() != Some(meta_size) {
+            damaged = Some(format!(
+                "the log holds entries up to seq {} but {meta_size} were appended",
+                size as i128 - 1
+            ));
+        }
+        let mut parts = Vec::new();
+        let mut start = 0u64;
+        for level in frontier_levels(size) {
+            match perfect_hash(&mut conn, start, level).await {
+                Ok(h) => parts.push(h),
+                Err(e) => {
+                    damaged.get_or_insert_with(|| e.to_string());
+                    parts.push([0u8; 32]);
+                }
+            }
+            start += 1u64 << level;
+        }
+        let frontier = Frontier::from_parts(size, parts)
+            .ok_or_else(|| AuditError::Damaged("cannot rebuild the tree frontier".into()))?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(size) FROM audit_checkpoints")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut st = self.state.lock().await;
+        st.frontier = frontier;
+        st.last_checkpoint = last.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+        st.damaged = damaged;
+        Ok(())
+    }
+
+    /// Uses `clock` for checkpoint timestamps (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The checkpoint origin of this log.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The key that checks this log's checkpoints: hand it (its `vkey()`) to whoever keeps
+    /// checkpoints outside the operator's reach.
+    pub fn verifier(&self) -> CheckpointVerifier {
+        self.signer.verifier()
+    }
+
+    /// Appends one entry; returns its seq.
+    pub async fn append(&self, e: Entry) -> Result<u64, AuditError> {
+        let r = self.append_batch(vec![e]).await?;
+        Ok(r.start)
+    }
+
+    /// Appends entries in one transaction: all or none. Returns their seqs.
+    pub async fn append_batch(&self, es: Vec<Entry>) -> Result<Range<u64>, AuditError> {
+        for e in &es {
+            e.validate()?;
+        }
+        let mut st = self.state.lock().await;
+        if let Some(d) = &st.damaged {
+            return Err(AuditError::Damaged(d.clone()));
+        }
+        let start = st.frontier.size();
+        let n = es.len() as u64;
+        if es.is_empty() {
+            return Ok(start..start);
+        }
+        if start.checked_add(n).is_none_or(|end| end > 1 << 62) {
+            return Err(AuditError::TooLarge(es.len()));
+        }
+        let mut frontier = st.frontier.clone();
+        let mut leaves: Vec<Hash> = Vec::with_capacity(es.len());
+        let mut nodes: Vec<CompletedNode> = Vec::new();
+        let mut buf = Vec::with_capacity(256);
+        for (i, e) in es.iter().enumerate() {
+            let h = e.raw().leaf_hash(start + i as u64, &mut buf);
+            frontier.push_with(h, |c| {
+                if c.level >= NODE_LEVEL {
+                    nodes.push(c);
+                }
+            });
+            leaves.push(h);
+        }
+        let end = frontier.size();
+
+        let mut tx = self.pool.begin().await?;
+        let mut seq = start;
+        let mut rest: &[Entry] = &es;
+        let mut rest_leaves: &[Hash] = &leaves;
+        while !rest.is_empty() {
+            let take = rest.len().min(INSERT_CHUNK);
+            let tail_sql;
+            let sql = if take == INSERT_CHUNK {
+                self.insert_sql.as_str()
+            } else {
+                tail_sql = insert_sql(take);
+                tail_sql.as_str()
+            };
+            let mut q = sqlx::query(sql);
+            for (e, h) in rest[..take].iter().zip(&rest_leaves[..take]) {
+                q = q
+                    .bind(to_i64(seq)?)
+                    .bind(e.tenant.as_str())
+                    .bind(e.at_ms)
+                    .bind(e.actor.as_str())
+                    .bind(e.action.as_str())
+                    .bind(e.subject.as_ref().map(|s| &s.as_bytes()[..]))
+                    .bind(e.object.as_deref())
+                    .bind(e.from.as_deref())
+                    .bind(e.purpose.as_deref())
+                    .bind(e.outcome.as_str())
+                    .bind(&h[..]);
+                seq += 1;
+            }
+            q.execute(&mut *tx).await?;
+            rest = &rest[take..];
+            rest_leaves = &rest_leaves[take..];
+        }
+        for chunk in nodes.chunks(NODE_CHUNK) {
+            let sql = node_sql(chunk.len());
+            let mut q = sqlx::query(&sql);
+            for c in chunk {
+                q = q
+                    .bind(i64::from(c.level))
+                    .bind(to_i64(c.index)?)
+                    .bind(&c.hash[..]);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE audit_meta SET size = ? WHERE id = 1")
+            .bind(to_i64(end)?)
+            .execute(&mut *tx)
+            .await?;
+        let auto = self.checkpoint_every > 0 && end - st.last_checkpoint >= self.checkpoint_every;
+        if auto {
+            self.store_checkpoint(&mut tx, end, &frontier.root())
+                .await?;
+        }
+        tx.commit().await?;
+        st.frontier = frontier;
+        if auto {
+            st.last_checkpoint = end;
+        }
+        Ok(start..end)
+    }
+
+    async fn store_checkpoint(
+        &self,
+        conn: &mut SqliteConnection,
+        size: u64,
+        root: &Hash,
+    ) -> Result<SignedCheckpoint, AuditError> {
+        let cp = self.signer.sign_checkpoint(&self.origin, size, root)?;
+        sqlx::query("INSERT INTO audit_checkpoints (size, at_ms, note) VALUES (?, ?, ?)")
+            .bind(to_i64(size)?)
+            .bind(self.clock.now_ms())
+            .bind(&cp.text)
+            .execute(&mut *conn)
+            .await?;
+        Ok(cp)
+    }
+
+    /// Number of entries.
+    pub async fn size(&self) -> Result<u64, AuditError> {
+        Ok(self.state.lock().await.frontier.size())
+    }
+
+    /// The current root hash (MTH of all entries).
+    pub async fn root(&self) -> Result<Hash, AuditError> {
+        Ok(self.state.lock().await.frontier.root())
+    }
+
+    /// Signs (origin, size, root) now and stores the checkpoint. Signing again at an unchanged
+    /// size returns the same note without storing a duplicate.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, AuditError> {
+        let mut st = self.state.lock().await;
+        if let Some(d) = &st.damaged {
+            return Err(AuditError::Damaged(d.clone()));
+        }
+        let size = st.frontier.size();
+        let root = st.frontier.root();
+        let mut conn = self.pool.acquire().await?;
+        if st.last_checkpoint == size {
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT note FROM audit_checkpoints WHERE size = ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(to_i64(size)?)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(note) = existing {
+                let cp = SignedCheckpoint::parse(&note)?;
+                if cp.root == root && cp.origin == self.origin {
+                    return Ok(cp);
+                }
+            }
+        }
+        let cp = self.store_checkpoint(&mut conn, size, &root).await?;
+        st.last_checkpoint = size;
+        Ok(cp)
+    }
+
+    /// The newest stored checkpoint, if any.
+    pub async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, AuditError> {
+        let note: Option<String> = sqlx::query_scalar(
+            "SELECT note FROM audit_checkpoints ORDER BY size DESC, id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        note.map(|n| SignedCheckpoint::parse(&n)).transpose()
+    }
+
+    /// All stored checkpoints, oldest first.
+    pub async fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, AuditError> {
+        let notes: Vec<String> =
+            sqlx::query_scalar("SELECT note FROM audit_checkpoints ORDER BY size, id")
+                .fetch_all(&self.pool)
+                .await?;
+        notes.iter().map(|n| SignedCheckpoint::parse(n)).collect()
+    }
+
+    /// MTH of the first `size` entries, from the stored hashes.
+    pub async fn root_at(&self, size: u64) -> Result<Hash, AuditError> {
+        self.check_size(size).await?;
+        let mut conn = self.pool.acquire().await?;
+        range_hash(&mut conn, 0, size).await
+    }
+
+    async fn check_size(&self, size: u64) -> Result<(), AuditError> {
+        let cur = self.size().await?;
+        if size > cur {
+            return Err(AuditError::OutOfRange(format!(
+                "tree size {size} is larger than the log ({cur} entries)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// RFC 9162 inclusion proof of entry `seq` in the tree of the first `tree_size` entries.
+    pub async fn inclusion_proof(&self, seq: u64, tree_size: u64) -> Result<Vec<Hash>, AuditError> {
+        self.check_size(tree_size).await?;
+        if seq >= tree_size {
+            return Err(AuditError::OutOfRange(format!(
+                "seq {seq} is not in a tree of {tree_size} entries"
+            )));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::new();
+        for (a, b) in inclusion_ranges(seq, tree_size) {
+            out.push(range_hash(&mut conn, a, b).await?);
+        }
+        Ok(out)
+    }
+
+    /// RFC 9162 consistency proof between the trees of `old_size` and `new_size` entries.
+    pub async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, AuditError> {
+        self.check_size(new_size).await?;
+        if old_size > new_size {
+            return Err(AuditError::OutOfRange(format!(
+                "old size {old_size} is larger than new size {new_size}"
+            )));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::new();
+        for (a, b) in consistency_ranges(old_size, new_size) {
+            out.push(range_hash(&mut conn, a, b).await?);
+        }
+        Ok(out)
+    }
+
+    /// One stored record.
+    pub async fn get(&self, seq: u64) -> Result<Option<Record>, AuditError> {
+        let row = sqlx::query(&format!("{SELECT_RECORD} WHERE seq = ?"))
+            .bind(to_i64(seq)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| record_from_row(&r)).transpose()
+    }
+
+    /// One tenant's entries matching `q`, in log order.
+    pub async fn query(&self, tenant: &TenantId, q: &Query) -> Result<Vec<Record>, AuditError> {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(SELECT_RECORD);
+        qb.push(" WHERE tenant = ").push_bind(tenant.as_str());
+        if let Some(s) = &q.subject {
+            qb.push(" AND subject = ").push_bind(s.as_bytes().to_vec());
+        }
+        if let Some(a) = &q.actor {
+            qb.push(" AND actor = ").push_bind(a.clone());
+        }
+        if let Some(t) = q.from_ms {
+            qb.push(" AND at_ms >= ").push_bind(t);
+        }
+        if let Some(t) = q.to_ms {
+            qb.push(" AND at_ms < ").push_bind(t);
+        }
+        if let Some(a) = q.action {
+            qb.push(" AND action = ").push_bind(a.as_str());
+        }
+        if let Some(s) = q.after_seq {
+            qb.push(" AND seq > ").push_bind(to_i64(s)?);
+        }
+        let limit = i64::from(q.limit.unwrap_or(1000).min(100_000));
+        qb.push(" ORDER BY seq LIMIT ").push_bind(limit);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub(crate) fn verifiers(&self) -> &[CheckpointVerifier] {
+        &self.verifiers
+    }
+}
+
+const SELECT_RECORD: &str = "SELECT seq, tenant, at_ms, actor, action, subject, object, \
+                             from_addr, purpose, outcome, leaf_hash FROM audit_entries";
+
+fn record_from_row(r: &SqliteRow) -> Result<Record, AuditError> {
+    let seq: i64 = r.try_get(0)?;
+    let bad = |field: &str| AuditError::Damaged(format!("entry {seq} has an invalid {field}"));
+    let tenant: String = r.try_get(1)?;
+    let subject: Option<Vec<u8>> = r.try_get(5)?;
+    let subject = match subject {
+        None => None,
+        Some(b) => Some(SubjectId(uuid::Uuid::from_bytes(
+            <[u8; 16]>::try_from(b.as_slice()).map_err(|_| bad("subject"))?,
+        ))),
+    };
+    let action: String = r.try_get(4)?;
+    let outcome: String = r.try_get(9)?;
+    let leaf: Vec<u8> = r.try_get(10)?;
+    Ok(Record {
+        seq: u64::try_from(seq).map_err(|_| bad("seq"))?,
+        entry: Entry {
+            tenant: TenantId::new(&tenant).map_err(|_| bad("tenant"))?,
+            at_ms: r.try_get(2)?,
+            actor: r.try_get(3)?,
+            action: Action::from_str(&action).map_err(|_| bad("action"))?,
+            subject,
+            object: r.try_get(6)?,
+            from: r.try_get(7)?,
+            purpose: r.try_get(8)?,
+            outcome: Outcome::from_str(&outcome).map_err(|_| bad("outcome"))?,
+        },
+        leaf_hash: hash_from(&leaf).ok_or_else(|| bad("leaf hash"))?,
+    })
+}
+
+/// MTH(D[a:b]): the right fold of the perfect subtrees it splits into.
+pub(crate) async fn range_hash(
+    conn: &mut SqliteConnection,
+    a: u64,
+    b: u64,
+) -> Result<Hash, AuditError> {
+    if a >= b {
+        return Ok(crate::merkle::empty_root());
+    }
+    let mut parts = Vec::new();
+    let mut lo = a;
+    while !(b - lo).is_power_of_two() {
+        let k = crate::merkle::split_point(b - lo);
+        parts.push((lo, k.trailing_zeros()));
+        lo += k;
+    }
+    parts.push((lo, (b - lo).trailing_zeros()));
+    let mut hashes = Vec::with_capacity(parts.len());
+    for (start, level) in parts {
+        hashes.push(perfect_hash(conn, start, level).await?);
+    }
+    let mut it = hashes.into_iter().rev();
+    let last = it.next().unwrap_or_else(crate::merkle::empty_root);
+    Ok(it.fold(last, |acc, left| hash_children(&left, &acc)))
+}
+
+/// MTH of the 2^level leaves starting at `start`: a stored node when there is one, else
+/// rebuilt from the stored leaf hashes.
+async fn perfect_hash(
+    conn: &mut SqliteConnection,
+    start: u64,
+    level: u32,
+) -> Result<Hash, AuditError> {
+    let len = 1u64 << level;
+    if level >= NODE_LEVEL && start % len == 0 {
+        let h: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+                .bind(i64::from(level))
+                .bind(to_i64(start >> level)?)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(h) = h.as_deref().and_then(hash_from) {
+            return Ok(h);
+        }
+    }
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT seq, leaf_hash FROM audit_entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+    )
+    .bind(to_i64(start)?)
+    .bind(to_i64(start + len)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut f = Frontier::new();
+    for (i, (seq, leaf)) in rows.iter().enumerate() {
+        let want = start + i as u64;
+        if u64::try_from(*seq).ok() != Some(want) {
+            return Err(AuditError::Damaged(format!("entry {want} is missing")));
+        }
+        f.push(hash_from(leaf).ok_or_else(|| {
+            AuditError::Damaged(format!("entry {want} has an invalid leaf hash"))
+        })?);
+    }
+    if f.size() != len {
+        return Err(AuditError::Damaged(format!(
+            "entry {} is missing",
+            start + f.size()
+        )));
+    }
+    Ok(f.root())
+}
