@@ -46,7 +46,7 @@ impl Default for AuditOptions {
     fn default() -> Self {
         Self {
             origin: None,
-            checkpoint_every: 10_000,
+            checkpoint_every: 1_000,
             trusted: Vec::new(),
         }
     }
@@ -97,7 +97,8 @@ fn insert_sql(rows: usize) -> String {
 }
 
 fn node_sql(rows: usize) -> String {
-    let mut s = String::from("INSERT OR IGNORE INTO audit_nodes (level, idx, hash) VALUES ");
+    // Plain INSERT: a node that already exists means the log was rolled back behind our back.
+    let mut s = String::from("INSERT INTO audit_nodes (level, idx, hash) VALUES ");
     for i in 0..rows {
         if i > 0 {
             s.push(',');
@@ -279,6 +280,16 @@ impl AuditLog {
                 size as i128 - 1
             ));
         }
+        let beyond: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_nodes WHERE ((idx + 1) << level) > ?")
+                .bind(to_i64(size)?)
+                .fetch_one(&mut *conn)
+                .await?;
+        if beyond > 0 {
+            damaged.get_or_insert_with(|| {
+                "tree nodes exist beyond the last entry: the log was rolled back".to_owned()
+            });
+        }
         let mut parts = Vec::new();
         let mut start = 0u64;
         for level in frontier_levels(size) {
@@ -301,6 +312,11 @@ impl AuditLog {
         st.last_checkpoint = last.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
         st.damaged = damaged;
         Ok(())
+    }
+
+    /// Closes the database (waits for connections to finish).
+    pub async fn close(self) {
+        self.pool.close().await;
     }
 
     /// Uses `clock` for checkpoint timestamps (tests).

@@ -28,6 +28,8 @@ pub enum ProblemKind {
     BadCheckpointSignature,
     /// A stored or kept checkpoint cannot be parsed, or is for another log.
     MalformedCheckpoint,
+    /// Stored checkpoints were deleted (their ids have gaps).
+    MissingCheckpoint,
     /// The log is shorter than a checkpoint (or its own counter) says it was.
     RolledBack,
     /// The first entries no longer hash to the root a checkpoint signed.
@@ -43,6 +45,7 @@ impl ProblemKind {
             ProblemKind::InsertedEntry => "inserted entry",
             ProblemKind::BadCheckpointSignature => "bad checkpoint signature",
             ProblemKind::MalformedCheckpoint => "malformed checkpoint",
+            ProblemKind::MissingCheckpoint => "missing checkpoint",
             ProblemKind::RolledBack => "rolled back",
             ProblemKind::HistoryRewritten => "history rewritten",
         }
@@ -226,7 +229,39 @@ impl AuditLog {
                 })
                 .collect::<Result<_, sqlx::Error>>()?;
 
+        let cp_seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'audit_checkpoints'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        // The end of the furthest stored tree node: appends store them with the entries.
+        let nodes_end: Option<i64> =
+            sqlx::query_scalar("SELECT MAX((idx + 1) << level) FROM audit_nodes")
+                .fetch_one(&mut *tx)
+                .await?;
+
         let mut problems: Vec<Problem> = Vec::new();
+        let mut ids: Vec<i64> = cp_rows.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        let gap = |from: i64, to: i64| Problem {
+            seq: None,
+            kind: ProblemKind::MissingCheckpoint,
+            detail: if from == to {
+                format!("stored checkpoint #{from} was deleted")
+            } else {
+                format!("stored checkpoints #{from} to #{to} were deleted")
+            },
+        };
+        let mut prev = 0i64;
+        for &id in &ids {
+            if id > prev + 1 {
+                problems.push(gap(prev + 1, id - 1));
+            }
+            prev = id;
+        }
+        // AUTOINCREMENT remembers the largest id ever handed out.
+        if let Some(top) = cp_seq.filter(|&t| t > prev) {
+            problems.push(gap(prev + 1, top));
+        }
 
         // Parse and check signatures first: only good checkpoints are trusted for roots.
         let mut good: Vec<(String, SignedCheckpoint)> = Vec::new();
@@ -370,6 +405,19 @@ impl AuditLog {
                     detail: format!(
                         "only {m} entries were appended but the log holds entries up to seq {}",
                         expected - 1
+                    ),
+                });
+            }
+        }
+
+        if let Some(end) = nodes_end.and_then(|e| u64::try_from(e).ok()) {
+            if end > expected {
+                problems.push(Problem {
+                    seq: Some(expected),
+                    kind: ProblemKind::RolledBack,
+                    detail: format!(
+                        "tree nodes were stored for {end} entries but the log ends at seq {}",
+                        expected as i128 - 1
                     ),
                 });
             }

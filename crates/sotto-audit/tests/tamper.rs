@@ -1,0 +1,519 @@
+//! Tampering with the database file behind the log's back (raw SQL, as an operator with shell
+//! access could), and what verification says about it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sotto_audit::{
+    Action, AuditLog, AuditOptions, CheckpointSigner, Entry, Outcome, ProblemKind,
+    SignedCheckpoint, VerifyReport,
+};
+use sotto_core::{SubjectId, TenantId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection};
+use std::path::{Path, PathBuf};
+
+const N: u64 = 1000;
+
+fn signer() -> CheckpointSigner {
+    CheckpointSigner::from_seed("sotto.local/audit/tamper", &[5u8; 32]).unwrap()
+}
+
+fn entry(i: u64) -> Entry {
+    let mut e = Entry::new(
+        TenantId::new("acme").unwrap(),
+        1_700_000_000_000 + i as i64 * 1000,
+        format!("user:agent-{}", i % 7),
+        if i % 3 == 0 {
+            Action::RecordingPlay
+        } else {
+            Action::TranscriptRead
+        },
+        Outcome::Ok,
+    );
+    e.subject = Some(SubjectId::new());
+    e.object = Some(format!("interaction:{i}"));
+    e.from = Some("10.1.2.3".into());
+    e
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    /// Checkpoints at 250, 500, 750, 1000 as a DPO would have kept them.
+    kept: Vec<SignedCheckpoint>,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let opts = AuditOptions {
+        origin: Some("sotto.local/audit/tamper".into()),
+        checkpoint_every: 0,
+        trusted: Vec::new(),
+    };
+    let log = AuditLog::open_with(&path, signer(), opts).await.unwrap();
+    let mut kept = Vec::new();
+    for q in 0..4 {
+        log.append_batch((q * 250..(q + 1) * 250).map(entry).collect())
+            .await
+            .unwrap();
+        kept.push(log.checkpoint().await.unwrap());
+    }
+    let rep = log.verify(kept.last()).await.unwrap();
+    assert!(rep.is_ok(), "{rep}");
+    assert_eq!(rep.checkpoints_checked, 5);
+    log.close().await;
+    Fixture {
+        _dir: dir,
+        path,
+        kept,
+    }
+}
+
+/// A raw connection with the append-only triggers dropped, as a determined operator would.
+async fn raw(path: &Path) -> SqliteConnection {
+    let mut c = SqliteConnectOptions::new()
+        .filename(path)
+        .connect()
+        .await
+        .unwrap();
+    for t in [
+        "audit_entries_no_update",
+        "audit_entries_no_delete",
+        "audit_nodes_no_update",
+        "audit_nodes_no_delete",
+        "audit_checkpoints_no_update",
+        "audit_checkpoints_no_delete",
+    ] {
+        sqlx::raw_sql(&format!("DROP TRIGGER {t}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    c
+}
+
+async fn exec(c: &mut SqliteConnection, sql: &str) {
+    sqlx::raw_sql(sql).execute(&mut *c).await.unwrap();
+}
+
+async fn verify(f: &Fixture, kept: Option<&SignedCheckpoint>) -> VerifyReport {
+    let log = AuditLog::open(&f.path, signer()).await.unwrap();
+    let rep = log.verify(kept).await.unwrap();
+    log.close().await;
+    rep
+}
+
+/// Reads entry `seq` back as an `Entry` through the log (for forging a matching leaf hash).
+async fn read_entry(path: &Path, seq: u64) -> Entry {
+    let log = AuditLog::open(path, signer()).await.unwrap();
+    let e = log.get(seq).await.unwrap().unwrap().entry;
+    log.close().await;
+    e
+}
+
+fn first(rep: &VerifyReport) -> (Option<u64>, ProblemKind) {
+    let p = rep
+        .problems
+        .first()
+        .unwrap_or_else(|| panic!("no problem found:\n{rep}"));
+    (p.seq, p.kind)
+}
+
+fn has(rep: &VerifyReport, seq: Option<u64>, kind: ProblemKind) -> bool {
+    rep.problems.iter().any(|p| p.seq == seq && p.kind == kind)
+}
+
+#[tokio::test]
+async fn the_triggers_refuse_updates_and_deletes() {
+    let f = fixture().await;
+    let mut c = SqliteConnectOptions::new()
+        .filename(&f.path)
+        .connect()
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE audit_entries SET actor = 'user:mallory' WHERE seq = 3",
+        "DELETE FROM audit_entries WHERE seq = 999",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_checkpoints SET note = '' WHERE id = 1",
+        "DELETE FROM audit_nodes",
+    ] {
+        let e = sqlx::raw_sql(sql).execute(&mut c).await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    c.close().await.unwrap();
+    assert!(verify(&f, f.kept.last()).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_edited_field_is_named() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        "UPDATE audit_entries SET actor = 'user:someone-else' WHERE seq = 123",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(first(&rep), (Some(123), ProblemKind::EditedEntry), "{rep}");
+    assert_eq!(rep.first_bad_seq(), Some(123));
+    // Every checkpoint covering entry 123 no longer matches; the message points at it.
+    assert!(has(&rep, Some(123), ProblemKind::HistoryRewritten), "{rep}");
+    assert_eq!(rep.of_kind(ProblemKind::HistoryRewritten).len(), 4);
+    assert_eq!(rep.of_kind(ProblemKind::EditedEntry).len(), 1);
+    assert_eq!(rep.checkpoints_checked, 0);
+}
+
+#[tokio::test]
+async fn each_editable_column_is_covered() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    let edits = [
+        (10, "tenant = 'other'"),
+        (20, "at_ms = at_ms + 1"),
+        (30, "action = 'export'"),
+        (40, "subject = NULL"),
+        (50, "object = 'interaction:999999'"),
+        (60, "from_addr = NULL"),
+        (70, "purpose = 'made up'"),
+        (80, "outcome = 'denied'"),
+        (90, "leaf_hash = zeroblob(32)"),
+        (100, "at_ms = 'not a number'"),
+        (110, "action = 'transcript.write'"),
+    ];
+    for (seq, set) in edits {
+        exec(
+            &mut c,
+            &format!("UPDATE audit_entries SET {set} WHERE seq = {seq}"),
+        )
+        .await;
+    }
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    let edited: Vec<u64> = rep
+        .of_kind(ProblemKind::EditedEntry)
+        .iter()
+        .filter_map(|p| p.seq)
+        .collect();
+    assert_eq!(
+        edited,
+        edits.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        "{rep}"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_with_a_recomputed_leaf_hash_is_caught_by_the_checkpoints() {
+    let f = fixture().await;
+    // The operator knows the encoding and rewrites the leaf hash too.
+    let mut forged = read_entry(&f.path, 600).await;
+    forged.actor = "user:nobody".into();
+    let h = hex::encode(forged.leaf_hash(600));
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        &format!(
+            "UPDATE audit_entries SET actor = 'user:nobody', leaf_hash = X'{h}' WHERE seq = 600"
+        ),
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    // The checkpoints at 250 and 500 still match, those at 750 and 1000 do not: the change
+    // is narrowed to entries 500..750.
+    assert_eq!(
+        first(&rep),
+        (Some(500), ProblemKind::HistoryRewritten),
+        "{rep}"
+    );
+    assert_eq!(rep.of_kind(ProblemKind::HistoryRewritten).len(), 2);
+    assert_eq!(rep.checkpoints_checked, 2);
+    assert!(
+        rep.problems[0].detail.contains("entries 500 to 749"),
+        "{rep}"
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_entry_is_named() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    exec(&mut c, "DELETE FROM audit_entries WHERE seq = 321").await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(first(&rep), (Some(321), ProblemKind::MissingEntry), "{rep}");
+    assert!(rep.problems[0].detail.contains("entry 321 is missing"));
+}
+
+#[tokio::test]
+async fn a_deleted_entry_with_later_ones_renumbered_is_named() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        "DELETE FROM audit_entries WHERE seq = 321;
+         UPDATE audit_entries SET seq = -seq WHERE seq > 321;
+         UPDATE audit_entries SET seq = -seq - 1 WHERE seq < 0;
+         UPDATE audit_meta SET size = size - 1;",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(first(&rep), (Some(321), ProblemKind::MissingEntry), "{rep}");
+    assert!(
+        rep.problems[0]
+            .detail
+            .contains("1 entry was removed at seq 321"),
+        "{rep}"
+    );
+}
+
+#[tokio::test]
+async fn swapped_entries_are_named() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    // Whole rows swap places (each keeps its own leaf hash).
+    exec(
+        &mut c,
+        "UPDATE audit_entries SET seq = -1 WHERE seq = 200;
+         UPDATE audit_entries SET seq = 200 WHERE seq = 700;
+         UPDATE audit_entries SET seq = 700 WHERE seq = -1;",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(
+        first(&rep),
+        (Some(200), ProblemKind::ReorderedEntry),
+        "{rep}"
+    );
+    assert!(rep.problems[0].detail.contains("200 and 700"));
+    assert_eq!(rep.of_kind(ProblemKind::ReorderedEntry).len(), 1);
+}
+
+#[tokio::test]
+async fn swapped_contents_under_fixed_hashes_are_named() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    // Only the fields move; the leaf hashes stay where they were.
+    exec(
+        &mut c,
+        "CREATE TEMP TABLE t AS SELECT * FROM audit_entries WHERE seq IN (401, 402);
+         UPDATE audit_entries SET
+            (tenant, at_ms, actor, action, subject, object, from_addr, purpose, outcome) =
+            (SELECT tenant, at_ms, actor, action, subject, object, from_addr, purpose, outcome
+             FROM t WHERE t.seq = 803 - audit_entries.seq)
+         WHERE seq IN (401, 402);",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(
+        first(&rep),
+        (Some(401), ProblemKind::ReorderedEntry),
+        "{rep}"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_entry_inserted_in_the_middle_is_named() {
+    let f = fixture().await;
+    // Make room at seq 400 and insert an entry with a correct leaf hash for that position.
+    let mut forged = entry(400);
+    forged.actor = "user:alibi".into();
+    let h = hex::encode(forged.leaf_hash(400));
+    let subject = hex::encode(forged.subject.unwrap().as_bytes());
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        &format!(
+            "UPDATE audit_entries SET seq = -seq WHERE seq >= 400;
+             UPDATE audit_entries SET seq = -seq + 1 WHERE seq < 0;
+             INSERT INTO audit_entries VALUES (400, 'acme', {}, 'user:alibi', '{}', X'{subject}',
+                 'interaction:400', '10.1.2.3', NULL, 'ok', X'{h}');
+             UPDATE audit_meta SET size = size + 1;",
+            forged.at_ms,
+            forged.action.as_str()
+        ),
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(
+        first(&rep),
+        (Some(400), ProblemKind::InsertedEntry),
+        "{rep}"
+    );
+    assert!(rep.problems[0]
+        .detail
+        .contains("1 entry was inserted at seq 400"));
+    // No entry before it is blamed.
+    assert!(rep.problems.iter().all(|p| p.seq.is_none_or(|s| s >= 400)));
+}
+
+#[tokio::test]
+async fn a_forged_entry_appended_at_the_end_is_named() {
+    let f = fixture().await;
+    let forged = entry(N);
+    let h = hex::encode(forged.leaf_hash(N));
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        &format!(
+            "INSERT INTO audit_entries VALUES ({N}, 'acme', 0, 'user:x', 'export', NULL, NULL,
+                 NULL, NULL, 'ok', X'{h}')"
+        ),
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    // Its hash does not even match its fields, and the log's own counter says 1000.
+    assert!(has(&rep, Some(N), ProblemKind::InsertedEntry), "{rep}");
+    assert!(has(&rep, Some(N), ProblemKind::EditedEntry), "{rep}");
+    assert_eq!(rep.first_bad_seq(), Some(N));
+}
+
+#[tokio::test]
+async fn a_rollback_is_caught_by_the_stored_checkpoints_and_the_counter() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    exec(&mut c, "DELETE FROM audit_entries WHERE seq >= 900").await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(first(&rep), (Some(900), ProblemKind::RolledBack), "{rep}");
+    // The checkpoint at 1000 and the counter both say so.
+    assert!(rep
+        .problems
+        .iter()
+        .any(|p| p.kind == ProblemKind::RolledBack && p.detail.contains("checkpoint")));
+    // A log that was rolled back refuses further appends until someone looks at it.
+    let log = AuditLog::open(&f.path, signer()).await.unwrap();
+    assert!(log.append(entry(900)).await.is_err());
+}
+
+#[tokio::test]
+async fn a_thorough_rollback_is_caught_by_a_kept_checkpoint() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    // Delete the last 100 entries, every checkpoint and tree node that mentions them, reset
+    // the counters: nothing inside the database remembers the lost entries...
+    exec(
+        &mut c,
+        "DELETE FROM audit_entries WHERE seq >= 900;
+         DELETE FROM audit_checkpoints WHERE size > 900;
+         UPDATE sqlite_sequence SET seq = (SELECT MAX(id) FROM audit_checkpoints)
+             WHERE name = 'audit_checkpoints';
+         DELETE FROM audit_nodes WHERE ((idx + 1) << level) > 900;
+         UPDATE audit_meta SET size = 900;",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert!(rep.is_ok(), "{rep}");
+    // ...but the DPO's copy of the checkpoint at 1000 does.
+    let rep = verify(&f, f.kept.last()).await;
+    assert_eq!(first(&rep), (Some(900), ProblemKind::RolledBack), "{rep}");
+    assert_eq!(rep.problems.len(), 1, "{rep}");
+    // An older kept checkpoint is still consistent.
+    assert!(verify(&f, Some(&f.kept[2])).await.is_ok());
+}
+
+#[tokio::test]
+async fn deleted_checkpoints_are_noticed() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    exec(&mut c, "DELETE FROM audit_checkpoints WHERE size >= 750").await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(rep.problems.len(), 1, "{rep}");
+    assert_eq!(rep.problems[0].kind, ProblemKind::MissingCheckpoint);
+    assert!(rep.problems[0].detail.contains("#3 to #4"));
+}
+
+#[tokio::test]
+async fn rewritten_history_is_caught_by_a_kept_checkpoint() {
+    let f = fixture().await;
+    // Rewrite entry 42 with a matching leaf hash, then remove every checkpoint and node.
+    let mut forged = read_entry(&f.path, 42).await;
+    forged.outcome = Outcome::Denied;
+    let h = hex::encode(forged.leaf_hash(42));
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        &format!(
+            "UPDATE audit_entries SET outcome = 'denied', leaf_hash = X'{h}' WHERE seq = 42;
+             DELETE FROM audit_checkpoints;
+             DELETE FROM sqlite_sequence WHERE name = 'audit_checkpoints';"
+        ),
+    )
+    .await;
+    c.close().await.unwrap();
+    assert!(verify(&f, None).await.is_ok());
+    let rep = verify(&f, Some(&f.kept[0])).await;
+    assert_eq!(
+        first(&rep),
+        (Some(0), ProblemKind::HistoryRewritten),
+        "{rep}"
+    );
+    assert!(rep.problems[0].detail.contains("entries 0 to 249"));
+    // A kept checkpoint from before the rewritten entry is unaffected... there is none here
+    // (42 < 250), but one after it is caught too.
+    let rep = verify(&f, f.kept.last()).await;
+    assert_eq!(first(&rep).1, ProblemKind::HistoryRewritten);
+}
+
+#[tokio::test]
+async fn a_checkpoint_with_a_bad_signature_is_caught() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    // Change the size in the signed body of checkpoint #2 (500 -> 499).
+    exec(
+        &mut c,
+        "UPDATE audit_checkpoints SET note = replace(note, char(10) || '500' || char(10),
+             char(10) || '499' || char(10)), size = 499 WHERE id = 2",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(rep.problems.len(), 1, "{rep}");
+    assert_eq!(rep.problems[0].kind, ProblemKind::BadCheckpointSignature);
+    assert!(rep.problems[0].detail.contains("#2"));
+    assert_eq!(rep.checkpoints_checked, 3);
+
+    // A checkpoint signed by another key, planted to vouch for a rewritten log.
+    let mallory = CheckpointSigner::from_seed("sotto.local/audit/tamper", &[6u8; 32]).unwrap();
+    let planted = mallory
+        .sign_checkpoint("sotto.local/audit/tamper", 1000, &[7u8; 32])
+        .unwrap();
+    let rep = verify(&f, Some(&planted)).await;
+    assert!(rep
+        .problems
+        .iter()
+        .any(|p| p.kind == ProblemKind::BadCheckpointSignature && p.detail.contains("kept")));
+
+    // A garbled note is reported, not fatal. (Opening the log re-created the triggers.)
+    let mut c = raw(&f.path).await;
+    exec(
+        &mut c,
+        "UPDATE audit_checkpoints SET note = 'garbage' WHERE id = 3",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert!(rep
+        .problems
+        .iter()
+        .any(|p| p.kind == ProblemKind::MalformedCheckpoint && p.detail.contains("#3")));
+}
+
+#[tokio::test]
+async fn a_kept_checkpoint_for_another_log_is_reported() {
+    let f = fixture().await;
+    let other = signer()
+        .sign_checkpoint("sotto.local/audit/elsewhere", 10, &[1u8; 32])
+        .unwrap();
+    let rep = verify(&f, Some(&other)).await;
+    assert_eq!(rep.problems.len(), 1, "{rep}");
+    assert_eq!(rep.problems[0].kind, ProblemKind::MalformedCheckpoint);
+}
