@@ -47,7 +47,12 @@ impl Identifier {
             return Err(bad());
         }
         let parsed = phonenumber::parse(Some(region), &cleaned).map_err(|_| bad())?;
-        if !phonenumber::is_valid(&parsed) {
+        // A number in a range the metadata does not know yet (newly allocated, or a test range)
+        // is still somebody's number: a recorder must not refuse it. Only malformed input —
+        // fewer than 6 national digits, or more than E.164's 15 digits in all — is refused.
+        let national_len = parsed.national().to_string().len();
+        let total_len = parsed.code().value().to_string().len() + national_len;
+        if !phonenumber::is_valid(&parsed) && (national_len < 6 || total_len > 15) {
             return Err(bad());
         }
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
@@ -152,6 +157,21 @@ mod tests {
             }
         }
         assert!(Identifier::phone("+4520123456", "ZZ").is_err());
+        // Well-formed numbers in ranges the metadata does not list are kept, not refused.
+        assert_eq!(
+            Identifier::phone("+4520000000", "DK")
+                .unwrap()
+                .value
+                .expose(),
+            "+4520000000"
+        );
+        assert_eq!(
+            Identifier::phone("07700 900123", "GB")
+                .unwrap()
+                .value
+                .expose(),
+            "+447700900123"
+        );
     }
 
     #[test]

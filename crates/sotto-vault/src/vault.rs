@@ -350,9 +350,13 @@ impl Vault {
             let DecodedWav { mut pcm, source } = a.wav;
             duration_ms = pcm.duration_ms();
             if let Some(p) = &processed {
-                let before = pcm.samples.clone();
-                sotto_audio::silence_intervals(&mut pcm, &p.silence_ms, self.silence_padding_ms);
-                silenced_ms = silenced_duration_ms(&before, &pcm);
+                let samples = sotto_audio::silence_intervals(
+                    &mut pcm,
+                    &p.silence_ms,
+                    self.silence_padding_ms,
+                );
+                let per_ms = u64::from(pcm.sample_rate) * u64::from(pcm.channels.max(1)) / 1000;
+                silenced_ms = samples.checked_div(per_ms).unwrap_or(0);
             }
             if keep_audio_basis.is_some() {
                 audio = Some((pcm, source));
@@ -848,16 +852,4 @@ fn integrity(e: KeyError, what: String) -> VaultError {
         | KeyError::ContextMismatch => VaultError::Integrity { what },
         other => VaultError::Keys(other),
     }
-}
-
-/// Milliseconds of audio that silencing changed (for the receipt; counts samples that went
-/// from non-zero to zero).
-fn silenced_duration_ms(before: &[i16], after: &Pcm16) -> u64 {
-    let changed = before
-        .iter()
-        .zip(&after.samples)
-        .filter(|(a, b)| **a != 0 && **b == 0)
-        .count() as u64;
-    let per_ms = (u64::from(after.sample_rate) * u64::from(after.channels.max(1))) / 1000;
-    changed.checked_div(per_ms).unwrap_or(0)
 }

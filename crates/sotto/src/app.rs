@@ -28,6 +28,33 @@ impl App {
         Self::build(cfg, master).await
     }
 
+    /// Opens an initialised data directory for a command that writes, after checking that the
+    /// directory can be written: a read-only directory gets one clear error before any work.
+    pub async fn open_for_write(cfg: Config) -> Result<Self> {
+        if cfg.data_dir.is_dir() {
+            for dir in [
+                cfg.data_dir.clone(),
+                cfg.blob_dir(),
+                cfg.data_dir.join("keys"),
+            ] {
+                if dir.is_dir() {
+                    let probe = dir.join(format!(".sotto-write-probe-{}", std::process::id()));
+                    match std::fs::File::create(&probe) {
+                        Ok(_) => {
+                            let _ = std::fs::remove_file(&probe);
+                        }
+                        Err(e) => bail!(
+                            "data directory {} is not writable ({})",
+                            dir.display(),
+                            e.kind()
+                        ),
+                    }
+                }
+            }
+        }
+        Self::open(cfg).await
+    }
+
     /// Creates the data directory, master key file and default tenant if missing; opens it.
     /// Returns the app and whether a new master key file was created.
     pub async fn init(cfg: Config) -> Result<(Self, bool)> {

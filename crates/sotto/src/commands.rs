@@ -86,7 +86,7 @@ pub async fn resolve(
 }
 
 async fn ingest(cfg: Config, a: IngestArgs) -> Result<ExitCode> {
-    let app = App::open(cfg).await?;
+    let app = App::open_for_write(cfg).await?;
     let tenant = app.tenant(a.tenant.as_deref())?;
     app.vault.tenant(&tenant).await?;
     // Validate everything before anything is written.
@@ -299,7 +299,7 @@ async fn export(cfg: Config, a: ExportArgs) -> Result<ExitCode> {
 }
 
 async fn forget(cfg: Config, a: ForgetArgs) -> Result<ExitCode> {
-    let app = App::open(cfg).await?;
+    let app = App::open_for_write(cfg).await?;
     let tenant = app.tenant(a.tenant.as_deref())?;
     let subject = resolve(&app, &tenant, &a.who).await?;
     let r = app.vault.forget(&tenant, subject, &a.actor).await?;
@@ -360,7 +360,7 @@ fn redact(a: RedactArgs) -> Result<ExitCode> {
 }
 
 async fn tenant(cfg: Config, c: TenantCommand) -> Result<ExitCode> {
-    let app = App::open(cfg).await?;
+    let app = App::open_for_write(cfg).await?;
     match c {
         TenantCommand::Add { id, name, mode } => {
             let tid = app.tenant(Some(&id))?;
@@ -380,7 +380,7 @@ async fn tenant(cfg: Config, c: TenantCommand) -> Result<ExitCode> {
 }
 
 async fn keys(cfg: Config, c: KeysCommand) -> Result<ExitCode> {
-    let app = App::open(cfg).await?;
+    let app = App::open_for_write(cfg).await?;
     match c {
         KeysCommand::RotateMaster { new_key_file } => {
             let new = sotto_keys::MasterKey::create_file(&new_key_file)
