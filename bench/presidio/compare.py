@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--presidio-pred")
     ap.add_argument("--sotto-pred")
     ap.add_argument("--sotto-seconds", type=float)
+    ap.add_argument("--sotto-startup-seconds", type=float)
+    ap.add_argument("--sotto-x20-seconds", type=float)
     ap.add_argument("--sotto-note", default="")
     a = ap.parse_args()
 
@@ -85,6 +87,12 @@ def main():
         w("| Sotto (whole `sotto redact` process, startup included) | %d | %.3f | %.0f |" % (
             n, a.sotto_seconds, s_lps))
         w("| **speed ratio Sotto / Presidio** | | | **%.0f×** |" % ratio)
+        if a.sotto_startup_seconds:
+            w("| (for information) Sotto on empty input: startup and exit alone | 0 | %.3f | |"
+              % a.sotto_startup_seconds)
+        if a.sotto_x20_seconds:
+            w("| (for information) Sotto on the corpus repeated 20× (sustained) | %d | %.3f | %.0f |" % (
+                20 * n, a.sotto_x20_seconds, 20 * n / a.sotto_x20_seconds))
     else:
         w("| Sotto | - | - | - (%s) |" % (a.sotto_note or "no predictions"))
     hp, hs = pres["hard_negatives"], (sotto or {}).get("hard_negatives")
@@ -113,7 +121,9 @@ def main():
         fh.write(table)
     with open(os.path.join(a.out_dir, "scores.json"), "w") as fh:
         json.dump({"presidio": pres, "sotto": sotto, "presidio_meta": {k: v for k, v in meta.items() if k != "sweep"},
-                   "sotto_seconds": a.sotto_seconds, "sotto_lines_per_s": s_lps, "speed_ratio": ratio},
+                   "sotto_seconds": a.sotto_seconds, "sotto_startup_seconds": a.sotto_startup_seconds,
+                   "sotto_x20_seconds": a.sotto_x20_seconds,
+                   "sotto_lines_per_s": s_lps, "speed_ratio": ratio},
                   fh, indent=1)
     sys.stdout.write(table)
 

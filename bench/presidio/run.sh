@@ -12,7 +12,8 @@
 #   SOTTO_EVAL_DIR   folder with score.py and dev.jsonl (default: the shared eval folder)
 #   BENCH_CPU        the one core both engines are pinned to (default 0)
 #   SOTTO_RUNS       how many timed `sotto redact` runs to take the median of (default 5)
-# Writes bench/out/{presidio_pred,presidio_raw,sotto_pred}.jsonl, presidio_meta.json, scores.json, table.md.
+# Writes bench/out/{presidio_pred,presidio_raw,sotto_pred}.jsonl, presidio_meta.json, scores.json, table.md
+# (plus presidio_stderr.txt, sotto_stderr.txt).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -74,6 +75,8 @@ SOTTO_NOTE=""
 SOTTO_PRED="$OUT/sotto_pred.jsonl"
 rm -f "$SOTTO_PRED"
 SOTTO_SECONDS=""
+SOTTO_STARTUP=""
+SOTTO_X20=""
 if [ -n "$SOTTO" ] && [ -x "$SOTTO" ]; then
   echo "sotto: $SOTTO ($("$SOTTO" --version 2>/dev/null || echo 'version unknown'))"
   times=()
@@ -88,6 +91,22 @@ if [ -n "$SOTTO" ] && [ -x "$SOTTO" ]; then
   med_ns=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
   SOTTO_SECONDS=$(awk -v ns="$med_ns" 'BEGIN { printf "%.6f", ns / 1e9 }')
   echo "sotto: median of $RUNS runs: ${SOTTO_SECONDS} s"
+  # For information: startup alone (empty input) and a longer run (CORPUS repeated 20 times).
+  med() {  # median wall seconds of $RUNS runs of sotto on file $1
+    local ts=() a b
+    for _ in $(seq "$RUNS"); do
+      a=$(date +%s%N)
+      taskset -c "$CPU" "$SOTTO" redact --format jsonl < "$1" > /dev/null 2>&1 || true
+      b=$(date +%s%N)
+      ts+=($((b - a)))
+    done
+    printf '%s\n' "${ts[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p" | awk '{ printf "%.6f", $1 / 1e9 }'
+  }
+  SOTTO_STARTUP=$(med /dev/null)
+  for _ in $(seq 20); do cat "$CORPUS"; done > "$OUT/corpus_x20.jsonl"
+  SOTTO_X20=$(med "$OUT/corpus_x20.jsonl")
+  rm -f "$OUT/corpus_x20.jsonl"
+  echo "sotto: empty input ${SOTTO_STARTUP} s; corpus x20 ${SOTTO_X20} s (medians of $RUNS)"
 else
   SOTTO_NOTE="no sotto binary (set SOTTO_BIN or build: cargo build --release -p sotto)"
   echo "$SOTTO_NOTE" >&2
@@ -107,6 +126,7 @@ echo
 python3 "$HERE/compare.py" --gold "$CORPUS" --score-py "$SCORE" --out-dir "$OUT" \
   --presidio-meta "$OUT/presidio_meta.json" \
   ${SOTTO_SECONDS:+--sotto-pred "$SOTTO_PRED" --sotto-seconds "$SOTTO_SECONDS"} \
+  ${SOTTO_STARTUP:+--sotto-startup-seconds "$SOTTO_STARTUP"} ${SOTTO_X20:+--sotto-x20-seconds "$SOTTO_X20"} \
   ${SOTTO_NOTE:+--sotto-note "$SOTTO_NOTE"}
 echo
 echo "written: $OUT/table.md (and predictions, scores.json, presidio_meta.json)"
