@@ -12,7 +12,10 @@ use std::io::{BufReader, BufWriter};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let input = args.first().map(String::as_str).unwrap_or("/work/shared/eval/dev.jsonl");
+    let input = args
+        .first()
+        .map(String::as_str)
+        .unwrap_or("/work/shared/eval/dev.jsonl");
     let output = args.get(1).map(String::as_str).unwrap_or("pred.jsonl");
     let auto = args.iter().any(|a| a == "--auto");
     let det = Detector::new();

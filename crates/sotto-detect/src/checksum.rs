@@ -20,7 +20,9 @@ pub fn luhn(d: &[u8]) -> bool {
 }
 
 fn num(d: &[u8]) -> u32 {
-    d.iter().fold(0u32, |a, &x| a.saturating_mul(10).saturating_add(u32::from(x)))
+    d.iter().fold(0u32, |a, &x| {
+        a.saturating_mul(10).saturating_add(u32::from(x))
+    })
 }
 
 fn days_in(month: u32, year: u32) -> u32 {
@@ -65,7 +67,9 @@ pub fn card_brand(d: &[u8]) -> Option<&'static str> {
     if p4 == 5019 && n == 16 {
         return Some("dankort");
     }
-    if (p4 == 6011 || p2 == 65 || (644..=649).contains(&p(3)) || (622126..=622925).contains(&p6)) && (16..=19).contains(&n) {
+    if (p4 == 6011 || p2 == 65 || (644..=649).contains(&p(3)) || (622126..=622925).contains(&p6))
+        && (16..=19).contains(&n)
+    {
         return Some("discover");
     }
     if (3528..=3589).contains(&p4) && (16..=19).contains(&n) {
@@ -185,7 +189,13 @@ pub fn isikukood(d: &[u8]) -> bool {
     }
     const W1: [u32; 10] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 1];
     const W2: [u32; 10] = [3, 4, 5, 6, 7, 8, 9, 1, 2, 3];
-    let s = |w: &[u32; 10]| d.iter().zip(w).map(|(&x, &w)| u32::from(x) * w).sum::<u32>() % 11;
+    let s = |w: &[u32; 10]| {
+        d.iter()
+            .zip(w)
+            .map(|(&x, &w)| u32::from(x) * w)
+            .sum::<u32>()
+            % 11
+    };
     let mut c = s(&W1);
     if c == 10 {
         c = s(&W2);
@@ -253,7 +263,9 @@ pub fn hetu(s: &str) -> bool {
     };
     let mut nine = [0u8; 9];
     for (i, slot) in nine.iter_mut().enumerate() {
-        let Some(&c) = b.get(if i < 6 { i } else { i + 1 }) else { return false };
+        let Some(&c) = b.get(if i < 6 { i } else { i + 1 }) else {
+            return false;
+        };
         if !c.is_ascii_digit() {
             return false;
         }
@@ -310,7 +322,10 @@ pub fn iban_mod97(s: &[u8]) -> bool {
 mod tests {
     use super::*;
     fn d(s: &str) -> Vec<u8> {
-        s.bytes().filter(|b| b.is_ascii_digit()).map(|b| b - b'0').collect()
+        s.bytes()
+            .filter(|b| b.is_ascii_digit())
+            .map(|b| b - b'0')
+            .collect()
     }
 
     #[test]

@@ -89,7 +89,11 @@ pub fn run_jsonl<R: BufRead, W: Write>(
         }
         outbuf.clear();
         match serde_json::from_slice::<InLine>(&buf) {
-            Ok(InLine { id, text: Some(text), lang }) => {
+            Ok(InLine {
+                id,
+                text: Some(text),
+                lang,
+            }) => {
                 let lang = match lang.as_ref().and_then(|v| v.as_str()) {
                     Some(s) if s.eq_ignore_ascii_case("auto") => None,
                     Some(s) => s.parse::<Lang>().ok().or(default_lang),
@@ -99,24 +103,42 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                 let applied = apply(&text, &spans, policy, None);
                 st.spans += spans.len() as u64;
                 st.ok += 1;
-                let line = OutLine { id: &id, redacted: &applied.text, spans: &spans };
+                let line = OutLine {
+                    id: &id,
+                    redacted: &applied.text,
+                    spans: &spans,
+                };
                 serde_json::to_writer(&mut outbuf, &line).map_err(std::io::Error::other)?;
             }
             Ok(InLine { id, text: None, .. }) => {
                 st.errors += 1;
-                let e = ErrLine { error: "missing string field \"text\"", line: st.lines, id: Some(&id) };
+                let e = ErrLine {
+                    error: "missing string field \"text\"",
+                    line: st.lines,
+                    id: Some(&id),
+                };
                 serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
             }
             Err(err) => {
                 st.errors += 1;
-                let id = serde_json::from_slice::<IdOnly>(&buf).ok().and_then(|x| x.id);
+                let id = serde_json::from_slice::<IdOnly>(&buf)
+                    .ok()
+                    .and_then(|x| x.id);
                 let msg = if std::str::from_utf8(&buf).is_err() {
                     String::from("line is not valid UTF-8")
                 } else {
                     // only the class and position: serde's message may quote the content
-                    format!("invalid JSON ({:?}) at column {}", err.classify(), err.column())
+                    format!(
+                        "invalid JSON ({:?}) at column {}",
+                        err.classify(),
+                        err.column()
+                    )
                 };
-                let e = ErrLine { error: &msg, line: st.lines, id: id.as_ref() };
+                let e = ErrLine {
+                    error: &msg,
+                    line: st.lines,
+                    id: id.as_ref(),
+                };
                 serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
             }
         }

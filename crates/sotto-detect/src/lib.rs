@@ -50,7 +50,10 @@ impl Default for Detector {
 
 impl Detector {
     pub fn new() -> Self {
-        Self { lexical: lexical::Lexical::new(), rec: rec::Recognisers::new() }
+        Self {
+            lexical: lexical::Lexical::new(),
+            rec: rec::Recognisers::new(),
+        }
     }
 
     /// Finds everything in `text`. `lang`: the transcript language when known; `None` detects it

@@ -6,9 +6,9 @@
 //! "liksom", "niinku", …) and separators ("-", ",", "/", "."), into [`NumRun`]s: a canonical digit
 //! string where every group of digits remembers the exact original bytes it came from.
 
+use crate::numbers::FxSet;
 use crate::numbers::{compose, Atom, Group, TABLE};
 use once_cell::sync::Lazy;
-use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokClass {
@@ -33,7 +33,12 @@ pub struct Tok {
 /// byte length (so offsets in the copy are offsets in the original).
 pub fn lower_same_len(text: &str, out: &mut String) {
     out.clear();
-    out.reserve(text.len());
+    out.push_str(text);
+    out.make_ascii_lowercase();
+    if text.is_ascii() || !text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+        return;
+    }
+    out.clear();
     for c in text.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
@@ -54,7 +59,11 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
     let mut nl = false;
     let mut sp = false;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+        if if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric()
+        } {
             let d = c.is_ascii_digit();
             match &mut cur {
                 Some((_, a, dd)) => {
@@ -79,7 +88,13 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
                 nl = true;
             }
         } else {
-            out.push(Tok { s: i, e: i + c.len_utf8(), class: TokClass::Punct, nl_before: nl, space_before: sp });
+            out.push(Tok {
+                s: i,
+                e: i + c.len_utf8(),
+                class: TokClass::Punct,
+                nl_before: nl,
+                space_before: sp,
+            });
             nl = false;
             sp = false;
         }
@@ -95,17 +110,23 @@ fn mk(s: usize, e: usize, a: bool, d: bool, nl: bool, sp: bool) -> Tok {
         (false, true) => TokClass::Digits,
         _ => TokClass::Word,
     };
-    Tok { s, e, class, nl_before: nl, space_before: sp }
+    Tok {
+        s,
+        e,
+        class,
+        nl_before: nl,
+        space_before: sp,
+    }
 }
 
 /// Filler words that may sit inside a spoken number without breaking it.
-pub static FILLERS: Lazy<HashSet<&'static str>> = Lazy::new(|| {
+pub static FILLERS: Lazy<FxSet<&'static str>> = Lazy::new(|| {
     [
-        "øh", "øhm", "öh", "öhm", "eh", "ehm", "äh", "ähm", "ah", "um", "uh", "uhm", "hm", "hmm", "mm",
-        "erm", "er", "liksom", "niinku", "nii", "noh", "typ", "altså", "alltså", "så", "ba", "tota",
-        "öö", "ee", "no", "like", "so", "halt", "also", "äh", "ja", "jo", "you", "know", "og",
-        "and", "und", "och", "ehh", "øhh", "mmm", "siis", "sitten", "eli", "nå", "well", "okay",
-        "ok", "genau",
+        "øh", "øhm", "öh", "öhm", "eh", "ehm", "äh", "ähm", "ah", "um", "uh", "uhm", "hm", "hmm",
+        "mm", "erm", "er", "liksom", "niinku", "nii", "noh", "typ", "altså", "alltså", "så", "ba",
+        "tota", "öö", "ee", "no", "like", "so", "halt", "also", "äh", "ja", "jo", "you", "know",
+        "og", "and", "und", "och", "ehh", "øhh", "mmm", "siis", "sitten", "eli", "nå", "well",
+        "okay", "ok", "genau",
     ]
     .into_iter()
     .collect()
@@ -148,13 +169,19 @@ impl NumRun {
     }
     /// digits of groups a..b
     pub fn window(&self, a: usize, b: usize) -> &[u8] {
-        match (self.groups.get(a), b.checked_sub(1).and_then(|l| self.groups.get(l))) {
+        match (
+            self.groups.get(a),
+            b.checked_sub(1).and_then(|l| self.groups.get(l)),
+        ) {
             (Some(x), Some(y)) if a < b => self.digits.get(x.ds..y.de).unwrap_or(&[]),
             _ => &[],
         }
     }
     pub fn bytes(&self, a: usize, b: usize) -> (usize, usize) {
-        match (self.groups.get(a), b.checked_sub(1).and_then(|l| self.groups.get(l))) {
+        match (
+            self.groups.get(a),
+            b.checked_sub(1).and_then(|l| self.groups.get(l)),
+        ) {
             (Some(x), Some(y)) => (x.s, y.e),
             _ => (0, 0),
         }
@@ -190,7 +217,13 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                     plus = pending_plus;
                     seps.clear();
                 }
-                items.push(Item { s: t.s, e: t.e, atoms: Vec::new(), digits: Some((t.s, t.e)), weak: false });
+                items.push(Item {
+                    s: t.s,
+                    e: t.e,
+                    atoms: Vec::new(),
+                    digits: Some((t.s, t.e)),
+                    weak: false,
+                });
                 if items.len() == 1 && !plus {
                     plus_at = t.s;
                 }
@@ -206,7 +239,13 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                         plus = pending_plus || w == "plus";
                         seps.clear();
                     }
-                    items.push(Item { s: t.s, e: t.e, atoms: atoms.clone(), digits: None, weak });
+                    items.push(Item {
+                        s: t.s,
+                        e: t.e,
+                        atoms: atoms.clone(),
+                        digits: None,
+                        weak,
+                    });
                 } else if w == "plus" && items.is_empty() {
                     pending_plus = true;
                     plus_at = t.s;
@@ -223,7 +262,10 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                 }
             }
             TokClass::Punct => {
-                let c = text.get(t.s..t.e).and_then(|x| x.chars().next()).unwrap_or(' ');
+                let c = text
+                    .get(t.s..t.e)
+                    .and_then(|x| x.chars().next())
+                    .unwrap_or(' ');
                 let next_space = toks.get(ti + 1).is_none_or(|n| n.space_before);
                 match c {
                     '+' => {
@@ -261,9 +303,21 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
     }
 }
 
-fn flush(text: &str, items: &mut Vec<Item>, plus: bool, plus_at: usize, seps: &mut Vec<u8>, out: &mut Vec<NumRun>) {
+fn flush(
+    text: &str,
+    items: &mut Vec<Item>,
+    plus: bool,
+    plus_at: usize,
+    seps: &mut Vec<u8>,
+    out: &mut Vec<NumRun>,
+) {
     // drop connectors at the end
-    while items.last().is_some_and(|i| i.atoms.iter().all(|a| matches!(a, Atom::And | Atom::Repeat(_))) && i.digits.is_none()) {
+    while items.last().is_some_and(|i| {
+        i.atoms
+            .iter()
+            .all(|a| matches!(a, Atom::And | Atom::Repeat(_)))
+            && i.digits.is_none()
+    }) {
         items.pop();
     }
     let strong = items.iter().filter(|i| !i.weak).count();
@@ -272,14 +326,31 @@ fn flush(text: &str, items: &mut Vec<Item>, plus: bool, plus_at: usize, seps: &m
         seps.clear();
         return;
     }
-    let mut run = NumRun { plus, plus_at, seps: std::mem::take(seps), ..Default::default() };
+    let mut run = NumRun {
+        plus,
+        plus_at,
+        seps: std::mem::take(seps),
+        ..Default::default()
+    };
     let mut k = 0usize;
     while k < items.len() {
         if let Some(it) = items.get(k) {
             if let Some((s, e)) = it.digits {
                 let ds = run.digits.len();
-                run.digits.extend(text.as_bytes().get(s..e).unwrap_or(&[]).iter().map(|b| b.wrapping_sub(b'0')));
-                run.groups.push(RunGroup { ds, de: run.digits.len(), s, e, spoken: false });
+                run.digits.extend(
+                    text.as_bytes()
+                        .get(s..e)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|b| b.wrapping_sub(b'0')),
+                );
+                run.groups.push(RunGroup {
+                    ds,
+                    de: run.digits.len(),
+                    s,
+                    e,
+                    spoken: false,
+                });
                 k += 1;
                 continue;
             }
@@ -302,12 +373,22 @@ fn flush(text: &str, items: &mut Vec<Item>, plus: bool, plus_at: usize, seps: &m
         compose(&flat, &mut groups);
         let _ = start;
         for g in groups {
-            let (Some(&fi), Some(&li)) = (owner.get(g.first), owner.get(g.last)) else { continue };
-            let (Some(fs), Some(ls)) = (items.get(fi), items.get(li)) else { continue };
+            let (Some(&fi), Some(&li)) = (owner.get(g.first), owner.get(g.last)) else {
+                continue;
+            };
+            let (Some(fs), Some(ls)) = (items.get(fi), items.get(li)) else {
+                continue;
+            };
             let ds = run.digits.len();
             g.push_digits(&mut run.digits);
             // several groups from one word (e.g. "tjugotjugofem") share its bytes
-            run.groups.push(RunGroup { ds, de: run.digits.len(), s: fs.s, e: ls.e, spoken: true });
+            run.groups.push(RunGroup {
+                ds,
+                de: run.digits.len(),
+                s: fs.s,
+                e: ls.e,
+                spoken: true,
+            });
         }
     }
     // merge groups that share the same bytes (one glued word → one group)
@@ -352,12 +433,27 @@ mod tests {
     #[test]
     fn runs_map_back() {
         let r = runs("Yeah, it's uh um five one five seven five one double five one two eight two four two eight two. Thanks.");
-        assert_eq!(r, vec![("5157515512824282".into(), "five one five seven five one double five one two eight two four two eight two".into())]);
+        assert_eq!(
+            r,
+            vec![(
+                "5157515512824282".into(),
+                "five one five seven five one double five one two eight two four two eight two"
+                    .into()
+            )]
+        );
         let r = runs("det er +45 40 62 57 51 din ordre 24397174 er");
         assert_eq!(r[0].0, "4540625751");
         assert_eq!(r[1].0, "24397174");
-        let r = runs("mit cpr-nummer er sytten nul ni nioghalvfems, seksoghalvfems seksogtredive\nagent: så");
-        assert_eq!(r[0], ("1709999636".into(), "sytten nul ni nioghalvfems, seksoghalvfems seksogtredive".into()));
+        let r = runs(
+            "mit cpr-nummer er sytten nul ni nioghalvfems, seksoghalvfems seksogtredive\nagent: så",
+        );
+        assert_eq!(
+            r[0],
+            (
+                "1709999636".into(),
+                "sytten nul ni nioghalvfems, seksoghalvfems seksogtredive".into()
+            )
+        );
         let r = runs("Jeg har en bil");
         assert!(r.is_empty());
         let r = runs("kortet her tjuesju ti seksti femtito trettitre syttitre nittisju tjuefire og det utløper 12/25");

@@ -73,7 +73,10 @@ impl Policy {
         self
     }
     pub fn action(&self, kind: Kind) -> Action {
-        self.actions.get(kind_index(kind)).copied().unwrap_or(Action::Redact)
+        self.actions
+            .get(kind_index(kind))
+            .copied()
+            .unwrap_or(Action::Redact)
     }
 }
 
@@ -91,7 +94,10 @@ pub struct Applied {
 /// strictest action wins). Out-of-range offsets are clamped.
 pub fn apply(text: &str, spans: &[Span], policy: &Policy, pseudonym_key: Option<&[u8]>) -> Applied {
     if spans.is_empty() {
-        return Applied { text: text.to_string(), dropped: false };
+        return Applied {
+            text: text.to_string(),
+            dropped: false,
+        };
     }
     // code point -> byte offsets
     let mut bounds: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
@@ -106,14 +112,18 @@ pub fn apply(text: &str, spans: &[Span], policy: &Policy, pseudonym_key: Option<
     for s in sorted {
         let a = policy.action(s.kind);
         if a == Action::DropSegment {
-            return Applied { text: String::new(), dropped: true };
+            return Applied {
+                text: String::new(),
+                dropped: true,
+            };
         }
         if let Some(last) = merged.last_mut() {
             if s.start < last.1 {
                 if s.end > last.1 {
                     last.1 = s.end;
                 }
-                if strictness(a) > strictness(last.3) {
+                let pci_first = |k: Kind| u8::from(k.category() == Category::Pci);
+                if (strictness(a), pci_first(s.kind)) > (strictness(last.3), pci_first(last.2)) {
                     last.3 = a;
                     last.2 = s.kind;
                 }
@@ -133,7 +143,9 @@ pub fn apply(text: &str, spans: &[Span], policy: &Policy, pseudonym_key: Option<
         let val = text.get(bs..be).unwrap_or("");
         match a {
             Action::Keep => out.push_str(val),
-            Action::Mask => out.extend(val.chars().map(|c| if c.is_whitespace() { c } else { '*' })),
+            Action::Mask => {
+                out.extend(val.chars().map(|c| if c.is_whitespace() { c } else { '*' }))
+            }
             Action::Redact | Action::DropSegment => out.push_str(&kind.placeholder()),
             Action::Pseudonymise => match pseudonym_key {
                 Some(key) => out.push_str(&pseudonym(kind, val, key)),
@@ -143,7 +155,10 @@ pub fn apply(text: &str, spans: &[Span], policy: &Policy, pseudonym_key: Option<
         pos = be;
     }
     out.push_str(text.get(pos..).unwrap_or(""));
-    Applied { text: out, dropped: false }
+    Applied {
+        text: out,
+        dropped: false,
+    }
 }
 
 fn strictness(a: Action) -> u8 {
@@ -159,7 +174,10 @@ fn strictness(a: Action) -> u8 {
 /// Normalises a value for pseudonymisation: lowercase, only letters and digits (so "4571 2345"
 /// and "45712345" or "Søren  Poulsen" and "søren poulsen" get the same token).
 pub fn normalise_value(v: &str) -> String {
-    v.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
+    v.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(|c| c.to_lowercase())
+        .collect()
 }
 
 /// `[KIND_xxxxxxxx]`: HMAC-SHA256(key, kind ‖ 0x00 ‖ normalised value), first 4 bytes in hex.
@@ -181,7 +199,13 @@ mod tests {
     use super::*;
 
     fn sp(s: usize, e: usize, k: Kind) -> Span {
-        Span { start: s, end: e, kind: k, category: k.category(), score: 1.0 }
+        Span {
+            start: s,
+            end: e,
+            kind: k,
+            category: k.category(),
+            score: 1.0,
+        }
     }
 
     #[test]
@@ -194,16 +218,36 @@ mod tests {
         assert_eq!(a.text, "navn Søren kort [PAYMENT_CARD]");
         let a = apply(t, &spans, &Policy::uniform(Action::Mask), None);
         assert_eq!(a.text, "navn ***** kort ****");
-        let a = apply(t, &spans, &Policy::default().with(Kind::PersonName, Action::DropSegment), None);
+        let a = apply(
+            t,
+            &spans,
+            &Policy::default().with(Kind::PersonName, Action::DropSegment),
+            None,
+        );
         assert!(a.dropped && a.text.is_empty());
     }
 
     #[test]
     fn pseudonyms_are_stable_and_keyed() {
         let p = Policy::uniform(Action::Pseudonymise);
-        let a = apply("Søren Poulsen", &[sp(0, 13, Kind::PersonName)], &p, Some(b"k1"));
-        let b = apply("søren  poulsen", &[sp(0, 14, Kind::PersonName)], &p, Some(b"k1"));
-        let c = apply("Søren Poulsen", &[sp(0, 13, Kind::PersonName)], &p, Some(b"k2"));
+        let a = apply(
+            "Søren Poulsen",
+            &[sp(0, 13, Kind::PersonName)],
+            &p,
+            Some(b"k1"),
+        );
+        let b = apply(
+            "søren  poulsen",
+            &[sp(0, 14, Kind::PersonName)],
+            &p,
+            Some(b"k1"),
+        );
+        let c = apply(
+            "Søren Poulsen",
+            &[sp(0, 13, Kind::PersonName)],
+            &p,
+            Some(b"k2"),
+        );
         assert_eq!(a.text, b.text);
         assert_ne!(a.text, c.text);
         assert!(a.text.starts_with("[PERSON_NAME_") && a.text.len() == "[PERSON_NAME_]".len() + 8);
@@ -212,7 +256,12 @@ mod tests {
     #[test]
     fn overlapping_and_out_of_range_spans_are_tolerated() {
         let t = "abc def";
-        let a = apply(t, &[sp(0, 5, Kind::Email), sp(2, 99, Kind::PaymentCard)], &Policy::redact_all(), None);
+        let a = apply(
+            t,
+            &[sp(0, 5, Kind::Email), sp(2, 99, Kind::PaymentCard)],
+            &Policy::redact_all(),
+            None,
+        );
         assert_eq!(a.text, "[PAYMENT_CARD]");
     }
 }

@@ -5,7 +5,7 @@
 //! it (so nothing it covered goes back in clear), dropped when no letter or digit is left.
 
 use crate::span::Candidate;
-use sotto_core::Category;
+use sotto_core::{Category, Kind};
 
 fn rank(c: &Candidate) -> (u8, u32, usize) {
     let cat = match c.kind.category() {
@@ -13,18 +13,35 @@ fn rank(c: &Candidate) -> (u8, u32, usize) {
         Category::Special => 2,
         Category::Personal => 1,
     };
-    (cat, (c.score.clamp(0.0, 1.0) * 1000.0) as u32, c.end - c.start)
+    (
+        cat,
+        (c.score.clamp(0.0, 1.0) * 1000.0) as u32,
+        c.end - c.start,
+    )
 }
 
 fn has_alnum(text: &str, s: usize, e: usize) -> bool {
-    text.get(s..e).is_some_and(|x| x.chars().any(char::is_alphanumeric))
+    text.get(s..e)
+        .is_some_and(|x| x.chars().any(char::is_alphanumeric))
 }
 
 /// Sorted, non-overlapping candidates.
 pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
     c.retain(|x| x.start < x.end && x.end <= text.len());
+    // an IBAN that passed mod-97 with its country letters is stronger evidence than a Luhn
+    // pass (1 in 97 vs 1 in 10) for the digits inside it
+    let ibans: Vec<(usize, usize)> =
+        c.iter().filter(|x| x.kind == Kind::Iban && x.score >= 0.9).map(|x| (x.start, x.end)).collect();
+    if !ibans.is_empty() {
+        c.retain(|x| x.kind != Kind::PaymentCard || !ibans.iter().any(|&(s, e)| s <= x.start && x.end <= e));
+    }
     // merge same-kind overlaps
-    c.sort_by(|a, b| a.kind.cmp(&b.kind).then(a.start.cmp(&b.start)).then(b.end.cmp(&a.end)));
+    c.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(a.start.cmp(&b.start))
+            .then(b.end.cmp(&a.end))
+    });
     let mut merged: Vec<Candidate> = Vec::with_capacity(c.len());
     for x in c {
         if let Some(l) = merged.last_mut() {
@@ -57,10 +74,20 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
     taken.sort_by(|a, b| a.start.cmp(&b.start));
     // trim whitespace at the edges
     for t in &mut taken {
-        while t.start < t.end && text.as_bytes().get(t.start).is_some_and(|b| b.is_ascii_whitespace()) {
+        while t.start < t.end
+            && text
+                .as_bytes()
+                .get(t.start)
+                .is_some_and(|b| b.is_ascii_whitespace())
+        {
             t.start += 1;
         }
-        while t.end > t.start && text.as_bytes().get(t.end - 1).is_some_and(|b| b.is_ascii_whitespace()) {
+        while t.end > t.start
+            && text
+                .as_bytes()
+                .get(t.end - 1)
+                .is_some_and(|b| b.is_ascii_whitespace())
+        {
             t.end -= 1;
         }
     }
@@ -71,18 +98,23 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sotto_core::Kind;
 
     #[test]
     fn pci_wins_whole_and_same_kind_merges() {
         let t = "abcdefghijklmnopqrstuvwxyz";
-        let r = resolve(t, vec![
-            Candidate::new(0, 10, Kind::PhoneNumber, 0.9),
-            Candidate::new(5, 15, Kind::PaymentCard, 0.7),
-            Candidate::new(14, 20, Kind::PaymentCard, 0.9),
-        ]);
+        let r = resolve(
+            t,
+            vec![
+                Candidate::new(0, 10, Kind::PhoneNumber, 0.9),
+                Candidate::new(5, 15, Kind::PaymentCard, 0.7),
+                Candidate::new(14, 20, Kind::PaymentCard, 0.9),
+            ],
+        );
         assert_eq!(r.len(), 2);
         assert_eq!((r[0].start, r[0].end, r[0].kind), (0, 5, Kind::PhoneNumber));
-        assert_eq!((r[1].start, r[1].end, r[1].kind), (5, 20, Kind::PaymentCard));
+        assert_eq!(
+            (r[1].start, r[1].end, r[1].kind),
+            (5, 20, Kind::PaymentCard)
+        );
     }
 }

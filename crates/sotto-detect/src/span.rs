@@ -16,7 +16,12 @@ pub struct Candidate {
 
 impl Candidate {
     pub fn new(start: usize, end: usize, kind: Kind, score: f32) -> Self {
-        Self { start, end, kind, score }
+        Self {
+            start,
+            end,
+            kind,
+            score,
+        }
     }
     pub fn category(&self) -> Category {
         self.kind.category()

@@ -10,6 +10,39 @@
 
 use once_cell::sync::Lazy;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, non-cryptographic hasher for the compiled-in word tables (keys are ours, not
+/// attacker-chosen; a line's words are looked up, never inserted).
+#[derive(Default, Clone, Copy)]
+pub struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// HashMap with [`Fx`].
+pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+/// HashSet with [`Fx`].
+pub type FxSet<K> = HashSet<K, BuildHasherDefault<Fx>>;
 
 /// One number word (or part of a glued word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,16 +67,21 @@ pub enum Atom {
 
 impl Atom {
     pub fn is_value(self) -> bool {
-        matches!(self, Atom::Unit(_) | Atom::Teen(_) | Atom::Tens(_) | Atom::Compound(_))
+        matches!(
+            self,
+            Atom::Unit(_) | Atom::Teen(_) | Atom::Tens(_) | Atom::Compound(_)
+        )
     }
 }
 
 /// Word → atom, plus whether the word is "weak" (also a common non-number word: "en", "to",
 /// "one", "oh", "sex", "fire", "ni", "elf"): weak words count only next to another number.
 pub struct Table {
-    words: HashMap<String, (Atom, bool)>,
-    /// 2-byte prefixes of every table word (cheap reject before splitting a glued word).
-    prefixes: HashSet<[u8; 2]>,
+    words: FxMap<String, (Atom, bool)>,
+    /// 2-byte prefixes and 3-byte suffixes of every table word (cheap reject before splitting a
+    /// glued word).
+    prefixes: FxSet<[u8; 2]>,
+    suffixes: FxSet<[u8; 3]>,
 }
 
 const WEAK: &[&str] = &[
@@ -66,9 +104,48 @@ struct LangNums {
 }
 
 const DA: LangNums = LangNums {
-    units: &[("nul", 0), ("en", 1), ("et", 1), ("én", 1), ("to", 2), ("tre", 3), ("fire", 4), ("fem", 5), ("seks", 6), ("syv", 7), ("otte", 8), ("ni", 9)],
-    teens: &[("ti", 10), ("elleve", 11), ("tolv", 12), ("tretten", 13), ("fjorten", 14), ("femten", 15), ("seksten", 16), ("sytten", 17), ("atten", 18), ("nitten", 19)],
-    tens: &[("tyve", 20), ("tredive", 30), ("fyrre", 40), ("fyrretyve", 40), ("halvtreds", 50), ("halvtredsindstyve", 50), ("tres", 60), ("tresindstyve", 60), ("halvfjerds", 70), ("halvfjerdsindstyve", 70), ("firs", 80), ("firsindstyve", 80), ("halvfems", 90), ("halvfemsindstyve", 90)],
+    units: &[
+        ("nul", 0),
+        ("en", 1),
+        ("et", 1),
+        ("én", 1),
+        ("to", 2),
+        ("tre", 3),
+        ("fire", 4),
+        ("fem", 5),
+        ("seks", 6),
+        ("syv", 7),
+        ("otte", 8),
+        ("ni", 9),
+    ],
+    teens: &[
+        ("ti", 10),
+        ("elleve", 11),
+        ("tolv", 12),
+        ("tretten", 13),
+        ("fjorten", 14),
+        ("femten", 15),
+        ("seksten", 16),
+        ("sytten", 17),
+        ("atten", 18),
+        ("nitten", 19),
+    ],
+    tens: &[
+        ("tyve", 20),
+        ("tredive", 30),
+        ("fyrre", 40),
+        ("fyrretyve", 40),
+        ("halvtreds", 50),
+        ("halvtredsindstyve", 50),
+        ("tres", 60),
+        ("tresindstyve", 60),
+        ("halvfjerds", 70),
+        ("halvfjerdsindstyve", 70),
+        ("firs", 80),
+        ("firsindstyve", 80),
+        ("halvfems", 90),
+        ("halvfemsindstyve", 90),
+    ],
     tens_unit: false,
     unit_link_tens: &["og"],
     hundred: &["hundrede", "hundred"],
@@ -77,9 +154,45 @@ const DA: LangNums = LangNums {
     and: &["og"],
 };
 const SV: LangNums = LangNums {
-    units: &[("noll", 0), ("ett", 1), ("en", 1), ("två", 2), ("tre", 3), ("fyra", 4), ("fem", 5), ("sex", 6), ("sju", 7), ("åtta", 8), ("nio", 9), ("nie", 9)],
-    teens: &[("tio", 10), ("elva", 11), ("tolv", 12), ("tretton", 13), ("fjorton", 14), ("femton", 15), ("sexton", 16), ("sjutton", 17), ("arton", 18), ("aderton", 18), ("nitton", 19)],
-    tens: &[("tjugo", 20), ("tjuge", 20), ("trettio", 30), ("fyrtio", 40), ("förtio", 40), ("femtio", 50), ("sextio", 60), ("sjuttio", 70), ("åttio", 80), ("nittio", 90)],
+    units: &[
+        ("noll", 0),
+        ("ett", 1),
+        ("en", 1),
+        ("två", 2),
+        ("tre", 3),
+        ("fyra", 4),
+        ("fem", 5),
+        ("sex", 6),
+        ("sju", 7),
+        ("åtta", 8),
+        ("nio", 9),
+        ("nie", 9),
+    ],
+    teens: &[
+        ("tio", 10),
+        ("elva", 11),
+        ("tolv", 12),
+        ("tretton", 13),
+        ("fjorton", 14),
+        ("femton", 15),
+        ("sexton", 16),
+        ("sjutton", 17),
+        ("arton", 18),
+        ("aderton", 18),
+        ("nitton", 19),
+    ],
+    tens: &[
+        ("tjugo", 20),
+        ("tjuge", 20),
+        ("trettio", 30),
+        ("fyrtio", 40),
+        ("förtio", 40),
+        ("femtio", 50),
+        ("sextio", 60),
+        ("sjuttio", 70),
+        ("åttio", 80),
+        ("nittio", 90),
+    ],
     tens_unit: true,
     unit_link_tens: &[],
     hundred: &["hundra"],
@@ -88,9 +201,46 @@ const SV: LangNums = LangNums {
     and: &["och"],
 };
 const NB: LangNums = LangNums {
-    units: &[("null", 0), ("en", 1), ("ett", 1), ("én", 1), ("ein", 1), ("to", 2), ("tre", 3), ("fire", 4), ("fem", 5), ("seks", 6), ("sju", 7), ("syv", 7), ("åtte", 8), ("ni", 9)],
-    teens: &[("ti", 10), ("elleve", 11), ("tolv", 12), ("tretten", 13), ("fjorten", 14), ("femten", 15), ("seksten", 16), ("sytten", 17), ("atten", 18), ("nitten", 19)],
-    tens: &[("tjue", 20), ("tyve", 20), ("tretti", 30), ("tredve", 30), ("førti", 40), ("femti", 50), ("seksti", 60), ("sytti", 70), ("åtti", 80), ("nitti", 90)],
+    units: &[
+        ("null", 0),
+        ("en", 1),
+        ("ett", 1),
+        ("én", 1),
+        ("ein", 1),
+        ("to", 2),
+        ("tre", 3),
+        ("fire", 4),
+        ("fem", 5),
+        ("seks", 6),
+        ("sju", 7),
+        ("syv", 7),
+        ("åtte", 8),
+        ("ni", 9),
+    ],
+    teens: &[
+        ("ti", 10),
+        ("elleve", 11),
+        ("tolv", 12),
+        ("tretten", 13),
+        ("fjorten", 14),
+        ("femten", 15),
+        ("seksten", 16),
+        ("sytten", 17),
+        ("atten", 18),
+        ("nitten", 19),
+    ],
+    tens: &[
+        ("tjue", 20),
+        ("tyve", 20),
+        ("tretti", 30),
+        ("tredve", 30),
+        ("førti", 40),
+        ("femti", 50),
+        ("seksti", 60),
+        ("sytti", 70),
+        ("åtti", 80),
+        ("nitti", 90),
+    ],
     tens_unit: true,
     unit_link_tens: &["og"],
     hundred: &["hundre"],
@@ -99,7 +249,25 @@ const NB: LangNums = LangNums {
     and: &["og"],
 };
 const FI: LangNums = LangNums {
-    units: &[("nolla", 0), ("yksi", 1), ("yks", 1), ("kaksi", 2), ("kaks", 2), ("kolme", 3), ("neljä", 4), ("viisi", 5), ("viis", 5), ("kuusi", 6), ("kuus", 6), ("seitsemän", 7), ("seittemän", 7), ("kahdeksan", 8), ("kaheksan", 8), ("yhdeksän", 9), ("yheksän", 9)],
+    units: &[
+        ("nolla", 0),
+        ("yksi", 1),
+        ("yks", 1),
+        ("kaksi", 2),
+        ("kaks", 2),
+        ("kolme", 3),
+        ("neljä", 4),
+        ("viisi", 5),
+        ("viis", 5),
+        ("kuusi", 6),
+        ("kuus", 6),
+        ("seitsemän", 7),
+        ("seittemän", 7),
+        ("kahdeksan", 8),
+        ("kaheksan", 8),
+        ("yhdeksän", 9),
+        ("yheksän", 9),
+    ],
     teens: &[("kymmenen", 10), ("kymppi", 10)],
     tens: &[],
     tens_unit: true,
@@ -110,7 +278,18 @@ const FI: LangNums = LangNums {
     and: &["ja"],
 };
 const ET: LangNums = LangNums {
-    units: &[("null", 0), ("üks", 1), ("kaks", 2), ("kolm", 3), ("neli", 4), ("viis", 5), ("kuus", 6), ("seitse", 7), ("kaheksa", 8), ("üheksa", 9)],
+    units: &[
+        ("null", 0),
+        ("üks", 1),
+        ("kaks", 2),
+        ("kolm", 3),
+        ("neli", 4),
+        ("viis", 5),
+        ("kuus", 6),
+        ("seitse", 7),
+        ("kaheksa", 8),
+        ("üheksa", 9),
+    ],
     teens: &[("kümme", 10)],
     tens: &[],
     tens_unit: true,
@@ -121,20 +300,95 @@ const ET: LangNums = LangNums {
     and: &["ja"],
 };
 const DE: LangNums = LangNums {
-    units: &[("null", 0), ("eins", 1), ("ein", 1), ("eine", 1), ("zwei", 2), ("zwo", 2), ("drei", 3), ("vier", 4), ("fünf", 5), ("fuenf", 5), ("sechs", 6), ("sieben", 7), ("acht", 8), ("neun", 9)],
-    teens: &[("zehn", 10), ("elf", 11), ("zwölf", 12), ("zwoelf", 12), ("dreizehn", 13), ("vierzehn", 14), ("fünfzehn", 15), ("sechzehn", 16), ("siebzehn", 17), ("achtzehn", 18), ("neunzehn", 19)],
-    tens: &[("zwanzig", 20), ("dreißig", 30), ("dreissig", 30), ("vierzig", 40), ("fünfzig", 50), ("sechzig", 60), ("siebzig", 70), ("achtzig", 80), ("neunzig", 90)],
+    units: &[
+        ("null", 0),
+        ("eins", 1),
+        ("ein", 1),
+        ("eine", 1),
+        ("zwei", 2),
+        ("zwo", 2),
+        ("drei", 3),
+        ("vier", 4),
+        ("fünf", 5),
+        ("fuenf", 5),
+        ("sechs", 6),
+        ("sieben", 7),
+        ("acht", 8),
+        ("neun", 9),
+    ],
+    teens: &[
+        ("zehn", 10),
+        ("elf", 11),
+        ("zwölf", 12),
+        ("zwoelf", 12),
+        ("dreizehn", 13),
+        ("vierzehn", 14),
+        ("fünfzehn", 15),
+        ("sechzehn", 16),
+        ("siebzehn", 17),
+        ("achtzehn", 18),
+        ("neunzehn", 19),
+    ],
+    tens: &[
+        ("zwanzig", 20),
+        ("dreißig", 30),
+        ("dreissig", 30),
+        ("vierzig", 40),
+        ("fünfzig", 50),
+        ("sechzig", 60),
+        ("siebzig", 70),
+        ("achtzig", 80),
+        ("neunzig", 90),
+    ],
     tens_unit: false,
     unit_link_tens: &["und"],
     hundred: &["hundert"],
     thousand: &["tausend"],
-    repeat: &[("doppel", 2), ("doppelt", 2), ("doppelte", 2), ("dreifach", 3)],
+    repeat: &[
+        ("doppel", 2),
+        ("doppelt", 2),
+        ("doppelte", 2),
+        ("dreifach", 3),
+    ],
     and: &["und"],
 };
 const EN: LangNums = LangNums {
-    units: &[("zero", 0), ("oh", 0), ("o", 0), ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5), ("six", 6), ("seven", 7), ("eight", 8), ("nine", 9)],
-    teens: &[("ten", 10), ("eleven", 11), ("twelve", 12), ("thirteen", 13), ("fourteen", 14), ("fifteen", 15), ("sixteen", 16), ("seventeen", 17), ("eighteen", 18), ("nineteen", 19)],
-    tens: &[("twenty", 20), ("thirty", 30), ("forty", 40), ("fourty", 40), ("fifty", 50), ("sixty", 60), ("seventy", 70), ("eighty", 80), ("ninety", 90)],
+    units: &[
+        ("zero", 0),
+        ("oh", 0),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+    ],
+    teens: &[
+        ("ten", 10),
+        ("eleven", 11),
+        ("twelve", 12),
+        ("thirteen", 13),
+        ("fourteen", 14),
+        ("fifteen", 15),
+        ("sixteen", 16),
+        ("seventeen", 17),
+        ("eighteen", 18),
+        ("nineteen", 19),
+    ],
+    tens: &[
+        ("twenty", 20),
+        ("thirty", 30),
+        ("forty", 40),
+        ("fourty", 40),
+        ("fifty", 50),
+        ("sixty", 60),
+        ("seventy", 70),
+        ("eighty", 80),
+        ("ninety", 90),
+    ],
     tens_unit: true,
     unit_link_tens: &[],
     hundred: &["hundred"],
@@ -146,7 +400,7 @@ const EN: LangNums = LangNums {
 const ALL: [&LangNums; 7] = [&DA, &SV, &NB, &FI, &ET, &DE, &EN];
 
 fn build() -> Table {
-    let mut w: HashMap<String, (Atom, bool)> = HashMap::new();
+    let mut w: FxMap<String, (Atom, bool)> = FxMap::default();
     let mut put = |s: String, a: Atom| {
         // first definition wins (languages disagree only on weak words)
         w.entry(s).or_insert((a, false));
@@ -191,7 +445,17 @@ fn build() -> Table {
         }
     }
     // Finnish: unit + "toista" (teens), unit + "kymmentä" (tens), tens + unit.
-    let fi_units: &[(&str, u8)] = &[("yksi", 1), ("kaksi", 2), ("kolme", 3), ("neljä", 4), ("viisi", 5), ("kuusi", 6), ("seitsemän", 7), ("kahdeksan", 8), ("yhdeksän", 9)];
+    let fi_units: &[(&str, u8)] = &[
+        ("yksi", 1),
+        ("kaksi", 2),
+        ("kolme", 3),
+        ("neljä", 4),
+        ("viisi", 5),
+        ("kuusi", 6),
+        ("seitsemän", 7),
+        ("kahdeksan", 8),
+        ("yhdeksän", 9),
+    ];
     for &(u, uv) in fi_units {
         put(format!("{u}toista"), Atom::Teen(10 + uv));
         if uv >= 2 {
@@ -203,7 +467,17 @@ fn build() -> Table {
         }
     }
     // Estonian: unit + "teist" (teens), unit + "kümmend" (tens), tens + unit glued.
-    let et_units: &[(&str, u8)] = &[("üks", 1), ("kaks", 2), ("kolm", 3), ("neli", 4), ("viis", 5), ("kuus", 6), ("seitse", 7), ("kaheksa", 8), ("üheksa", 9)];
+    let et_units: &[(&str, u8)] = &[
+        ("üks", 1),
+        ("kaks", 2),
+        ("kolm", 3),
+        ("neli", 4),
+        ("viis", 5),
+        ("kuus", 6),
+        ("seitse", 7),
+        ("kaheksa", 8),
+        ("üheksa", 9),
+    ];
     for &(u, uv) in et_units {
         put(format!("{u}teist"), Atom::Teen(10 + uv));
         if uv >= 2 {
@@ -226,7 +500,19 @@ fn build() -> Table {
             Some([*b.first()?, *b.get(1)?])
         })
         .collect();
-    Table { words: w, prefixes }
+    let suffixes = w
+        .keys()
+        .filter_map(|k| {
+            let b = k.as_bytes();
+            let n = b.len();
+            Some([*b.get(n.checked_sub(3)?)?, *b.get(n - 2)?, *b.get(n - 1)?])
+        })
+        .collect();
+    Table {
+        words: w,
+        prefixes,
+        suffixes,
+    }
 }
 
 pub static TABLE: Lazy<Table> = Lazy::new(build);
@@ -247,8 +533,9 @@ impl Table {
         if b.len() < 6 || b.len() > 60 {
             return false;
         }
-        let p = [b[0], b[1]];
-        if !self.prefixes.contains(&p) {
+        let n = b.len();
+        let (p, q) = ([b[0], b[1]], [b[n - 3], b[n - 2], b[n - 1]]);
+        if !self.prefixes.contains(&p) || !self.suffixes.contains(&q) {
             return false;
         }
         self.split(w, atoms, 0);
@@ -266,9 +553,10 @@ impl Table {
         if depth >= MAX_ATOMS {
             return false;
         }
-        let mut ends: Vec<usize> = w.char_indices().map(|(i, _)| i).skip(1).collect();
-        ends.push(w.len());
-        for &e in ends.iter().rev() {
+        for e in (2..=w.len()).rev() {
+            if !w.is_char_boundary(e) {
+                continue;
+            }
             let Some(head) = w.get(..e) else { continue };
             if head.len() < 2 {
                 continue;
@@ -335,14 +623,24 @@ pub fn compose(atoms: &[Atom], out: &mut Vec<Group>) {
             Atom::Repeat(r) => {
                 if let Some(Atom::Unit(d)) = at(i + 1) {
                     for _ in 0..r {
-                        out.push(Group { value: u32::from(d), width: 1, first: i, last: i + 1 });
+                        out.push(Group {
+                            value: u32::from(d),
+                            width: 1,
+                            first: i,
+                            last: i + 1,
+                        });
                     }
                     i += 2;
                 } else if let Some(Atom::Teen(_) | Atom::Tens(_) | Atom::Compound(_)) = at(i + 1) {
                     // "double twenty" — rare; read as the number twice
                     if let Some((v, w)) = at(i + 1).and_then(atom_val) {
                         for _ in 0..r {
-                            out.push(Group { value: v, width: w, first: i, last: i + 1 });
+                            out.push(Group {
+                                value: v,
+                                width: w,
+                                first: i,
+                                last: i + 1,
+                            });
                         }
                     }
                     i += 2;
@@ -376,7 +674,12 @@ pub fn compose(atoms: &[Atom], out: &mut Vec<Group>) {
                         val += r;
                         last = rl;
                     }
-                    out.push(Group { value: val, width: if val >= 10000 { 5 } else { 4 }, first: i, last });
+                    out.push(Group {
+                        value: val,
+                        width: if val >= 10000 { 5 } else { 4 },
+                        first: i,
+                        last,
+                    });
                     i = last + 1;
                     continue;
                 }
@@ -392,18 +695,33 @@ pub fn compose(atoms: &[Atom], out: &mut Vec<Group>) {
                         val += r;
                         last = rl;
                     }
-                    out.push(Group { value: val, width: if val >= 1000 { 4 } else { 3 }, first: i, last });
+                    out.push(Group {
+                        value: val,
+                        width: if val >= 1000 { 4 } else { 3 },
+                        first: i,
+                        last,
+                    });
                     i = last + 1;
                     continue;
                 }
                 if let Some((r, rl)) = two_digit(atoms, i) {
                     if rl > i {
-                        out.push(Group { value: r, width: 2, first: i, last: rl });
+                        out.push(Group {
+                            value: r,
+                            width: 2,
+                            first: i,
+                            last: rl,
+                        });
                         i = rl + 1;
                         continue;
                     }
                 }
-                out.push(Group { value: v, width: w, first: i, last: i });
+                out.push(Group {
+                    value: v,
+                    width: w,
+                    first: i,
+                    last: i,
+                });
                 i += 1;
             }
         }
@@ -445,7 +763,10 @@ mod tests {
 
     #[test]
     fn grammars() {
-        assert_eq!(digits("femoghalvtreds fireogtres nul nul seksogtres"), "5564000066");
+        assert_eq!(
+            digits("femoghalvtreds fireogtres nul nul seksogtres"),
+            "55640066"
+        );
         assert_eq!(digits("fire fem sju ni"), "4579");
         assert_eq!(digits("fyrtiofem"), "45");
         assert_eq!(digits("einundvierzig"), "41");

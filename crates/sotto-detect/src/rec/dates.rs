@@ -3,21 +3,117 @@
 //! niogtres", "17. tammikuuta 1968", "joulukuu 2027", "marts to tusind og femogtyve".
 
 use crate::normalize::{NumRun, Tok, TokClass};
+use crate::numbers::FxMap;
 use once_cell::sync::Lazy;
-use std::collections::HashMap;
 
-static MONTHS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
-    let mut m = HashMap::new();
+static MONTHS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
+    let mut m = FxMap::default();
     let lists: [[&str; 12]; 9] = [
-        ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december"],
-        ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober", "november", "december"],
-        ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "desember"],
-        ["tammikuu", "helmikuu", "maaliskuu", "huhtikuu", "toukokuu", "kesäkuu", "heinäkuu", "elokuu", "syyskuu", "lokakuu", "marraskuu", "joulukuu"],
-        ["jaanuar", "veebruar", "märts", "aprill", "mai", "juuni", "juuli", "august", "september", "oktoober", "november", "detsember"],
-        ["januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "dezember"],
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"],
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
-        ["jänner", "feber", "maerz", "apr", "mai", "jun", "jul", "aug", "sept", "okt", "nov", "dez"],
+        [
+            "januar",
+            "februar",
+            "marts",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "august",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ],
+        [
+            "januari",
+            "februari",
+            "mars",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "augusti",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ],
+        [
+            "januar",
+            "februar",
+            "mars",
+            "april",
+            "mai",
+            "juni",
+            "juli",
+            "august",
+            "september",
+            "oktober",
+            "november",
+            "desember",
+        ],
+        [
+            "tammikuu",
+            "helmikuu",
+            "maaliskuu",
+            "huhtikuu",
+            "toukokuu",
+            "kesäkuu",
+            "heinäkuu",
+            "elokuu",
+            "syyskuu",
+            "lokakuu",
+            "marraskuu",
+            "joulukuu",
+        ],
+        [
+            "jaanuar",
+            "veebruar",
+            "märts",
+            "aprill",
+            "mai",
+            "juuni",
+            "juuli",
+            "august",
+            "september",
+            "oktoober",
+            "november",
+            "detsember",
+        ],
+        [
+            "januar",
+            "februar",
+            "märz",
+            "april",
+            "mai",
+            "juni",
+            "juli",
+            "august",
+            "september",
+            "oktober",
+            "november",
+            "dezember",
+        ],
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        [
+            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+        ],
+        [
+            "jänner", "feber", "maerz", "apr", "mai", "jun", "jul", "aug", "sept", "okt", "nov",
+            "dez",
+        ],
     ];
     for l in lists {
         for (i, n) in l.iter().enumerate() {
@@ -33,19 +129,56 @@ static MONTHS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
     }
     m.remove("mars");
     m.insert("mars".into(), 3);
-    for (i, n) in ["jaanuaril", "veebruaril", "märtsil", "aprillil", "mail", "juunil", "juulil", "augustil", "septembril", "oktoobril", "novembril", "detsembril"].iter().enumerate() {
+    for (i, n) in [
+        "jaanuaril",
+        "veebruaril",
+        "märtsil",
+        "aprillil",
+        "mail",
+        "juunil",
+        "juulil",
+        "augustil",
+        "septembril",
+        "oktoobril",
+        "novembril",
+        "detsembril",
+    ]
+    .iter()
+    .enumerate()
+    {
         m.insert(n.to_string(), (i + 1) as u8);
     }
     m
 });
 
-static ORDINALS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
-    let mut m: HashMap<String, u8> = HashMap::new();
+static ORDINALS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
+    let mut m: FxMap<String, u8> = FxMap::default();
     let mut put = |s: &str, v: u8| {
         m.entry(s.to_string()).or_insert(v);
     };
     // en
-    let en = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"];
+    let en = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+        "twentieth",
+    ];
     for (i, w) in en.iter().enumerate() {
         put(w, (i + 1) as u8);
     }
@@ -55,19 +188,63 @@ static ORDINALS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
     }
     put("thirtyfirst", 31);
     // da
-    let da = ["første", "anden", "tredje", "fjerde", "femte", "sjette", "syvende", "ottende", "niende", "tiende", "ellevte", "tolvte", "trettende", "fjortende", "femtende", "sekstende", "syttende", "attende", "nittende", "tyvende"];
+    let da = [
+        "første",
+        "anden",
+        "tredje",
+        "fjerde",
+        "femte",
+        "sjette",
+        "syvende",
+        "ottende",
+        "niende",
+        "tiende",
+        "ellevte",
+        "tolvte",
+        "trettende",
+        "fjortende",
+        "femtende",
+        "sekstende",
+        "syttende",
+        "attende",
+        "nittende",
+        "tyvende",
+    ];
     for (i, w) in da.iter().enumerate() {
         put(w, (i + 1) as u8);
     }
     put("andet", 2);
     put("tredivte", 30);
-    let da_u = ["en", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni"];
+    let da_u = [
+        "en", "to", "tre", "fire", "fem", "seks", "syv", "otte", "ni",
+    ];
     for (i, u) in da_u.iter().enumerate() {
         put(&format!("{u}ogtyvende"), (21 + i) as u8);
     }
     put("enogtredivte", 31);
     // nb
-    let nb = ["første", "andre", "tredje", "fjerde", "femte", "sjette", "sjuende", "åttende", "niende", "tiende", "ellevte", "tolvte", "trettende", "fjortende", "femtende", "sekstende", "syttende", "attende", "nittende", "tjuende"];
+    let nb = [
+        "første",
+        "andre",
+        "tredje",
+        "fjerde",
+        "femte",
+        "sjette",
+        "sjuende",
+        "åttende",
+        "niende",
+        "tiende",
+        "ellevte",
+        "tolvte",
+        "trettende",
+        "fjortende",
+        "femtende",
+        "sekstende",
+        "syttende",
+        "attende",
+        "nittende",
+        "tjuende",
+    ];
     for (i, w) in nb.iter().enumerate() {
         put(w, (i + 1) as u8);
     }
@@ -79,7 +256,28 @@ static ORDINALS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
     }
     put("tjuesyvende", 27);
     // sv
-    let sv = ["första", "andra", "tredje", "fjärde", "femte", "sjätte", "sjunde", "åttonde", "nionde", "tionde", "elfte", "tolfte", "trettonde", "fjortonde", "femtonde", "sextonde", "sjuttonde", "artonde", "nittonde", "tjugonde"];
+    let sv = [
+        "första",
+        "andra",
+        "tredje",
+        "fjärde",
+        "femte",
+        "sjätte",
+        "sjunde",
+        "åttonde",
+        "nionde",
+        "tionde",
+        "elfte",
+        "tolfte",
+        "trettonde",
+        "fjortonde",
+        "femtonde",
+        "sextonde",
+        "sjuttonde",
+        "artonde",
+        "nittonde",
+        "tjugonde",
+    ];
     for (i, w) in sv.iter().enumerate() {
         put(w, (i + 1) as u8);
     }
@@ -89,9 +287,36 @@ static ORDINALS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
         put(&format!("tjugo{w}"), (21 + i) as u8);
     }
     // de (with inflection endings -n, -r, -s, -m)
-    let de = ["erste", "zweite", "dritte", "vierte", "fünfte", "sechste", "siebte", "achte", "neunte", "zehnte", "elfte", "zwölfte", "dreizehnte", "vierzehnte", "fünfzehnte", "sechzehnte", "siebzehnte", "achtzehnte", "neunzehnte", "zwanzigste"];
-    let de_u = ["ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"];
-    let mut de_all: Vec<(String, u8)> = de.iter().enumerate().map(|(i, w)| (w.to_string(), (i + 1) as u8)).collect();
+    let de = [
+        "erste",
+        "zweite",
+        "dritte",
+        "vierte",
+        "fünfte",
+        "sechste",
+        "siebte",
+        "achte",
+        "neunte",
+        "zehnte",
+        "elfte",
+        "zwölfte",
+        "dreizehnte",
+        "vierzehnte",
+        "fünfzehnte",
+        "sechzehnte",
+        "siebzehnte",
+        "achtzehnte",
+        "neunzehnte",
+        "zwanzigste",
+    ];
+    let de_u = [
+        "ein", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun",
+    ];
+    let mut de_all: Vec<(String, u8)> = de
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.to_string(), (i + 1) as u8))
+        .collect();
     for (i, u) in de_u.iter().enumerate() {
         de_all.push((format!("{u}undzwanzigste"), (21 + i) as u8));
     }
@@ -105,11 +330,25 @@ static ORDINALS: Lazy<HashMap<String, u8>> = Lazy::new(|| {
         }
     }
     // fi, et (spoken days are rarer: the common ones)
-    let fi = ["ensimmäinen", "toinen", "kolmas", "neljäs", "viides", "kuudes", "seitsemäs", "kahdeksas", "yhdeksäs", "kymmenes"];
+    let fi = [
+        "ensimmäinen",
+        "toinen",
+        "kolmas",
+        "neljäs",
+        "viides",
+        "kuudes",
+        "seitsemäs",
+        "kahdeksas",
+        "yhdeksäs",
+        "kymmenes",
+    ];
     for (i, w) in fi.iter().enumerate() {
         put(w, (i + 1) as u8);
     }
-    let et = ["esimene", "teine", "kolmas", "neljas", "viies", "kuues", "seitsmes", "kaheksas", "üheksas", "kümnes"];
+    let et = [
+        "esimene", "teine", "kolmas", "neljas", "viies", "kuues", "seitsmes", "kaheksas",
+        "üheksas", "kümnes",
+    ];
     for (i, w) in et.iter().enumerate() {
         put(w, (i + 1) as u8);
     }
@@ -154,7 +393,9 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], runs: &[NumRun], out: &mut Ve
         if t.class != TokClass::Word || t.e - t.s < 3 {
             continue;
         }
-        let Some(m) = month(word(lower, t)) else { continue };
+        let Some(m) = month(word(lower, t)) else {
+            continue;
+        };
         let mut s = t.s;
         let mut e = t.e;
         let mut day = None;
@@ -198,12 +439,19 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], runs: &[NumRun], out: &mut Ve
         // day after the month ("July 14", "July 14th")
         let mut n = mi + 1;
         if day.is_none() {
-            if let Some(v) = toks.get(n).and_then(|x| digits_val(text, x)).filter(|v| (1..=31).contains(v)) {
+            if let Some(v) = toks
+                .get(n)
+                .and_then(|x| digits_val(text, x))
+                .filter(|v| (1..=31).contains(v))
+            {
                 if toks.get(n).is_some_and(|x| x.e - x.s <= 2) {
                     day = Some(v as u8);
                     e = toks.get(n).map_or(e, |x| x.e);
                     n += 1;
-                    if toks.get(n).is_some_and(|x| matches!(word(lower, x), "st" | "nd" | "rd" | "th" | ",")) {
+                    if toks
+                        .get(n)
+                        .is_some_and(|x| matches!(word(lower, x), "st" | "nd" | "rd" | "th" | ","))
+                    {
                         n += 1;
                     }
                 }
@@ -211,7 +459,10 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], runs: &[NumRun], out: &mut Ve
         }
         // year after
         let mut year = None;
-        while toks.get(n).is_some_and(|x| matches!(word(lower, x), "," | "." | "år" | "i" | "of")) {
+        while toks
+            .get(n)
+            .is_some_and(|x| matches!(word(lower, x), "," | "." | "år" | "i" | "of"))
+        {
             n += 1;
         }
         if let Some(nt) = toks.get(n) {
@@ -241,6 +492,12 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], runs: &[NumRun], out: &mut Ve
         if day.is_none() && year.is_none() {
             continue;
         }
-        out.push(MonthDate { s, e, day, month: m, year });
+        out.push(MonthDate {
+            s,
+            e,
+            day,
+            month: m,
+            year,
+        });
     }
 }

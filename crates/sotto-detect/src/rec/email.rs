@@ -6,20 +6,53 @@ use crate::numbers::TABLE;
 use crate::span::Candidate;
 use sotto_core::Kind;
 
-const AT: &[&str] = &["at", "ät", "snabel", "snabela", "kissanhäntä", "miukumauku", "alfa", "klammeraffe", "ätt"];
-const DOT: &[&str] = &["dot", "punkt", "punktum", "piste", "prikk", "punkti", "pist", "point"];
+const AT: &[&str] = &[
+    "at",
+    "ät",
+    "snabel",
+    "snabela",
+    "kissanhäntä",
+    "miukumauku",
+    "alfa",
+    "klammeraffe",
+    "ätt",
+];
+const DOT: &[&str] = &[
+    "dot", "punkt", "punktum", "piste", "prikk", "punkti", "pist", "point",
+];
 const JOIN: &[&str] = &[
-    "underscore", "understreg", "understrek", "understreck", "alaviiva", "alakriips", "unterstrich",
-    "dash", "hyphen", "bindestreg", "bindestrek", "bindestreck", "bindestrich", "streck", "viiva",
-    "miinus", "minus", "sidekriips", "kriips", "strich",
+    "underscore",
+    "understreg",
+    "understrek",
+    "understreck",
+    "alaviiva",
+    "alakriips",
+    "unterstrich",
+    "dash",
+    "hyphen",
+    "bindestreg",
+    "bindestrek",
+    "bindestreck",
+    "bindestrich",
+    "streck",
+    "viiva",
+    "miinus",
+    "minus",
+    "sidekriips",
+    "kriips",
+    "strich",
 ];
 const TLD: &[&str] = &[
-    "com", "dk", "se", "no", "fi", "ee", "de", "net", "org", "eu", "uk", "co", "io", "info", "at", "ch",
-    "nl", "be", "fr", "it", "es", "pl", "lt", "lv", "is", "biz", "me", "email", "online", "mail",
+    "com", "dk", "se", "no", "fi", "ee", "de", "net", "org", "eu", "uk", "co", "io", "info", "at",
+    "ch", "nl", "be", "fr", "it", "es", "pl", "lt", "lv", "is", "biz", "me", "email", "online",
+    "mail",
 ];
 
 pub fn maybe_spoken(lower: &str) -> bool {
-    lower.contains("at ") || lower.contains("ät ") || lower.contains("snabel") || lower.contains("alfa")
+    lower.contains("at ")
+        || lower.contains("ät ")
+        || lower.contains("snabel")
+        || lower.contains("alfa")
 }
 
 fn w<'a>(text: &'a str, t: &Tok) -> &'a str {

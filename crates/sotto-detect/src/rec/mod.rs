@@ -48,7 +48,9 @@ const CUE_REACH: usize = 110;
 impl Recognisers {
     pub fn new() -> Self {
         Lazy_init();
-        Self { hetu: Regex::new(r"(?i)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b").ok() }
+        Self {
+            hetu: Regex::new(r"(?i)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b").ok(),
+        }
     }
 
     pub fn find(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
@@ -79,13 +81,26 @@ impl Recognisers {
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
         // HETU
-        if has_digit {
+        let hetu_shape = sc.toks.iter().any(|t| {
+            t.e - t.s >= 6
+                && matches!(t.class, TokClass::Digits | TokClass::Alnum)
+                && text
+                    .as_bytes()
+                    .get(t.s..t.s + 6)
+                    .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+        });
+        if hetu_shape {
             if let Some(re) = &self.hetu {
                 for m in re.find_iter(text) {
                     let ok = ck::hetu(m.as_str());
                     let ctx = nearest(cues, m.start(), &[Cue::Id]).is_some();
                     if ok || ctx && hetu_shape_date_ok(m.as_str()) {
-                        out.push(Candidate::new(m.start(), m.end(), Kind::NationalId, if ok { 0.95 } else { 0.6 }));
+                        out.push(Candidate::new(
+                            m.start(),
+                            m.end(),
+                            Kind::NationalId,
+                            if ok { 0.95 } else { 0.6 },
+                        ));
                     }
                 }
             }
@@ -93,7 +108,11 @@ impl Recognisers {
         // month-name dates
         dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
         for d in &sc.dates {
-            let mut c = nearest(cues, d.s, &[Cue::Dob, Cue::Expiry, Cue::Card, Cue::Cvc, Cue::Neg]);
+            let mut c = nearest(
+                cues,
+                d.s,
+                &[Cue::Dob, Cue::Expiry, Cue::Card, Cue::Cvc, Cue::Neg],
+            );
             if c.is_none() && dob_cue_after(cues, d.e) {
                 c = Some(Cue::Dob);
             }
@@ -135,7 +154,11 @@ impl Recognisers {
                 let wctx = if a == 0 { ctx } else { context(cues, s) };
                 if let Some((kind, score)) = classify(text, r, a, b, d, wctx, cues, s) {
                     // a spoken or written '+' belongs to the phone number
-                    let s = if a == 0 && r.plus && kind == Kind::PhoneNumber && r.plus_at < s { r.plus_at } else { s };
+                    let s = if a == 0 && r.plus && kind == Kind::PhoneNumber && r.plus_at < s {
+                        r.plus_at
+                    } else {
+                        s
+                    };
                     out.push(Candidate::new(s, e, kind, score));
                     a = b;
                     continue 'outer;
@@ -146,7 +169,15 @@ impl Recognisers {
         }
     }
 
-    fn iban(&self, text: &str, lower: &str, toks: &[Tok], runs: &[NumRun], cues: &[CueHit], out: &mut Vec<Candidate>) {
+    fn iban(
+        &self,
+        text: &str,
+        lower: &str,
+        toks: &[Tok],
+        runs: &[NumRun],
+        cues: &[CueHit],
+        out: &mut Vec<Candidate>,
+    ) {
         let _ = lower;
         let mut i = 0usize;
         while i < toks.len() {
@@ -155,7 +186,8 @@ impl Recognisers {
             let rb = raw.as_bytes();
             let cc_ok = rb.len() >= 2
                 && rb.iter().take(2).all(|c| c.is_ascii_alphabetic())
-                && ck::iban_len(&[rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()]).is_some();
+                && ck::iban_len(&[rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()])
+                    .is_some();
             if !cc_ok {
                 i += 1;
                 continue;
@@ -191,11 +223,20 @@ impl Recognisers {
                     end = nt.e;
                     j += 1;
                 }
-                if acc.len() == want && acc.get(2..4).is_some_and(|x| x.iter().all(|c| c.is_ascii_digit())) {
+                if acc.len() == want
+                    && acc
+                        .get(2..4)
+                        .is_some_and(|x| x.iter().all(|c| c.is_ascii_digit()))
+                {
                     let valid = ck::iban_mod97(&acc);
                     let ctx = nearest(cues, t.s, &[Cue::Iban]).is_some();
                     if valid || ctx {
-                        out.push(Candidate::new(t.s, end, Kind::Iban, if valid { 0.97 } else { 0.6 }));
+                        out.push(Candidate::new(
+                            t.s,
+                            end,
+                            Kind::Iban,
+                            if valid { 0.97 } else { 0.6 },
+                        ));
                         i = j + 1;
                         continue;
                     }
@@ -205,7 +246,9 @@ impl Recognisers {
         }
         // spoken: two spelled letters (or a two-letter word) then a number run
         for r in runs {
-            let Some(pi) = toks.iter().position(|t| t.s == r.s()) else { continue };
+            let Some(pi) = toks.iter().position(|t| t.s == r.s()) else {
+                continue;
+            };
             if pi == 0 {
                 continue;
             }
@@ -214,13 +257,25 @@ impl Recognisers {
                 let w1 = p1.and_then(|t| text.get(t.s..t.e)).unwrap_or("");
                 if w1.len() == 2 && w1.bytes().all(|c| c.is_ascii_alphabetic()) {
                     let b = w1.as_bytes();
-                    ([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()], p1.map_or(0, |t| t.s))
+                    (
+                        [b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase()],
+                        p1.map_or(0, |t| t.s),
+                    )
                 } else if pi >= 2 {
                     let p0 = toks.get(pi - 2);
                     let w0 = p0.and_then(|t| text.get(t.s..t.e)).unwrap_or("");
-                    if w0.len() == 1 && w1.len() == 1 && w0.bytes().chain(w1.bytes()).all(|c| c.is_ascii_alphabetic()) {
+                    if w0.len() == 1
+                        && w1.len() == 1
+                        && w0
+                            .bytes()
+                            .chain(w1.bytes())
+                            .all(|c| c.is_ascii_alphabetic())
+                    {
                         let (a, b) = (w0.as_bytes()[0], w1.as_bytes()[0]);
-                        ([a.to_ascii_uppercase(), b.to_ascii_uppercase()], p0.map_or(0, |t| t.s))
+                        (
+                            [a.to_ascii_uppercase(), b.to_ascii_uppercase()],
+                            p0.map_or(0, |t| t.s),
+                        )
                     } else {
                         continue;
                     }
@@ -228,7 +283,9 @@ impl Recognisers {
                     continue;
                 }
             };
-            let Some(want) = ck::iban_len(&cc) else { continue };
+            let Some(want) = ck::iban_len(&cc) else {
+                continue;
+            };
             for b in 1..=r.groups.len() {
                 let d = r.window(0, b);
                 if d.len() + 2 == want {
@@ -255,14 +312,18 @@ fn Lazy_init() {
 
 /// "… 2003 geboren", "… 1990 born": a birth cue right after a date.
 fn dob_cue_after(cues: &[CueHit], end: usize) -> bool {
-    cues.iter().any(|c| c.cue == Cue::Dob && c.s >= end && c.s <= end + 12)
+    cues.iter()
+        .any(|c| c.cue == Cue::Dob && c.s >= end && c.s <= end + 12)
 }
 
 /// A birth cue close before `at` (dates further away are other dates: deliveries, visits).
 /// Only the first date after the cue: digits in between mean the birth date was already said.
 fn dob_near(text: &str, cues: &[CueHit], at: usize) -> bool {
     cues::before(cues, at, 45).next().is_some_and(|c| {
-        c.cue == Cue::Dob && !text.get(c.e..at).is_some_and(|x| x.bytes().any(|b| b.is_ascii_digit()))
+        c.cue == Cue::Dob
+            && !text
+                .get(c.e..at)
+                .is_some_and(|x| x.bytes().any(|b| b.is_ascii_digit()))
     })
 }
 
@@ -306,7 +367,9 @@ fn context(cues: &[CueHit], at: usize) -> Option<Cue> {
 }
 
 fn val(d: &[u8]) -> u32 {
-    d.iter().fold(0u32, |a, &x| a.saturating_mul(10).saturating_add(u32::from(x)))
+    d.iter().fold(0u32, |a, &x| {
+        a.saturating_mul(10).saturating_add(u32::from(x))
+    })
 }
 
 /// Country calling codes we know, with the national number lengths after them.
@@ -355,7 +418,11 @@ fn classify(
         let dd = if r.plus { d } else { d.get(2..).unwrap_or(&[]) };
         if let Some((k, rng)) = phone_cc(dd) {
             let rest = dd.len().saturating_sub(k);
-            let rest = if dd.get(k) == Some(&0) { rest.saturating_sub(1) } else { rest };
+            let rest = if dd.get(k) == Some(&0) {
+                rest.saturating_sub(1)
+            } else {
+                rest
+            };
             if rng.contains(&rest) {
                 return Some((Kind::PhoneNumber, 0.9));
             }
@@ -383,7 +450,9 @@ fn classify(
         Some(Cue::Dob) if dob_near(text, cues, s) && numeric_date(text, r, a, b, d) => {
             return Some((Kind::DateOfBirth, 0.85))
         }
-        Some(Cue::Phone | Cue::Number) if whole && (6..=13).contains(&len) && !r_is_date(text, r) => {
+        Some(Cue::Phone | Cue::Number)
+            if whole && (6..=13).contains(&len) && !r_is_date(text, r) =>
+        {
             return Some((Kind::PhoneNumber, 0.75))
         }
         Some(Cue::Iban) if whole && (14..=30).contains(&len) => return Some((Kind::Iban, 0.6)),
@@ -393,10 +462,15 @@ fn classify(
     // Nordic "dd dd dd dd" pattern
     if whole && !neg && !r.spoken() {
         let groups = b - a;
-        if d.first() == Some(&0) && d.get(1) != Some(&0) && (9..=12).contains(&len) && !r_is_date(text, r) {
+        if d.first() == Some(&0)
+            && d.get(1) != Some(&0)
+            && (9..=12).contains(&len)
+            && !r_is_date(text, r)
+        {
             return Some((Kind::PhoneNumber, 0.6));
         }
-        if len == 8 && groups == 4 && r.groups.iter().all(|g| g.de - g.ds == 2) && r.seps.is_empty() {
+        if len == 8 && groups == 4 && r.groups.iter().all(|g| g.de - g.ds == 2) && r.seps.is_empty()
+        {
             return Some((Kind::PhoneNumber, 0.6));
         }
     }
@@ -407,7 +481,10 @@ fn r_is_date(text: &str, r: &NumRun) -> bool {
     let raw = text.get(r.s()..r.e()).unwrap_or("");
     r.groups.len() == 3 && (raw.contains('.') || raw.contains('-') || raw.contains('/')) && {
         let g: Vec<usize> = r.groups.iter().map(|g| g.de - g.ds).collect();
-        matches!(g.as_slice(), [4, 2, 2] | [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4])
+        matches!(
+            g.as_slice(),
+            [4, 2, 2] | [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4]
+        )
     }
 }
 
@@ -423,9 +500,17 @@ fn expiry_shape(d: &[u8]) -> bool {
 /// D.M.YYYY, DD-MM-YYYY, YYYY-MM-DD, DD/MM/YYYY, spoken DDMMYYYY.
 fn numeric_date(text: &str, r: &NumRun, a: usize, b: usize, d: &[u8]) -> bool {
     let _ = text;
-    let gl: Vec<usize> = r.groups.get(a..b).unwrap_or(&[]).iter().map(|g| g.de - g.ds).collect();
+    let gl: Vec<usize> = r
+        .groups
+        .get(a..b)
+        .unwrap_or(&[])
+        .iter()
+        .map(|g| g.de - g.ds)
+        .collect();
     let g = |k: usize| -> u32 {
-        let (Some(x), Some(y)) = (r.groups.get(a), r.groups.get(a)) else { return 0 };
+        let (Some(x), Some(y)) = (r.groups.get(a), r.groups.get(a)) else {
+            return 0;
+        };
         let _ = y;
         let off: usize = gl.iter().take(k).sum();
         let l = gl.get(k).copied().unwrap_or(0);
@@ -505,7 +590,9 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
         for a in 0..r.groups.len() {
             for b in (a + 1..=r.groups.len()).rev() {
                 let w = r.window(a, b);
-                let Some((_, k, sc)) = vals.iter().find(|(v, _, _)| v.as_slice() == w) else { continue };
+                let Some((_, k, sc)) = vals.iter().find(|(v, _, _)| v.as_slice() == w) else {
+                    continue;
+                };
                 let (s, e) = r.bytes(a, b);
                 if !out.iter().any(|c| c.start < e && s < c.end) {
                     out.push(Candidate::new(s, e, *k, *sc * 0.95));
