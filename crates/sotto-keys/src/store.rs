@@ -76,7 +76,8 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> Result<(), KeyError>;
     /// Destroys the wrapped subject key and leaves a tombstone. Idempotent; erasing a subject
     /// that has no key still records the tombstone (so re-applying a list of tombstones after a
-    /// restore is just calling this again).
+    /// restore is just calling this again). An error can come after the tombstone was committed
+    /// (the storage clean-up that follows it failed); calling again is always safe.
     async fn erase_subject_key(
         &self,
         tenant: &TenantId,
@@ -247,6 +248,14 @@ impl LocalKeyStore {
         Ok(())
     }
 
+    /// Checkpoints the write-ahead log and closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        if let Err(e) = self.checkpoint().await {
+            tracing::warn!(error = %e, "key store checkpoint on close failed");
+        }
+        self.pool.close().await;
+    }
+
     /// Fingerprint of the master key that opens this store.
     pub async fn master_fingerprint(&self) -> String {
         self.master.read().await.key.fingerprint()
@@ -340,19 +349,41 @@ fn create_private_file(path: &Path) -> Result<(), KeyError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(path).map(drop).map_err(|e| {
+    let file = opts.open(path).map_err(|e| {
         KeyError::Storage(format!(
             "cannot create key store {}: {}",
             path.display(),
             e.kind()
         ))
-    })
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = file.metadata() {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    "key store file is readable by group or others; it holds only wrapped keys, but run `chmod 600` on it"
+                );
+            }
+        }
+    }
+    drop(file);
+    Ok(())
 }
 
 #[async_trait]
 impl KeyStore for LocalKeyStore {
     async fn ensure_tenant(&self, tenant: &TenantId) -> Result<(), KeyError> {
         let _w = self.writer.lock().await;
+        // Wrapped before the transaction starts, so no lock is awaited while it is open.
+        let (wrapped_tk, wrapped_bk) = {
+            let m = self.master.read().await;
+            (
+                wrap_key(&m.wrap, &tenant_key_aad(tenant.as_str(), 1), &random_key())?,
+                wrap_key(&m.wrap, &blind_key_aad(tenant.as_str()), &random_key())?,
+            )
+        };
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let exists = sqlx::query("SELECT 1 FROM tenants WHERE tenant = ?")
             .bind(tenant.as_str())
@@ -364,13 +395,6 @@ impl KeyStore for LocalKeyStore {
             return Ok(());
         }
         let now = self.clock.now_ms();
-        let (wrapped_tk, wrapped_bk) = {
-            let m = self.master.read().await;
-            (
-                wrap_key(&m.wrap, &tenant_key_aad(tenant.as_str(), 1), &random_key())?,
-                wrap_key(&m.wrap, &blind_key_aad(tenant.as_str()), &random_key())?,
-            )
-        };
         sqlx::query(
             "INSERT INTO tenants (tenant, current_version, blind_key, created_ms) VALUES (?, 1, ?, ?)",
         )

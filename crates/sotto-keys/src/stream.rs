@@ -630,6 +630,35 @@ mod tests {
         }
 
         #[test]
+        fn incremental_any_chunking_round_trips(
+            n in prop_oneof![0usize..200, (SEGMENT_SIZE - 3)..(SEGMENT_SIZE + 3), 0usize..(3 * SEGMENT_SIZE)],
+            chunks in proptest::collection::vec(1usize..(SEGMENT_SIZE + 500), 1..8),
+            call_begin in any::<bool>(),
+        ) {
+            let k = key();
+            let pt = data(n);
+            let mut enc = k.stream_encryptor();
+            let mut out = if call_begin { enc.begin() } else { Vec::new() };
+            let mut rest = &pt[..];
+            let mut i = 0;
+            while !rest.is_empty() {
+                let take = chunks[i % chunks.len()].min(rest.len());
+                enc.push(&rest[..take], &mut out).unwrap();
+                rest = &rest[take..];
+                i += 1;
+            }
+            enc.finish(&mut out).unwrap();
+            prop_assert_eq!(out.len() as u64, ciphertext_len(n as u64));
+            let dec = k.stream_decryptor();
+            let back = dec.decrypt_all(&out).unwrap();
+            prop_assert_eq!(back.expose(), &pt[..]);
+            let mid = n as u64 / 2;
+            let got = dec.decrypt_range_in(&out, mid..mid + 70_000).unwrap();
+            let end = (mid as usize + 70_000).min(n);
+            prop_assert_eq!(got.expose(), &pt[mid as usize..end]);
+        }
+
+        #[test]
         fn range_equals_slice(n in 0usize..(3 * SEGMENT_SIZE + 100), a in 0u64..300_000, len in 0u64..200_000) {
             let k = key();
             let pt = data(n);
