@@ -49,7 +49,7 @@ pub fn valid_date(day: u32, month: u32, year: u32) -> bool {
 pub fn card_brand(d: &[u8]) -> Option<&'static str> {
     let n = d.len();
     let p = |k: usize| num(d.get(..k).unwrap_or(&[]));
-    if n < 12 || n > 19 {
+    if !(12..=19).contains(&n) {
         return None;
     }
     let p2 = p(2);
@@ -58,7 +58,7 @@ pub fn card_brand(d: &[u8]) -> Option<&'static str> {
     if d.first() == Some(&4) && matches!(n, 13 | 16 | 19) {
         return Some("visa");
     }
-    if (51..=55).contains(&p2) && n == 16 || (2221..=2720).contains(&p4) && n == 16 {
+    if n == 16 && ((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) {
         return Some("mastercard");
     }
     if (p2 == 34 || p2 == 37) && n == 15 {
@@ -319,6 +319,7 @@ pub fn iban_mod97(s: &[u8]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     fn d(s: &str) -> Vec<u8> {

@@ -177,6 +177,7 @@ pub fn run_text<R: BufRead, W: Write>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -135,6 +135,7 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

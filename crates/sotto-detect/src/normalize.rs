@@ -250,7 +250,7 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                     pending_plus = true;
                     plus_at = t.s;
                     continue;
-                } else if !(FILLERS.contains(w) && !items.is_empty()) && !items.is_empty() {
+                } else if !items.is_empty() && !FILLERS.contains(w) {
                     flush(text, &mut items, plus, plus_at, &mut seps, out);
                     plus = false;
                 }
@@ -410,6 +410,7 @@ fn flush(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -195,6 +195,7 @@ pub fn pseudonym(kind: Kind, value: &str, key: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

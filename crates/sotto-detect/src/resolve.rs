@@ -71,7 +71,7 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
         }
         taken.push(x);
     }
-    taken.sort_by(|a, b| a.start.cmp(&b.start));
+    taken.sort_by_key(|a| a.start);
     // trim whitespace at the edges
     for t in &mut taken {
         while t.start < t.end
@@ -96,6 +96,7 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -742,6 +742,7 @@ fn two_digit(atoms: &[Atom], j: usize) -> Option<(u32, usize)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -547,16 +547,8 @@ fn national_id(d: &[u8], cue: bool) -> Option<f32> {
                 return Some(0.7);
             }
         }
-        12 => {
-            if ck::personnummer(d) {
-                return Some(0.9);
-            }
-        }
-        11 => {
-            if ck::fodselsnummer(d) || ck::isikukood(d) || ck::steuer_id(d) {
-                return Some(0.9);
-            }
-        }
+        12 if ck::personnummer(d) => return Some(0.9),
+        11 if ck::fodselsnummer(d) || ck::isikukood(d) || ck::steuer_id(d) => return Some(0.9),
         _ => {}
     }
     None
