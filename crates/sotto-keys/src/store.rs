@@ -33,9 +33,11 @@ const ROTATION_PAGE: i64 = 512;
 /// What a rotation did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RotationReport {
-    /// Keys re-wrapped: tenant and blind-index keys for a master key rotation, subject keys for
-    /// a tenant key rotation.
+    /// Keys re-wrapped: live tenant keys for a master key rotation, subject keys for a tenant
+    /// key rotation.
     pub rewrapped: u64,
+    /// Blind-index keys re-wrapped (master key rotation only; they are never rotated).
+    pub blind_keys_rewrapped: u64,
     /// Tenants touched.
     pub tenants: u64,
     /// The tenant key version now in use (tenant key rotation only).
@@ -637,6 +639,7 @@ impl KeyStore for LocalKeyStore {
             .fetch_all(&mut *tx)
             .await?;
         let tenants = rows.len() as u64;
+        let mut blind_keys_rewrapped = 0u64;
         for r in rows {
             let tenant: String = r.try_get("tenant")?;
             let wrapped: Vec<u8> = r.try_get("blind_key")?;
@@ -647,7 +650,7 @@ impl KeyStore for LocalKeyStore {
                 .bind(&tenant)
                 .execute(&mut *tx)
                 .await?;
-            rewrapped += 1;
+            blind_keys_rewrapped += 1;
         }
 
         sqlx::query(
@@ -666,6 +669,7 @@ impl KeyStore for LocalKeyStore {
         self.checkpoint().await?;
         Ok(RotationReport {
             rewrapped,
+            blind_keys_rewrapped,
             tenants,
             tenant_key_version: None,
             destroyed_tenant_key_versions: 0,
@@ -757,6 +761,7 @@ impl KeyStore for LocalKeyStore {
         self.checkpoint().await?;
         Ok(RotationReport {
             rewrapped,
+            blind_keys_rewrapped: 0,
             tenants: 1,
             tenant_key_version: u32::try_from(version).ok(),
             destroyed_tenant_key_versions: destroyed,
