@@ -226,6 +226,32 @@ impl Vault {
             .ok_or_else(|| VaultError::UnknownTenant(id.clone()))
     }
 
+    /// Re-applies every recorded erasure to the key store; returns how many keys it had to
+    /// destroy again. The store's erasure receipts are the tombstone journal: a key store
+    /// restored from a backup taken before an erasure would otherwise bring the erased key back.
+    /// Idempotent and cheap (receipts only); run at every start.
+    pub async fn reapply_erasures(&self) -> Result<u64> {
+        let mut redone = 0;
+        for t in self.store.list_tenants().await? {
+            for r in self.store.erasure_receipts(&t.id).await? {
+                let key_erased = serde_json::from_str::<serde_json::Value>(&r.details)
+                    .ok()
+                    .and_then(|v| v.get("key_erased").and_then(serde_json::Value::as_bool))
+                    .unwrap_or(false);
+                if key_erased
+                    && self.keys.subject_key_state(&t.id, r.subject).await?
+                        != Some(SubjectState::Erased)
+                {
+                    self.keys
+                        .erase_subject_key(&t.id, r.subject, r.at_ms)
+                        .await?;
+                    redone += 1;
+                }
+            }
+        }
+        Ok(redone)
+    }
+
     // ------------------------------------------------------------------ subjects
 
     /// Finds the subject an identifier points at (through its blind index).

@@ -248,3 +248,58 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         std::fs::copy(&f, dst).unwrap();
     }
 }
+
+/// A key store restored from a backup taken before an erasure brings the erased key back; the
+/// vault re-applies the erasure journal (receipts) at start, so the subject stays erased.
+#[tokio::test]
+async fn restored_key_store_does_not_resurrect_an_erased_subject() {
+    let h = harness().await;
+    let data = data_dir(h.dir.path());
+    let r = h
+        .vault
+        .ingest(request(
+            &h,
+            Some(PHONE),
+            Lang::Da,
+            vec![segment(
+                Speaker::Caller,
+                0,
+                1000,
+                "hej jeg hedder Mette Quenfeldt",
+                None,
+            )],
+            None,
+        ))
+        .await
+        .unwrap();
+    // Back up the key store (with the subject key in it), then erase.
+    sotto_store::Store::checkpoint(h.vault.store().as_ref())
+        .await
+        .unwrap();
+    let key_backup = h.dir.path().join("keys-backup");
+    copy_dir(&data.join("keys"), &key_backup);
+    h.vault.forget(&h.tenant, r.subject, "dpo").await.unwrap();
+    let backup_store = h.dir.path().join("db-backup");
+    std::fs::create_dir_all(&backup_store).unwrap();
+    drop(h.vault);
+
+    // Restore the old key store over the live one.
+    std::fs::remove_dir_all(data.join("keys")).unwrap();
+    copy_dir(&key_backup, &data.join("keys"));
+    let vault = open_vault(
+        &data,
+        MasterKey::load_file(&h.master_file).unwrap(),
+        h.clock.clone(),
+    )
+    .await;
+    assert_eq!(
+        vault.reapply_erasures().await.unwrap(),
+        1,
+        "the restored key had to be destroyed again"
+    );
+    assert!(matches!(
+        vault.keys().subject_cipher(&h.tenant, r.subject).await,
+        Err(sotto_keys::KeyError::Erased)
+    ));
+    assert_eq!(vault.reapply_erasures().await.unwrap(), 0, "idempotent");
+}

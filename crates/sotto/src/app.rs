@@ -105,6 +105,16 @@ impl App {
             Arc::new(SystemClock),
         )
         .with_silence_padding_ms(cfg.silence_padding_ms);
+        let redone = vault
+            .reapply_erasures()
+            .await
+            .context("cannot re-apply recorded erasures")?;
+        if redone > 0 {
+            tracing::warn!(
+                keys = redone,
+                "the key store held keys of subjects that were erased (restored from an old backup?); destroyed them again"
+            );
+        }
         Ok(Self { cfg, vault })
     }
 
