@@ -9,7 +9,9 @@ use sotto_core::Lang;
 use sotto_detect::lexical::Lexical;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: lexical_eval CORPUS.jsonl")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: lexical_eval CORPUS.jsonl")?;
     let lex = Lexical::new();
     let f = std::io::BufReader::new(std::fs::File::open(path)?);
     let stdout = std::io::stdout();
@@ -23,7 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let v: serde_json::Value = serde_json::from_str(&line)?;
         let text = v["text"].as_str().unwrap_or("");
-        let lang: Lang = v["lang"].as_str().unwrap_or("en").parse().unwrap_or(Lang::En);
+        let lang: Lang = v["lang"]
+            .as_str()
+            .unwrap_or("en")
+            .parse()
+            .unwrap_or(Lang::En);
         let mut c = Vec::new();
         lex.find(text, lang, &mut c);
         if std::env::var_os("LEXDBG").is_some() {
@@ -38,9 +44,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 serde_json::json!({"start": s, "end": e, "kind": c.kind.as_str(), "category": c.kind.category().as_str()})
             })
             .collect();
-        writeln!(out, "{}", serde_json::json!({"id": v["id"], "spans": spans}))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"id": v["id"], "spans": spans})
+        )?;
     }
     let secs = t0.elapsed().as_secs_f64();
-    eprintln!("{} bytes in {:.3}s = {:.1} MB/s", bytes, secs, bytes as f64 / secs / 1e6);
+    eprintln!(
+        "{} bytes in {:.3}s = {:.1} MB/s",
+        bytes,
+        secs,
+        bytes as f64 / secs / 1e6
+    );
     Ok(())
 }

@@ -12,8 +12,9 @@ use super::{Doc, LangCues, Lexical};
 use crate::span::Candidate;
 
 /// English street types that make a street even in lower case.
-const STRONG_TYPES: &[&str] =
-    &["street", "road", "lane", "avenue", "drive", "crescent", "terrace", "gardens", "grove", "mews"];
+const STRONG_TYPES: &[&str] = &[
+    "street", "road", "lane", "avenue", "drive", "crescent", "terrace", "gardens", "grove", "mews",
+];
 
 /// Words that may stand before a compound street name ("Gamle Kongevej", "Norra Vägen").
 const STREET_MODIFIERS: &[&str] = &[
@@ -45,8 +46,18 @@ impl Streets {
                 None => st.suffix_strong.push(fold(e)),
             }
         }
-        st.words = s.get("word").into_iter().flatten().map(|w| fold(w)).collect();
-        st.types = s.get("type").into_iter().flatten().map(|w| fold(w)).collect();
+        st.words = s
+            .get("word")
+            .into_iter()
+            .flatten()
+            .map(|w| fold(w))
+            .collect();
+        st.types = s
+            .get("type")
+            .into_iter()
+            .flatten()
+            .map(|w| fold(w))
+            .collect();
         st.prefix = PhraseSet::new(s.get("prefix").cloned().unwrap_or_default());
         st.cue = PhraseSet::new(s.get("cue").cloned().unwrap_or_default());
         st
@@ -54,11 +65,15 @@ impl Streets {
 
     /// A compound with a strong street ending ("søndergade", "linnégatan", "hauptstraße").
     pub fn is_street_compound(&self, w: &str) -> bool {
-        self.suffix_strong.iter().any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
+        self.suffix_strong
+            .iter()
+            .any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
     }
 
     fn is_weak_compound(&self, w: &str) -> bool {
-        self.suffix_weak.iter().any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
+        self.suffix_weak
+            .iter()
+            .any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
     }
 
     /// A separate street-type word of the Nordic/German/Estonian kind ("gate", "tn", "straße").
@@ -73,7 +88,10 @@ impl Streets {
 }
 
 fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
-    match (k.checked_sub(1).and_then(|p| doc.toks.get(p)), doc.toks.get(k)) {
+    match (
+        k.checked_sub(1).and_then(|p| doc.toks.get(p)),
+        doc.toks.get(k),
+    ) {
         (Some(a), Some(b)) => doc.text.get(a.e..b.s).unwrap_or(""),
         _ => "",
     }
@@ -155,7 +173,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                         start = Some(s);
                     }
                 } else if j >= 1
-                    && doc.toks.get(j).is_some_and(|x| x.tight && (x.cap || !doc.mixed))
+                    && doc
+                        .toks
+                        .get(j)
+                        .is_some_and(|x| x.tight && (x.cap || !doc.mixed))
                     && !is_stop(j)
                 {
                     // German "Am Markt 39", "An der Alster 5".
@@ -264,7 +285,11 @@ fn tail(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -
         // Finnish staircase/apartment "as. 26", "A 12", Swedish "lgh 1102".
         if let (Some(t1), Some(t2)) = (tok(end + 1), tok(end + 2)) {
             let w1 = word(end + 1);
-            if (w1 == "as" || w1 == "lgh" || w1 == "asunto" || w1 == "korter" || (t1.letter && t1.cap))
+            if (w1 == "as"
+                || w1 == "lgh"
+                || w1 == "asunto"
+                || w1 == "korter"
+                || (t1.letter && t1.cap))
                 && t2.digits
                 && t2.e - t2.s <= 4
             {
@@ -275,13 +300,17 @@ fn tail(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -
     // Postcode.
     let mut confirmed = false;
     let mut k = end + 1;
+    let soft = |k: usize| {
+        let g = gap(doc, k).trim();
+        g.is_empty() || g == "," || g == "." || g == ".,"
+    };
     if let Some(t) = tok(k) {
         let w = word(k);
-        if t.digits && (w.len() == 4 || w.len() == 5) && !t.brk {
+        if t.digits && (w.len() == 4 || w.len() == 5) && soft(k) {
             end = k;
             confirmed = true;
             k += 1;
-        } else if t.digits && w.len() == 3 && !t.brk {
+        } else if t.digits && w.len() == 3 && soft(k) {
             if let Some(t2) = tok(k + 1) {
                 if t2.digits && word(k + 1).len() == 2 && t2.tight {
                     end = k + 1;

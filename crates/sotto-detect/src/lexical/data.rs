@@ -87,7 +87,10 @@ pub fn special_lexicons() -> [(Kind, [&'static str; 7]); 8] {
         (Kind::PoliticalOpinion, special_files!("political_opinion")),
         (Kind::EthnicOrigin, special_files!("ethnic_origin")),
         (Kind::TradeUnion, special_files!("trade_union")),
-        (Kind::SexualOrientation, special_files!("sexual_orientation")),
+        (
+            Kind::SexualOrientation,
+            special_files!("sexual_orientation"),
+        ),
         (Kind::Genetic, special_files!("genetic")),
         (Kind::Biometric, special_files!("biometric")),
     ]
@@ -95,7 +98,9 @@ pub fn special_lexicons() -> [(Kind, [&'static str; 7]); 8] {
 
 /// Non-comment, non-empty lines, trimmed.
 pub fn lines(src: &str) -> impl Iterator<Item = &str> {
-    src.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
+    src.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
 /// Splits a sectioned file (`[name]` headers) into its sections.
@@ -159,7 +164,9 @@ impl PhraseSet {
                 return true;
             }
         }
-        self.prefixes.iter().any(|p| w.len() > p.len() && w.starts_with(p.as_str()))
+        self.prefixes
+            .iter()
+            .any(|p| w.len() > p.len() && w.starts_with(p.as_str()))
     }
 
     /// Longest phrase starting at `seq[pos]`; `words[i]` is the folded word of token i and
@@ -175,7 +182,9 @@ impl PhraseSet {
         if let Some(cands) = self.map.get(*first) {
             'outer: for p in cands {
                 for (k, pw) in p.iter().enumerate().skip(1) {
-                    let Some(&t) = seq.get(pos + k) else { continue 'outer };
+                    let Some(&t) = seq.get(pos + k) else {
+                        continue 'outer;
+                    };
                     if brk(t) || words.get(t).is_none_or(|w| *w != pw.as_str()) {
                         continue 'outer;
                     }
@@ -183,14 +192,21 @@ impl PhraseSet {
                 return Some(p.len());
             }
         }
-        if self.prefixes.iter().any(|p| first.len() > p.len() && first.starts_with(p.as_str())) {
+        if self
+            .prefixes
+            .iter()
+            .any(|p| first.len() > p.len() && first.starts_with(p.as_str()))
+        {
             return Some(1);
         }
         None
     }
-
 }
 
 pub fn word_set<'a>(entries: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
-    entries.into_iter().map(fold).filter(|w| !w.is_empty()).collect()
+    entries
+        .into_iter()
+        .map(fold)
+        .filter(|w| !w.is_empty())
+        .collect()
 }

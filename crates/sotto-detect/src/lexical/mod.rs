@@ -121,8 +121,16 @@ impl Lexical {
         let folded = fold(text);
         let toks = tokenize(text);
         // `fold` keeps every character's byte length, so token offsets are valid in both.
-        let words: Vec<&str> = toks.iter().map(|t| folded.get(t.s..t.e).unwrap_or("")).collect();
-        let doc = Doc { text, toks, words, mixed: text::mixed_case(text) };
+        let words: Vec<&str> = toks
+            .iter()
+            .map(|t| folded.get(t.s..t.e).unwrap_or(""))
+            .collect();
+        let doc = Doc {
+            text,
+            toks,
+            words,
+            mixed: text::mixed_case(text),
+        };
         let cues = self.cues.get(lang_index(lang)).unwrap_or(&self.cues[0]);
         names::find(self, cues, &doc, out);
         address::find(self, cues, &doc, out);

@@ -58,7 +58,11 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         }
         if let Some((kind, len)) = cue {
             if let Some(&start_tok) = seq.get(pos + len) {
-                if !brk(start_tok) && start_tok >= covered_until {
+                let colon = start_tok > 0
+                    && doc.toks.get(start_tok - 1).zip(doc.toks.get(start_tok)).is_some_and(
+                        |(a, b)| doc.text.get(a.e..b.s).is_some_and(|g| g.trim() == ":"),
+                    );
+                if (!brk(start_tok) || colon) && start_tok >= covered_until {
                     if let Some(end_tok) = name_after(lex, cues, doc, start_tok, kind) {
                         found.push((start_tok, end_tok));
                         covered_until = end_tok + 1;
@@ -122,7 +126,10 @@ fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
     match doc.words.get(i + 1) {
         Some(next) => {
             lex.streets.is_type_word(next)
-                || doc.toks.get(i + 1).is_some_and(|t| t.digits && !t.comma && !t.brk)
+                || doc
+                    .toks
+                    .get(i + 1)
+                    .is_some_and(|t| t.digits && !t.comma && !t.brk)
         }
         None => false,
     }
@@ -249,7 +256,10 @@ fn spelled(
     let mut i = 0usize;
     while i < n {
         let Some(t) = doc.toks.get(i) else { break };
-        if !t.letter {
+        let clitic = i > 0 && doc.toks.get(i - 1).is_some_and(|p| {
+            matches!(doc.text.get(p.e..t.s), Some("'") | Some("’"))
+        });
+        if !t.letter || clitic {
             i += 1;
             continue;
         }
@@ -291,7 +301,9 @@ fn cue_before(
     brk: &dyn Fn(usize) -> bool,
     i: usize,
 ) -> bool {
-    let Some(p) = seq.iter().position(|&t| t == i) else { return false };
+    let Some(p) = seq.iter().position(|&t| t == i) else {
+        return false;
+    };
     let lo = p.saturating_sub(5);
     for q in lo..p {
         for set in [&cues.spell, &cues.name_strong, &cues.name_weak] {

@@ -13,9 +13,9 @@ use crate::span::Candidate;
 
 /// Words skipped when looking for the word right before a term ("as *a* Sikh", "member *of the*").
 const SKIP_BEFORE: &[&str] = &[
-    "a", "an", "the", "en", "et", "ett", "ei", "ein", "eine", "einen", "einer", "der", "die", "das",
-    "den", "af", "av", "of", "på", "i", "in", "im", "bei", "för", "for", "til", "till", "someone",
-    "who", "s", "somebody", "person",
+    "a", "an", "the", "en", "et", "ett", "ei", "ein", "eine", "einen", "einer", "der", "die",
+    "das", "den", "af", "av", "of", "på", "i", "in", "im", "bei", "för", "for", "til", "till",
+    "someone", "who", "s", "somebody", "person",
 ];
 
 /// Words before a term: how far to look for a person.
@@ -59,7 +59,15 @@ fn parse_entry(line: &str, kind: Kind) -> Option<(String, Entry)> {
     if pat.chars().count() < 2 {
         return None;
     }
-    Some((pat, Entry { kind, pre, suf, strong }))
+    Some((
+        pat,
+        Entry {
+            kind,
+            pre,
+            suf,
+            strong,
+        },
+    ))
 }
 
 impl Special {
@@ -103,12 +111,16 @@ impl Special {
         folded: &str,
         out: &mut Vec<Candidate>,
     ) {
-        let Some(ls) = self.langs.get(lang_index(lang)) else { return };
+        let Some(ls) = self.langs.get(lang_index(lang)) else {
+            return;
+        };
         let Some(ac) = &ls.ac else { return };
         // (start, end, pattern length, entry)
         let mut hits: Vec<(usize, usize, usize, Entry)> = Vec::new();
         for m in ac.find_overlapping_iter(folded) {
-            let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else { continue };
+            let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else {
+                continue;
+            };
             let (s, en) = (m.start(), m.end());
             let left_word = prev_is_alnum(folded, s);
             let right_word = next_is_alnum(folded, en);
@@ -128,7 +140,11 @@ impl Special {
             return;
         }
         // Longest pattern first, then plain entries before strong ones; keep non-overlapping.
-        hits.sort_by(|a, b| b.2.cmp(&a.2).then(a.3.strong.cmp(&b.3.strong)).then(a.0.cmp(&b.0)));
+        hits.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then(a.3.strong.cmp(&b.3.strong))
+                .then(a.0.cmp(&b.0))
+        });
         let mut kept: Vec<(usize, usize, usize, Entry)> = Vec::new();
         for h in hits {
             if kept.iter().any(|k| h.0 < k.1 && k.0 < h.1) {
@@ -145,18 +161,27 @@ impl Special {
             // The ending after the matched stem ("sormenjälk|eni", "katolilai|sena").
             let ending = folded.get(ss + plen.min(ee - ss)..ee).unwrap_or("");
             if personal(cues, doc, ti, tj, &e, ending) {
-                out.push(Candidate::new(ss, ee, e.kind, if e.strong { 0.7 } else { 0.8 }));
+                out.push(Candidate::new(
+                    ss,
+                    ee,
+                    e.kind,
+                    if e.strong { 0.7 } else { 0.8 },
+                ));
             }
         }
     }
 }
 
 fn prev_is_alnum(s: &str, i: usize) -> bool {
-    s.get(..i).and_then(|p| p.chars().next_back()).is_some_and(char::is_alphanumeric)
+    s.get(..i)
+        .and_then(|p| p.chars().next_back())
+        .is_some_and(char::is_alphanumeric)
 }
 
 fn next_is_alnum(s: &str, i: usize) -> bool {
-    s.get(i..).and_then(|p| p.chars().next()).is_some_and(char::is_alphanumeric)
+    s.get(i..)
+        .and_then(|p| p.chars().next())
+        .is_some_and(char::is_alphanumeric)
 }
 
 fn word_start(s: &str, i: usize) -> usize {
@@ -209,7 +234,12 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
         k += 1;
     }
     // Impersonal frame: "our pharmacy sells", "after the election".
-    if before.iter().take(VETO_BEFORE).chain(after.iter()).any(|&k| cues.veto.has(word(k))) {
+    if before
+        .iter()
+        .take(VETO_BEFORE)
+        .chain(after.iter().take(1))
+        .any(|&k| cues.veto.has(word(k)))
+    {
         return false;
     }
     // The word right before, skipping articles ("as a Sikh") and fillers.
@@ -226,11 +256,22 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
     let d0 = direct.first().map(|&k| word(k)).unwrap_or("");
     let d1 = direct.get(1).map(|&k| word(k)).unwrap_or("");
     let as_frame = cues.as_.has(d0);
-    let own_ending = !ending.is_empty() && cues.self_suffix.iter().any(|s| ending.ends_with(s.as_str()));
-    let person_near = before.iter().chain(after.iter()).any(|&k| cues.personal.has(word(k)));
+    let own_ending = !ending.is_empty()
+        && cues
+            .self_suffix
+            .iter()
+            .any(|s| ending.ends_with(s.as_str()));
+    let person_near = before
+        .iter()
+        .chain(after.iter())
+        .any(|&k| cues.personal.has(word(k)));
     if e.strong {
         let copula_frame = cues.copula.has(d0) && (cues.personal.has(d0) || cues.personal.has(d1));
-        let member = before.iter().take(6).chain(after.iter().take(2)).any(|&k| cues.member.has(word(k)));
+        let member = before
+            .iter()
+            .take(6)
+            .chain(after.iter().take(2))
+            .any(|&k| cues.member.has(word(k)));
         return as_frame || own_ending || copula_frame || (member && person_near);
     }
     as_frame || own_ending || person_near

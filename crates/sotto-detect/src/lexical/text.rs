@@ -77,11 +77,25 @@ fn make_tok(text: &str, prev_end: usize, s: usize, e: usize, first_tok: bool) ->
     let has_digit = w.bytes().any(|b| b.is_ascii_digit());
     let letter = first.is_some_and(char::is_alphabetic) && chars.next().is_none();
     let dot_after = text.as_bytes().get(e) == Some(&b'.');
-    let brk = first_tok || gap.chars().any(|c| matches!(c, '.' | '!' | '?' | ':' | ';' | '\n' | '\r'));
+    let brk = first_tok
+        || gap
+            .chars()
+            .any(|c| matches!(c, '.' | '!' | '?' | ':' | ';' | '\n' | '\r'));
     let comma = gap.contains(',');
     let tight = !first_tok
         && (gap == "-" || (!gap.is_empty() && gap.chars().all(|c| c == ' ' || c == '\t')));
-    Tok { s, e, cap, digits, has_digit, letter, brk, comma, tight, dot_after }
+    Tok {
+        s,
+        e,
+        cap,
+        digits,
+        has_digit,
+        letter,
+        brk,
+        comma,
+        tight,
+        dot_after,
+    }
 }
 
 /// True when the text has both upper- and lower-case letters, so capitals carry information.
