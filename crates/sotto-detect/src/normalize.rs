@@ -123,7 +123,8 @@ fn mk(s: usize, e: usize, a: bool, d: bool, nl: bool, sp: bool) -> Tok {
 pub static FILLERS: Lazy<FxSet<&'static str>> = Lazy::new(|| {
     [
         "øh", "øhm", "öh", "öhm", "eh", "ehm", "äh", "ähm", "ah", "um", "uh", "uhm", "hm", "hmm",
-        "mm", "erm", "er", "liksom", "niinku", "nii", "noh", "typ", "altså", "alltså", "så", "ba",
+        "mm", "erm", "er", "slash", "skråstreg", "snedstreck", "skråstrek", "kautta", "schrägstrich", "kaldkriips", "dash",
+        "streg", "bindestreg", "bindestrich", "liksom", "niinku", "nii", "noh", "typ", "altså", "alltså", "så", "ba",
         "tota", "öö", "ee", "no", "like", "so", "halt", "also", "äh", "ja", "jo", "you", "know",
         "og", "and", "und", "och", "ehh", "øhh", "mmm", "siis", "sitten", "eli", "nå", "well",
         "okay", "ok", "genau",

@@ -380,10 +380,20 @@ fn word<'a>(lower: &'a str, t: &Tok) -> &'a str {
 }
 
 fn digits_val(text: &str, t: &Tok) -> Option<u32> {
-    if t.class != TokClass::Digits || t.e - t.s > 4 {
-        return None;
+    let raw = text.get(t.s..t.e)?;
+    match t.class {
+        TokClass::Digits if raw.len() <= 4 => raw.parse().ok(),
+        // "3rd", "21st", "14th", "1st"
+        TokClass::Alnum if raw.len() <= 4 => {
+            let (num, suf) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit())?);
+            if matches!(suf.to_ascii_lowercase().as_str(), "st" | "nd" | "rd" | "th") {
+                num.parse().ok()
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
-    text.get(t.s..t.e)?.parse().ok()
 }
 
 /// Finds month-name dates. `runs` give spoken years ("nitten niogtres").

@@ -7,6 +7,9 @@ use crate::span::Candidate;
 use sotto_core::Kind;
 
 const AT: &[&str] = &[
+    "krøllalfa",
+    "krølla",
+    "at-tegn",
     "at",
     "ät",
     "snabel",

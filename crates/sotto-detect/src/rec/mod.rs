@@ -130,6 +130,9 @@ impl Recognisers {
         for r in &sc.runs {
             self.run(text, r, cues, out);
         }
+        // a card number interrupted ("4571 1704 — ja — 9635 5977"): runs close together whose
+        // digits together make a valid card
+        join_cards(&sc.runs, cues, start_len, out);
         // values read back: the same digits elsewhere in the line
         echo(&sc.runs, start_len, out);
     }
@@ -491,6 +494,8 @@ fn r_is_date(text: &str, r: &NumRun) -> bool {
 fn expiry_shape(d: &[u8]) -> bool {
     let mm = val(d.get(..2).unwrap_or(&[]));
     match d.len() {
+        // "eight twenty-seven": M YY
+        3 => d.first().is_some_and(|&m| m >= 1),
         4 => (1..=12).contains(&mm),
         6 => (1..=12).contains(&mm) && (2000..=2099).contains(&val(d.get(2..).unwrap_or(&[]))),
         _ => false,
@@ -519,6 +524,9 @@ fn numeric_date(text: &str, r: &NumRun, a: usize, b: usize, d: &[u8]) -> bool {
     match gl.as_slice() {
         [1 | 2, 1 | 2, 4] => ck::valid_date(g(0), g(1), g(2)) || ck::valid_date(g(1), g(0), g(2)),
         [4, 1 | 2, 1 | 2] => ck::valid_date(g(2), g(1), g(0)),
+        [2, 2, 2] if !r.seps.is_empty() => {
+            ck::valid_date(g(0), g(1), 1900 + g(2)) || ck::valid_date(g(1), g(0), 1900 + g(2))
+        }
         _ => {
             if d.len() == 8 {
                 let dd = val(d.get(..2).unwrap_or(&[]));
@@ -546,12 +554,59 @@ fn national_id(d: &[u8], cue: bool) -> Option<f32> {
             if cue && date {
                 return Some(0.7);
             }
+            // a cue and a real date: a mis-heard check digit is still somebody's id
+            if cue && ck::valid_date(val(&d[4..6]), val(&d[2..4]), 1900 + val(&d[..2])) {
+                return Some(0.5);
+            }
         }
         12 if ck::personnummer(d) => return Some(0.9),
         11 if ck::fodselsnummer(d) || ck::isikukood(d) || ck::steuer_id(d) => return Some(0.9),
+        11 if cue => {
+            // fødselsnummer (DDMMYY…) or isikukood (GYYMMDD…) shape with a real date
+            let fnr = ck::valid_date(val(&d[..2]) % 40, val(&d[2..4]) % 40, 1900 + val(&d[4..6]));
+            let ik = ck::valid_date(val(&d[5..7]), val(&d[3..5]), 1900 + val(&d[1..3]));
+            if fnr || ik || d.first() != Some(&0) {
+                return Some(0.5);
+            }
+        }
         _ => {}
     }
     None
+}
+
+fn join_cards(runs: &[NumRun], cues: &[CueHit], from: usize, out: &mut Vec<Candidate>) {
+    const GAP: usize = 60;
+    let taken = |r: &NumRun, out: &[Candidate]| {
+        out.get(from..).unwrap_or(&[]).iter().any(|c| c.start < r.e() && r.s() < c.end)
+    };
+    for i in 0..runs.len() {
+        let Some(first) = runs.get(i) else { break };
+        if first.digits.len() >= 13 || taken(first, out) || context(cues, first.s()) != Some(Cue::Card) {
+            continue;
+        }
+        let mut digits: Vec<u8> = first.digits.clone();
+        let mut end = first.e();
+        for next in runs.iter().skip(i + 1).take(3) {
+            if next.s().saturating_sub(end) > GAP || taken(next, out) {
+                break;
+            }
+            digits.extend_from_slice(&next.digits);
+            end = next.e();
+            if digits.len() > 19 {
+                break;
+            }
+            if digits.len() >= 13 && ck::card_brand(&digits).is_some() && ck::luhn(&digits) {
+                let (s, e) = (first.s(), end);
+                let covered = out.get(from..).unwrap_or(&[]).iter().any(|c| {
+                    c.kind == Kind::PaymentCard && c.start <= s && c.end >= e
+                });
+                if !covered {
+                    out.push(Candidate::new(s, e, Kind::PaymentCard, 0.8));
+                }
+                break;
+            }
+        }
+    }
 }
 
 /// Adds candidates for numbers that repeat a value already found (same digits, ≥ 3 of them).
@@ -592,5 +647,31 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn find(text: &str) -> Vec<(Kind, String)> {
+        let mut out = Vec::new();
+        Recognisers::new().find(text, &[Lang::En], &mut out);
+        let out = crate::resolve::resolve(text, out);
+        out.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
+    }
+
+    #[test]
+    fn frames_beyond_the_dev_set() {
+        assert!(find("my card is 4571 1704\nAgent: yes go on\nCaller: 9635 5977").iter().any(|(k, _)| *k == Kind::PaymentCard));
+        assert_eq!(find("born on the 3rd of March 1985"), vec![(Kind::DateOfBirth, "3rd of March 1985".into())]);
+        assert_eq!(find("expiry date eight twenty-seven"), vec![(Kind::CardExpiry, "eight twenty-seven".into())]);
+        assert_eq!(find("født 12.03.85"), vec![(Kind::DateOfBirth, "12.03.85".into())]);
+        assert_eq!(find("e-posten er ola krøllalfa firma punkt no"), vec![(Kind::Email, "ola krøllalfa firma punkt no".into())]);
+        assert_eq!(find("udløber nul otte skråstreg syvogtyve"), vec![(Kind::CardExpiry, "nul otte skråstreg syvogtyve".into())]);
+        assert!(find("the order number is 4571170496355978 thanks").is_empty());
+        assert!(find("it costs 3.519 euro").is_empty());
+        assert_eq!(find("ring mig på plus fire fem fire null seks to fem syv fem en"), vec![(Kind::PhoneNumber, "plus fire fem fire null seks to fem syv fem en".into())]);
     }
 }
