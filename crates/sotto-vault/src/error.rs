@@ -22,6 +22,8 @@ pub enum VaultError {
     Store(#[from] sotto_store::StoreError),
     #[error("audio: {0}")]
     Audio(#[from] sotto_audio::AudioError),
+    #[error("audit log: {0}; the operation was refused because it could not be recorded")]
+    Audit(#[from] sotto_audit::AuditError),
     #[error("export failed: {0}")]
     Export(String),
     #[error("I/O error while {op}: {message}")]

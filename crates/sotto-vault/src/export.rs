@@ -116,6 +116,52 @@ impl Vault {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<SubjectExport> {
         self.tenant(tenant).await?;
+        let result = self
+            .collect_export_unaudited(tenant, subject, progress)
+            .await;
+        let mut export = self
+            .audited(
+                tenant,
+                actor,
+                sotto_audit::Action::Export,
+                Some(subject),
+                None,
+                result,
+            )
+            .await?;
+        // The subject's own access log (Art. 15(1)(c): who received the data), this export included.
+        let q = sotto_audit::Query {
+            subject: Some(subject),
+            limit: Some(100_000),
+            ..Default::default()
+        };
+        export.access_log = self
+            .audit()
+            .query(tenant, &q)
+            .await?
+            .into_iter()
+            .map(|r| {
+                serde_json::json!({
+                    "seq": r.seq,
+                    "at": format_rfc3339(r.entry.at_ms),
+                    "actor": r.entry.actor,
+                    "action": r.entry.action.as_str(),
+                    "object": r.entry.object,
+                    "from": r.entry.from,
+                    "purpose": r.entry.purpose,
+                    "outcome": r.entry.outcome.as_str(),
+                })
+            })
+            .collect();
+        Ok(export)
+    }
+
+    async fn collect_export_unaudited(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<SubjectExport> {
         let srow = self
             .store()
             .get_subject(tenant, subject)
@@ -143,7 +189,6 @@ impl Vault {
         };
         for (i, row) in rows.into_iter().enumerate() {
             let Some(cipher) = &cipher else { break };
-            let _ = actor;
             let view = self.open_interaction(cipher, row).await?;
             let s = &view.summary;
             interactions.push(ExportInteraction {
@@ -248,7 +293,13 @@ impl Vault {
                 let rows = self.store().recordings(id).await?;
                 for (rec, row) in inter.recordings.iter_mut().zip(rows.iter()) {
                     let pcm = self
-                        .read_recording(&export.tenant, export.subject, row, actor)
+                        .read_recording_as(
+                            &export.tenant,
+                            export.subject,
+                            row,
+                            actor,
+                            sotto_audit::Action::RecordingDownload,
+                        )
                         .await?;
                     let name = format!("{}-{}.wav", inter.id, rec.id);
                     let path = dir.join(&name);

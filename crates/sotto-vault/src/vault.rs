@@ -4,6 +4,7 @@ use crate::transcript::{self, TranscriptInput};
 use bytes::Bytes;
 use serde::Serialize;
 use sotto_audio::{archive, DecodedWav, Pcm16};
+use sotto_audit::{Action, AuditLog, Entry, Outcome};
 use sotto_core::{
     CaseId, Channel, Clock, ConsentPurpose, ConsentState, Direction, HoldScope, InteractionId,
     Kind, Lang, LegalBasis, ObjectId, Personal, ProcessingMode, SegmentId, SegmentKind, Speaker,
@@ -156,6 +157,7 @@ pub struct Vault {
     store: Arc<dyn Store>,
     blobs: BlobStore,
     keys: Arc<dyn KeyStore>,
+    audit: Arc<AuditLog>,
     detector: Arc<Detector>,
     clock: Arc<dyn Clock>,
     silence_padding_ms: u64,
@@ -167,6 +169,7 @@ impl Vault {
         store: Arc<dyn Store>,
         blobs: BlobStore,
         keys: Arc<dyn KeyStore>,
+        audit: Arc<AuditLog>,
         detector: Arc<Detector>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -174,6 +177,7 @@ impl Vault {
             store,
             blobs,
             keys,
+            audit,
             detector,
             clock,
             silence_padding_ms: DEFAULT_SILENCE_PADDING_MS,
@@ -197,6 +201,49 @@ impl Vault {
     }
     pub fn now_ms(&self) -> UnixMillis {
         self.clock.now_ms()
+    }
+    pub fn audit(&self) -> &Arc<AuditLog> {
+        &self.audit
+    }
+
+    /// Appends one audit entry (ids only). Content is handed out only after this succeeded.
+    pub async fn record(
+        &self,
+        tenant: &TenantId,
+        actor: &str,
+        action: Action,
+        subject: Option<SubjectId>,
+        object: Option<String>,
+        outcome: Outcome,
+    ) -> Result<()> {
+        let mut e = Entry::new(tenant.clone(), self.clock.now_ms(), actor, action, outcome);
+        e.subject = subject;
+        e.object = object;
+        self.audit.append(e).await?;
+        Ok(())
+    }
+
+    /// Records the outcome of an operation on a subject's data, then passes its result on:
+    /// successes, refusals and failures all leave an entry.
+    pub(crate) async fn audited<T>(
+        &self,
+        tenant: &TenantId,
+        actor: &str,
+        action: Action,
+        subject: Option<SubjectId>,
+        object: Option<String>,
+        result: Result<T>,
+    ) -> Result<T> {
+        let outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(VaultError::SubjectErased(_)) | Err(VaultError::SubjectNotFound(_)) => {
+                Outcome::Denied
+            }
+            Err(_) => Outcome::Error,
+        };
+        self.record(tenant, actor, action, subject, object, outcome)
+            .await?;
+        result
     }
 
     // ------------------------------------------------------------------ tenants
@@ -608,6 +655,22 @@ impl Vault {
         for c in &consents {
             self.store.put_consent(c).await?;
         }
+        let entries = receipts
+            .iter()
+            .map(|r| {
+                let mut e = Entry::new(
+                    r.tenant.clone(),
+                    self.clock.now_ms(),
+                    "ingest",
+                    Action::Ingest,
+                    Outcome::Ok,
+                );
+                e.subject = Some(r.subject);
+                e.object = Some(r.interaction.to_string());
+                e
+            })
+            .collect();
+        self.audit.append_batch(entries).await?;
         Ok(receipts)
     }
 
@@ -635,14 +698,25 @@ impl Vault {
         id: InteractionId,
         actor: &str,
     ) -> Result<InteractionView> {
-        let _ = actor;
         let row = self
             .store
             .get_interaction(tenant, id)
             .await?
             .ok_or_else(|| sotto_store::StoreError::NotFound(format!("interaction {id}")))?;
-        let cipher = self.cipher_for(tenant, row.subject).await?;
-        self.open_interaction(&cipher, row).await
+        let subject = row.subject;
+        let result = match self.cipher_for(tenant, subject).await {
+            Ok(cipher) => self.open_interaction(&cipher, row).await,
+            Err(e) => Err(e),
+        };
+        self.audited(
+            tenant,
+            actor,
+            Action::TranscriptRead,
+            Some(subject),
+            Some(id.to_string()),
+            result,
+        )
+        .await
     }
 
     pub(crate) async fn open_interaction(
@@ -716,7 +790,37 @@ impl Vault {
         rec: &RecordingRow,
         actor: &str,
     ) -> Result<Pcm16> {
-        let _ = actor;
+        self.read_recording_as(tenant, subject, rec, actor, Action::RecordingPlay)
+            .await
+    }
+
+    /// Decrypts a recording, recording the access as `action` (play or download).
+    pub async fn read_recording_as(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+        rec: &RecordingRow,
+        actor: &str,
+        action: Action,
+    ) -> Result<Pcm16> {
+        let result = self.decrypt_recording(tenant, subject, rec).await;
+        self.audited(
+            tenant,
+            actor,
+            action,
+            Some(subject),
+            Some(rec.id.to_string()),
+            result,
+        )
+        .await
+    }
+
+    async fn decrypt_recording(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+        rec: &RecordingRow,
+    ) -> Result<Pcm16> {
         let cipher = self.cipher_for(tenant, subject).await?;
         let ctx = ObjectContext {
             tenant: tenant.clone(),
@@ -749,6 +853,28 @@ impl Vault {
         actor: &str,
     ) -> Result<ErasureReceipt> {
         self.tenant(tenant).await?;
+        let result = self.forget_unaudited(tenant, subject, actor).await;
+        let object = result
+            .as_ref()
+            .ok()
+            .map(|r| format!("receipt:{}", r.receipt));
+        self.audited(
+            tenant,
+            actor,
+            Action::Erasure,
+            Some(subject),
+            object,
+            result,
+        )
+        .await
+    }
+
+    async fn forget_unaudited(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+        actor: &str,
+    ) -> Result<ErasureReceipt> {
         let srow = self
             .store
             .get_subject(tenant, subject)

@@ -214,6 +214,7 @@ async fn no_canary_in_clear_and_forget_shreds_backups() {
             std::sync::Arc::new(store),
             blobs,
             std::sync::Arc::new(keys),
+            std::sync::Arc::new(common::open_audit(&backup).await),
             std::sync::Arc::new(sotto_detect::Detector::new()),
             std::sync::Arc::new(h.clock.clone()),
         )

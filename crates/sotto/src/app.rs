@@ -2,6 +2,7 @@
 
 use crate::config::{Config, MasterKeySource};
 use anyhow::{bail, Context, Result};
+use sotto_audit::{AuditLog, CheckpointSigner};
 use sotto_core::{ProcessingMode, SystemClock, TenantId};
 use sotto_detect::Detector;
 use sotto_keys::{LocalKeyStore, MasterKey};
@@ -97,10 +98,12 @@ impl App {
             .with_context(|| format!("cannot open database {}", cfg.database_path().display()))?;
         let blobs = BlobStore::local(&cfg.blob_dir())
             .with_context(|| format!("cannot open blob directory {}", cfg.blob_dir().display()))?;
+        let audit = open_audit(&cfg).await?;
         let vault = Vault::new(
             Arc::new(store),
             blobs,
             Arc::new(keys),
+            Arc::new(audit),
             Arc::new(Detector::new()),
             Arc::new(SystemClock),
         )
@@ -139,4 +142,29 @@ fn load_master(src: &MasterKeySource) -> Result<MasterKey> {
             MasterKey::from_base64(b64).context("SOTTO_MASTER_KEY is not a valid master key")
         }
     }
+}
+
+/// The audit log and its checkpoint signing key (Ed25519, mode 0600). `sotto init` creates the
+/// key; afterwards a missing key is an error, never silently replaced, so checkpoints kept by a
+/// customer keep verifying.
+async fn open_audit(cfg: &Config) -> Result<AuditLog> {
+    let key = cfg.audit_key_path();
+    let dir = cfg.data_dir.join("audit");
+    let signer = if key.exists() {
+        CheckpointSigner::load_file(&key)
+            .with_context(|| format!("cannot load audit signing key {}", key.display()))?
+    } else if !cfg.audit_db_path().exists() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        CheckpointSigner::create_file(&key, "sotto-audit")
+            .with_context(|| format!("cannot create audit signing key {}", key.display()))?
+    } else {
+        bail!(
+            "audit signing key {} is missing but the audit log exists; restore the key (a new one would not verify old checkpoints)",
+            key.display()
+        );
+    };
+    AuditLog::open(&cfg.audit_db_path(), signer)
+        .await
+        .with_context(|| format!("cannot open audit log {}", cfg.audit_db_path().display()))
 }

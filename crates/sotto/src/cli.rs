@@ -58,9 +58,45 @@ pub enum Command {
     /// Rotate the master key or a tenant key (re-wraps keys; no data is re-encrypted)
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify the tamper-evident audit log, sign a checkpoint, or list entries
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure performance
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check every entry, the Merkle tree and every signed checkpoint; exit 1 naming the first bad entry
+    Verify {
+        /// A checkpoint kept outside the operator's reach (from `sotto audit checkpoint`): also
+        /// detects a log rolled back or rewritten since
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign and print a checkpoint of the log now (C2SP signed note); keep it somewhere safe
+    Checkpoint {
+        /// Also write it to this file
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List audit entries (ids only; never personal data)
+    Log {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only entries about this subject id
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only entries by this actor
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Args)]
@@ -260,6 +296,12 @@ pub enum KeysCommand {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Audit log: batched appends per second and verification speed
+    Audit {
+        /// Entries to append and verify
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+    },
     /// Vault: blob encryption MB/s, forget/export latency for a subject among many, blind-index lookups
     Vault {
         /// Interactions in the store

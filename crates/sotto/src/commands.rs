@@ -27,6 +27,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Redact(a) => redact(a),
         Command::Tenant(c) => tenant(cfg, c).await,
         Command::Keys(c) => keys(cfg, c).await,
+        Command::Audit(c) => audit(cfg, c).await,
+        Command::Bench(BenchCommand::Audit { entries }) => {
+            let r = sotto_audit::bench(entries).await?;
+            println!("{r}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Vault {
             interactions,
             subject_interactions,
@@ -402,6 +408,79 @@ async fn keys(cfg: Config, c: KeysCommand) -> Result<ExitCode> {
                 "tenant {t}: new tenant key, {} subject key(s) re-wrapped; no data re-encrypted",
                 r.rewrapped
             );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit(cfg: Config, c: AuditCommand) -> Result<ExitCode> {
+    let app = App::open(cfg).await?;
+    let log = app.vault.audit();
+    match c {
+        AuditCommand::Verify { checkpoint, json } => {
+            let kept = match &checkpoint {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    Some(
+                        sotto_audit::SignedCheckpoint::parse(&text)
+                            .with_context(|| format!("{} is not a checkpoint", p.display()))?,
+                    )
+                }
+                None => None,
+            };
+            let report = log.verify(kept.as_ref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+            if let Some(first) = report.problems.first() {
+                anyhow::bail!("audit log verification failed: {first}");
+            }
+        }
+        AuditCommand::Checkpoint { out } => {
+            let cp = log.checkpoint().await?;
+            print!("{}", cp.text);
+            println!("verifier key: {}", log.verifier());
+            if let Some(p) = out {
+                std::fs::write(&p, &cp.text)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+        }
+        AuditCommand::Log {
+            tenant,
+            subject,
+            actor,
+            limit,
+        } => {
+            let t = app.tenant(tenant.as_deref())?;
+            let subject = subject
+                .as_deref()
+                .map(|s| s.parse::<SubjectId>())
+                .transpose()
+                .map_err(|_| anyhow::anyhow!("--subject is not a valid subject id"))?;
+            let q = sotto_audit::Query {
+                subject,
+                actor,
+                limit: Some(limit),
+                ..Default::default()
+            };
+            for r in log.query(&t, &q).await? {
+                let e = &r.entry;
+                println!(
+                    "{:>8}  {}  {:<18} {:<8} {:<20} subject={} object={}",
+                    r.seq,
+                    format_rfc3339(e.at_ms),
+                    e.action.as_str(),
+                    e.outcome.as_str(),
+                    e.actor,
+                    e.subject
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    e.object.as_deref().unwrap_or("-"),
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

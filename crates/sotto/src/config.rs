@@ -77,6 +77,12 @@ impl Config {
     pub fn keystore_path(&self) -> PathBuf {
         self.data_dir.join("keys").join("keys.db")
     }
+    pub fn audit_db_path(&self) -> PathBuf {
+        self.data_dir.join("audit").join("audit.db")
+    }
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.data_dir.join("audit").join("checkpoint.key")
+    }
 
     /// Loads `config_path` (if given, or `SOTTO_CONFIG`, or `./sotto.toml` when present), applies
     /// environment overrides, then the `--data-dir` flag, and validates.

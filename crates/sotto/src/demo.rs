@@ -192,6 +192,18 @@ pub async fn run(cfg: Config, args: crate::cli::DemoArgs) -> Result<ExitCode> {
         }
     }
 
+    let log = app.vault.audit();
+    let cp = log.checkpoint().await?;
+    let report = log.verify(None).await?;
+    println!(
+        "\n6. The audit log recorded every ingest, read, export and erasure above: {} entries, {}; signed checkpoint:",
+        report.entries,
+        if report.problems.is_empty() { "verified intact" } else { "PROBLEMS FOUND" }
+    );
+    for line in cp.text.lines() {
+        println!("   {line}");
+    }
+
     println!("\nWhere to look:");
     println!(
         "   {}  — SQLite metadata (ids, times, ciphertext)",
@@ -204,6 +216,10 @@ pub async fn run(cfg: Config, args: crate::cli::DemoArgs) -> Result<ExitCode> {
     println!(
         "   {}  — the key store (subject keys wrapped by tenant keys)",
         app.cfg.keystore_path().display()
+    );
+    println!(
+        "   {}  — the audit log (Merkle tree, signed checkpoints; `sotto audit verify`)",
+        app.cfg.audit_db_path().display()
     );
     println!(
         "   {}  — the exports (these are clear text: the caller's own copy)",

@@ -341,3 +341,83 @@ fn help_reads_well() {
         assert!(s.contains(cmd), "{s}");
     }
 }
+
+/// The audit log through the binary: intact → exit 0; an entry edited behind the log's back
+/// (triggers dropped first, as an operator with file access could) → exit 1 naming the entry;
+/// a log rolled back below a kept checkpoint → exit 1.
+#[test]
+fn audit_verify_detects_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    init(&data);
+    for _ in 0..3 {
+        sotto(&data)
+            .arg("ingest")
+            .arg(demo_asset("call1.wav"))
+            .args(["--caller", "+4520123456", "--transcript"])
+            .arg(demo_asset("call1.json"))
+            .assert()
+            .success();
+    }
+    let kept = dir.path().join("kept-checkpoint.txt");
+    sotto(&data)
+        .args(["audit", "checkpoint", "--out"])
+        .arg(&kept)
+        .assert()
+        .success();
+    sotto(&data)
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&kept)
+        .assert()
+        .success();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = data.join("audit/audit.db");
+    let sql = |stmts: Vec<String>| {
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .connect()
+                .await
+                .unwrap();
+            let triggers: Vec<(String,)> =
+                sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            for (t,) in triggers {
+                sqlx::query(&format!("DROP TRIGGER \"{t}\""))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            for s in stmts {
+                sqlx::query(&s).execute(&mut c).await.unwrap();
+            }
+        })
+    };
+    let backup = std::fs::read(&db).unwrap();
+
+    sql(vec![
+        "UPDATE audit_entries SET body = replace(body, 'ingest', 'forged') WHERE seq = 1".into(),
+    ]);
+    let err = fails(sotto(&data).args(["audit", "verify"]));
+    assert!(err.contains("seq 1") && err.contains("edited"), "{err}");
+
+    // Roll back: restore, then drop the last entry and every checkpoint; the kept one catches it.
+    std::fs::write(&db, &backup).unwrap();
+    let _ = std::fs::remove_file(data.join("audit/audit.db-wal"));
+    let _ = std::fs::remove_file(data.join("audit/audit.db-shm"));
+    sql(vec![
+        "DELETE FROM audit_entries WHERE seq = (SELECT max(seq) FROM audit_entries)".into(),
+    ]);
+    fails(
+        sotto(&data)
+            .args(["audit", "verify", "--checkpoint"])
+            .arg(&kept),
+    );
+}

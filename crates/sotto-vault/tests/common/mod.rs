@@ -32,13 +32,29 @@ pub async fn open_vault(data: &Path, master: MasterKey, clock: ManualClock) -> V
         .unwrap();
     let store = SqliteStore::open(&data.join("sotto.db")).await.unwrap();
     let blobs = BlobStore::local(&data.join("blobs")).unwrap();
+    let audit = open_audit(data).await;
     Vault::new(
         Arc::new(store),
         blobs,
         Arc::new(keys),
+        Arc::new(audit),
         Arc::new(Detector::new()),
         Arc::new(clock),
     )
+}
+
+/// The audit log beside the data, with its checkpoint signing key (created on first use).
+pub async fn open_audit(data: &Path) -> sotto_audit::AuditLog {
+    std::fs::create_dir_all(data.join("audit")).unwrap();
+    let key = data.join("audit/checkpoint.key");
+    let signer = if key.exists() {
+        sotto_audit::CheckpointSigner::load_file(&key).unwrap()
+    } else {
+        sotto_audit::CheckpointSigner::create_file(&key, "sotto-test").unwrap()
+    };
+    sotto_audit::AuditLog::open(&data.join("audit/audit.db"), signer)
+        .await
+        .unwrap()
 }
 
 pub async fn harness() -> Harness {
