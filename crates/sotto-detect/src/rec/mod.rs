@@ -433,7 +433,7 @@ fn classify(
     }
     // national identifiers with their checks
     if !neg {
-        if let Some(sc) = national_id(d, ctx == Some(Cue::Id)) {
+        if let Some(sc) = national_id(d, ctx == Some(Cue::Id) && whole) {
             return Some((Kind::NationalId, sc));
         }
         // the written DDMMYY-SSSS shape with a real date is a CPR number even when it fails the
@@ -447,7 +447,7 @@ fn classify(
     }
     match ctx {
         Some(Cue::Cvc) if whole && (3..=4).contains(&len) => return Some((Kind::CardCvc, 0.85)),
-        Some(Cue::Expiry | Cue::Card | Cue::Cvc) if whole && expiry_shape(d) => {
+        Some(Cue::Expiry | Cue::Card | Cue::Cvc) if whole && expiry_shape(d) && (len > 3 || ctx == Some(Cue::Expiry)) => {
             return Some((Kind::CardExpiry, 0.85))
         }
         Some(Cue::Dob) if dob_near(text, cues, s) && numeric_date(text, r, a, b, d) => {
@@ -463,15 +463,14 @@ fn classify(
     }
     // national phone formats without a cue: written, leading 0 and a plausible length; or the
     // Nordic "dd dd dd dd" pattern
-    if whole && !neg && !r.spoken() {
-        let groups = b - a;
-        if d.first() == Some(&0)
-            && d.get(1) != Some(&0)
-            && (9..=12).contains(&len)
-            && !r_is_date(text, r)
-        {
+    if whole && !neg && d.first() == Some(&0) && d.get(1) != Some(&0) && !r_is_date(text, r) {
+        // written 0xx… of 9–12 digits, or spoken "noll sju …" of 10–11
+        if (9..=12).contains(&len) && !r.spoken() || (10..=11).contains(&len) {
             return Some((Kind::PhoneNumber, 0.6));
         }
+    }
+    if whole && !neg && !r.spoken() {
+        let groups = b - a;
         if len == 8 && groups == 4 && r.groups.iter().all(|g| g.de - g.ds == 2) && r.seps.is_empty()
         {
             return Some((Kind::PhoneNumber, 0.6));
@@ -560,6 +559,7 @@ fn national_id(d: &[u8], cue: bool) -> Option<f32> {
             }
         }
         12 if ck::personnummer(d) => return Some(0.9),
+        12 if cue && ck::valid_date(val(&d[6..8]), val(&d[4..6]), val(&d[..4])) => return Some(0.5),
         11 if ck::fodselsnummer(d) || ck::isikukood(d) || ck::steuer_id(d) => return Some(0.9),
         11 if cue => {
             // fødselsnummer (DDMMYY…) or isikukood (GYYMMDD…) shape with a real date
