@@ -182,6 +182,12 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<Candidate>) {
                 need_word = false;
             } else if DOT.contains(&xw) || JOIN.contains(&xw) || matches!(xw, "." | "_" | "-") {
                 need_word = true;
+            } else if x.class != TokClass::Punct
+                && xw.chars().count() == 1
+                && start.is_some_and(|s| lower.get(s..).and_then(|r| r.split(' ').next()).is_some_and(|w| w.chars().count() == 1))
+            {
+                // spelled letters: "j e n s at gmail dot com"
+                start = Some(x.s);
             } else {
                 break;
             }

@@ -672,6 +672,7 @@ mod tests {
         assert_eq!(find("udløber nul otte skråstreg syvogtyve"), vec![(Kind::CardExpiry, "nul otte skråstreg syvogtyve".into())]);
         assert!(find("the order number is 4571170496355978 thanks").is_empty());
         assert!(find("it costs 3.519 euro").is_empty());
+        assert_eq!(find("it is j e n s at gmail dot com"), vec![(Kind::Email, "j e n s at gmail dot com".into())]);
         assert_eq!(find("ring mig på plus fire fem fire null seks to fem syv fem en"), vec![(Kind::PhoneNumber, "plus fire fem fire null seks to fem syv fem en".into())]);
     }
 }
