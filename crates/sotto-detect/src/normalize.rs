@@ -189,10 +189,37 @@ impl NumRun {
     }
 }
 
+/// The atoms of one word, inline (no allocation per number word).
+#[derive(Clone, Copy)]
+struct Atoms {
+    a: [Atom; crate::numbers::MAX_ATOMS],
+    n: usize,
+}
+
+impl Default for Atoms {
+    fn default() -> Self {
+        Self { a: [Atom::And; crate::numbers::MAX_ATOMS], n: 0 }
+    }
+}
+
+impl Atoms {
+    fn from(v: &[Atom]) -> Self {
+        let mut x = Self::default();
+        for (slot, a) in x.a.iter_mut().zip(v) {
+            *slot = *a;
+        }
+        x.n = v.len().min(crate::numbers::MAX_ATOMS);
+        x
+    }
+    fn as_slice(&self) -> &[Atom] {
+        self.a.get(..self.n).unwrap_or(&[])
+    }
+}
+
 struct Item {
     s: usize,
     e: usize,
-    atoms: Vec<Atom>,
+    atoms: Atoms,
     digits: Option<(usize, usize)>, // byte range of a digit token
     weak: bool,
 }
@@ -221,7 +248,7 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                 items.push(Item {
                     s: t.s,
                     e: t.e,
-                    atoms: Vec::new(),
+                    atoms: Atoms::default(),
                     digits: Some((t.s, t.e)),
                     weak: false,
                 });
@@ -243,7 +270,7 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                     items.push(Item {
                         s: t.s,
                         e: t.e,
-                        atoms: atoms.clone(),
+                        atoms: Atoms::from(atoms.as_slice()),
                         digits: None,
                         weak,
                     });
@@ -315,6 +342,7 @@ fn flush(
     // drop connectors at the end
     while items.last().is_some_and(|i| {
         i.atoms
+            .as_slice()
             .iter()
             .all(|a| matches!(a, Atom::And | Atom::Repeat(_)))
             && i.digits.is_none()
@@ -364,7 +392,7 @@ fn flush(
             if it.digits.is_some() {
                 break;
             }
-            for a in &it.atoms {
+            for a in it.atoms.as_slice() {
                 flat.push(*a);
                 owner.push(k);
             }

@@ -52,10 +52,8 @@ const TLD: &[&str] = &[
 ];
 
 pub fn maybe_spoken(lower: &str) -> bool {
-    lower.contains("at ")
-        || lower.contains("ät ")
-        || lower.contains("snabel")
-        || lower.contains("alfa")
+    // every word of AT contains one of these
+    ["at ", "at-", "ät", "snabel", "alfa", "krøll", "kissanh", "miuku", "klammer"].iter().any(|p| lower.contains(p))
 }
 
 fn w<'a>(text: &'a str, t: &Tok) -> &'a str {
@@ -66,9 +64,9 @@ fn is_local_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '%')
 }
 
-pub fn find(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<Candidate>) {
+pub fn find(text: &str, lower: &str, toks: &[Tok], written: bool, spoken: bool, out: &mut Vec<Candidate>) {
     // written
-    for (i, _) in text.match_indices('@') {
+    for (i, _) in text.match_indices('@').take(if written { usize::MAX } else { 0 }) {
         let before = text.get(..i).unwrap_or("");
         let mut s = i;
         for (j, c) in before.char_indices().rev() {
@@ -100,6 +98,9 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<Candidate>) {
         }
     }
     // spoken
+    if !spoken {
+        return;
+    }
     for (ai, t) in toks.iter().enumerate() {
         if t.class != TokClass::Word {
             continue;

@@ -77,7 +77,7 @@ impl Recognisers {
         let cues = &sc.cues;
 
         // e-mail (written and spoken)
-        email::find(text, lower, &sc.toks, out);
+        email::find(text, lower, &sc.toks, has_at, email::maybe_spoken(lower), out);
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
         // HETU
