@@ -108,9 +108,15 @@ pub fn detect(text: &str) -> Option<Lang> {
             continue;
         }
         // Shapes of unknown words.
-        if w.contains("ää") || w.contains("yy") || w.contains("äy") || w.contains("yä") {
-            add(&[Lang::Fi], 0.5);
-        } else if w.ends_with("ssa") || w.ends_with("ssä") || w.ends_with("llä") || w.ends_with("stä") {
+        let fi_shape = w.contains("ää")
+            || w.contains("yy")
+            || w.contains("äy")
+            || w.contains("yä")
+            || w.ends_with("ssa")
+            || w.ends_with("ssä")
+            || w.ends_with("llä")
+            || w.ends_with("stä");
+        if fi_shape {
             add(&[Lang::Fi], 0.5);
         } else if w.contains("og") && (w.ends_with("tyve") || w.ends_with("tres") || w.ends_with("fems") || w.ends_with("firs") || w.ends_with("tredive") || w.ends_with("fyrre") || w.ends_with("halvtreds") || w.ends_with("halvfjerds")) {
             add(&[Lang::Da], 1.0);

@@ -2,13 +2,12 @@
 //! or English number-first form) with a house number, plus floor/apartment, postcode and city
 //! when they follow. One span.
 
-use std::collections::HashSet;
 
 use sotto_core::Kind;
 
-use super::data::{sections, PhraseSet};
+use super::data::{sections, PhraseSet, WordSet};
 use super::text::fold;
-use super::{Doc, LangCues, Lexical};
+use super::{flag, Doc, LangCues, Lexical};
 use crate::span::Candidate;
 
 /// English street types that make a street even in lower case.
@@ -30,8 +29,8 @@ const FLOOR_MARKS: &[&str] = &["th", "tv", "mf", "sal", "st"];
 pub(crate) struct Streets {
     suffix_strong: Vec<String>,
     suffix_weak: Vec<String>,
-    words: HashSet<String>,
-    types: HashSet<String>,
+    words: WordSet,
+    types: WordSet,
     prefix: PhraseSet,
     cue: PhraseSet,
 }
@@ -76,15 +75,21 @@ impl Streets {
             .any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
     }
 
-    /// A separate street-type word of the Nordic/German/Estonian kind ("gate", "tn", "straße").
-    pub fn is_type_word(&self, w: &str) -> bool {
-        self.words.contains(w)
+    pub fn street_words(&self) -> impl Iterator<Item = &str> {
+        self.words
+            .iter()
+            .map(String::as_str)
+            .chain(STRONG_TYPES.iter().copied().filter(|w| *w != "lane"))
     }
 
-    /// Any street word a name cannot contain.
-    pub fn is_street_word(&self, w: &str) -> bool {
-        self.words.contains(w) || STRONG_TYPES.contains(&w) && w != "lane"
+    pub fn cue_first_words(&self) -> impl Iterator<Item = &str> {
+        self.cue.first_words()
     }
+
+    pub fn type_words(&self) -> impl Iterator<Item = &str> {
+        self.words.iter().map(String::as_str)
+    }
+
 }
 
 fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
@@ -114,19 +119,17 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let word = |i: usize| words.get(i).copied().unwrap_or("");
     let is_stop = |i: usize| {
         let w = word(i);
-        cues.stop.contains(w) || lex.all_stop.contains(w) && !lex.sur.contains(w)
+        let _ = w;
+        doc.has(i, flag::STOP) || doc.has(i, flag::ALL_STOP) && !doc.has(i, flag::SUR)
     };
-    // Token indices right after an address cue ("adressen er", "i live at").
-    let all: Vec<usize> = (0..n).collect();
+    // Does an address cue ("adressen er", "i live at") end right before token `s`?
     let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk);
-    let mut after_cue = vec![false; n + 1];
-    for p in 0..n {
-        if let Some(l) = st.cue.match_at(words, &all, p, &brk) {
-            if let Some(slot) = after_cue.get_mut(p + l) {
-                *slot = true;
-            }
-        }
-    }
+    let cue_ends_at = |s: usize| {
+        (s.saturating_sub(6)..s).any(|p| {
+            doc.has(p, flag::ADDR_CUE)
+                && st.cue.match_at(words, &(0..n).collect::<Vec<usize>>(), p, &brk) == Some(s - p)
+        })
+    };
 
     let mut last_end_tok: Option<usize> = None;
     for i in 0..n {
@@ -135,7 +138,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         }
         let Some(t) = doc.toks.get(i) else { break };
         let w = word(i);
-        let spoken = lex.number_words.contains(w);
+        let spoken = doc.has(i, flag::NUM_WORD);
         if !(house_number(w) || spoken) {
             continue;
         }
@@ -156,7 +159,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                         }
                     }
                     start = Some(s);
-                } else if st.is_type_word(wj) && j >= 1 {
+                } else if doc.has(j, flag::TYPE_WORD) && j >= 1 {
                     let k = j - 1;
                     let tight_j = doc.toks.get(j).is_some_and(|x| x.tight);
                     if tight_j && alpha(doc, k) && !is_stop(k) {
@@ -198,7 +201,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                         {
                             break;
                         }
-                        if after_cue.get(s).copied().unwrap_or(false) {
+                        if cue_ends_at(s) {
                             start = Some(s);
                             weak = false;
                             break;
@@ -259,7 +262,7 @@ fn push(doc: &Doc<'_>, a: usize, b: usize, out: &mut Vec<Candidate>) {
 
 /// Floor/apartment, postcode and city after the house number (or English street type) at `i`.
 /// Returns the last token of the address and whether a postcode or known city confirmed it.
-fn tail(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -> (usize, bool) {
+fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -> (usize, bool) {
     let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
     let tok = |k: usize| doc.toks.get(k);
     let mut end = i;
@@ -332,8 +335,7 @@ fn tail(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -
             } else if confirmed
                 && !t.has_digit
                 && (!doc.mixed || t.cap)
-                && !cues.stop.contains(word(k))
-                && !lex.all_stop.contains(word(k))
+                && !doc.has(k, flag::STOP | flag::ALL_STOP)
             {
                 end = k;
                 k += 1;

@@ -2,6 +2,7 @@
 
 use sotto_core::{Kind, Lang};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::text::fold;
 
@@ -18,6 +19,58 @@ pub fn lang_index(l: Lang) -> usize {
         Lang::En => 6,
     }
 }
+
+/// A small fast hasher (FxHash) for the word lists: the keys are our own compiled-in words, so
+/// hash flooding is not a concern, and SipHash dominated the profile.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(FX_SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            if let Some(dst) = b.get_mut(..rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.add(u64::from_le_bytes(b) ^ (rest.len() as u64) << 56);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+pub type WordSet = HashSet<String, FxBuild>;
+pub type FxMap<K, V> = HashMap<K, V, FxBuild>;
 
 /// Cue files, in `Lang::ALL` order.
 pub const CUES: [&str; 7] = [
@@ -131,7 +184,7 @@ pub fn words_of(s: &str) -> Vec<String> {
 /// word with that prefix.
 #[derive(Debug, Default)]
 pub struct PhraseSet {
-    map: HashMap<String, Vec<Vec<String>>>,
+    map: FxMap<String, Vec<Vec<String>>>,
     prefixes: Vec<String>,
 }
 
@@ -155,6 +208,11 @@ impl PhraseSet {
             v.sort_by_key(|p| std::cmp::Reverse(p.len()));
         }
         set
+    }
+
+    /// The first words of all phrases (prefix entries excluded).
+    pub fn first_words(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
     }
 
     /// Is this single word in the set (as a one-word phrase or by prefix)?
@@ -203,7 +261,7 @@ impl PhraseSet {
     }
 }
 
-pub fn word_set<'a>(entries: impl IntoIterator<Item = &'a str>) -> HashSet<String> {
+pub fn word_set<'a>(entries: impl IntoIterator<Item = &'a str>) -> WordSet {
     entries
         .into_iter()
         .map(fold)

@@ -12,12 +12,11 @@ mod names;
 mod special;
 mod text;
 
-use std::collections::HashSet;
 
 use crate::span::Candidate;
 use sotto_core::Lang;
 
-use data::{lang_index, lines, sections, word_set, PhraseSet};
+use data::{lang_index, lines, sections, word_set, PhraseSet, WordSet};
 pub use text::{fold, tokenize, Tok};
 
 /// Cue words of one language.
@@ -27,8 +26,8 @@ struct LangCues {
     name_weak: PhraseSet,
     honorific: PhraseSet,
     spell: PhraseSet,
-    filler: HashSet<String>,
-    stop: HashSet<String>,
+    filler: WordSet,
+    stop: WordSet,
     personal: PhraseSet,
     as_: PhraseSet,
     copula: PhraseSet,
@@ -58,19 +57,50 @@ impl LangCues {
     }
 }
 
+/// Per-word flags, looked up once per token (one hash lookup instead of one per list).
+pub(crate) mod flag {
+    pub const FIRST: u64 = 1;
+    pub const SUR: u64 = 1 << 1;
+    pub const AMB: u64 = 1 << 2;
+    /// A function word of any language.
+    pub const ALL_STOP: u64 = 1 << 3;
+    /// A street word a name cannot contain.
+    pub const STREET_WORD: u64 = 1 << 4;
+    /// A separate street-type word ("gate", "tn", "straße").
+    pub const TYPE_WORD: u64 = 1 << 5;
+    /// A whole-word special-category term.
+    pub const TERM: u64 = 1 << 6;
+    /// A spoken number word.
+    pub const NUM_WORD: u64 = 1 << 7;
+    /// A function word of the text's language (set per call).
+    pub const STOP: u64 = 1 << 8;
+    /// A filler of the text's language (set per call).
+    pub const FILLER: u64 = 1 << 9;
+    /// First word of a name cue of the text's language (set per call).
+    pub const NAME_CUE: u64 = 1 << 10;
+    /// First word of an address cue.
+    pub const ADDR_CUE: u64 = 1 << 11;
+    pub const fn lang_cue(li: usize) -> u64 {
+        1 << (32 + li)
+    }
+    pub const fn lang_stop(li: usize) -> u64 {
+        1 << (16 + li)
+    }
+    pub const fn lang_filler(li: usize) -> u64 {
+        1 << (24 + li)
+    }
+}
+
 /// Word-list recognisers, built once and shared (Send + Sync).
 #[derive(Debug)]
 pub struct Lexical {
     cues: Vec<LangCues>,
-    /// Function words of every language (a name is never one of these).
-    all_stop: HashSet<String>,
-    first: HashSet<String>,
-    sur: HashSet<String>,
-    ambiguous: HashSet<String>,
+    first: WordSet,
+    sur: WordSet,
     cities: PhraseSet,
     streets: address::Streets,
-    number_words: HashSet<String>,
     special: special::Special,
+    word_flags: data::FxMap<String, u64>,
 }
 
 impl Default for Lexical {
@@ -79,11 +109,20 @@ impl Default for Lexical {
     }
 }
 
+impl Doc<'_> {
+    #[inline]
+    pub fn has(&self, i: usize, f: u64) -> bool {
+        self.flags.get(i).is_some_and(|x| x & f != 0)
+    }
+}
+
 /// One text, prepared once per call.
 pub(crate) struct Doc<'a> {
     pub text: &'a str,
     pub toks: Vec<Tok>,
     pub words: Vec<&'a str>,
+    /// [`flag`] bits per token.
+    pub flags: Vec<u64>,
     /// Capitals carry information (the text is not all lower or all upper case).
     pub mixed: bool,
 }
@@ -91,7 +130,7 @@ pub(crate) struct Doc<'a> {
 impl Lexical {
     pub fn new() -> Self {
         let cues: Vec<LangCues> = data::CUES.iter().map(|s| LangCues::parse(s)).collect();
-        let mut all_stop = HashSet::new();
+        let mut all_stop = WordSet::default();
         for c in &cues {
             all_stop.extend(c.stop.iter().cloned());
         }
@@ -100,16 +139,58 @@ impl Lexical {
         let ambiguous = word_set(lines(data::AMBIGUOUS_NAMES));
         let cities = PhraseSet::new(data::CITIES.iter().flat_map(|s| lines(s)));
         let number_words = word_set(lines(data::NUMBER_WORDS));
+        let streets = address::Streets::parse(data::STREETS);
+        let special = special::Special::build();
+        let mut word_flags: data::FxMap<String, u64> = data::FxMap::default();
+        let mut set = |w: &str, b: u64| *word_flags.entry(w.to_owned()).or_insert(0) |= b;
+        for w in &first {
+            set(w, flag::FIRST);
+        }
+        for w in &sur {
+            set(w, flag::SUR);
+        }
+        for w in &ambiguous {
+            set(w, flag::AMB);
+        }
+        for w in &all_stop {
+            set(w, flag::ALL_STOP);
+        }
+        for w in streets.street_words() {
+            set(w, flag::STREET_WORD);
+        }
+        for w in streets.type_words() {
+            set(w, flag::TYPE_WORD);
+        }
+        for w in special.term_words() {
+            set(w, flag::TERM);
+        }
+        for w in &number_words {
+            set(w, flag::NUM_WORD);
+        }
+        for w in streets.cue_first_words() {
+            set(w, flag::ADDR_CUE);
+        }
+        for (li, c) in cues.iter().enumerate() {
+            for w in &c.stop {
+                set(w, flag::lang_stop(li));
+            }
+            for w in &c.filler {
+                set(w, flag::lang_filler(li));
+            }
+            for set_ in [&c.name_strong, &c.name_weak, &c.honorific, &c.spell] {
+                for w in set_.first_words() {
+                    set(w, flag::lang_cue(li));
+                }
+            }
+        }
         Lexical {
             cues,
-            all_stop,
             first,
             sur,
-            ambiguous,
             cities,
-            streets: address::Streets::parse(data::STREETS),
-            number_words,
-            special: special::Special::build(),
+            streets,
+            special,
+            word_flags,
         }
     }
 
@@ -125,13 +206,27 @@ impl Lexical {
             .iter()
             .map(|t| folded.get(t.s..t.e).unwrap_or(""))
             .collect();
-        let doc = Doc {
-            text,
-            toks,
-            words,
-            mixed: text::mixed_case(text),
-        };
-        let cues = self.cues.get(lang_index(lang)).unwrap_or(&self.cues[0]);
+        let li = lang_index(lang);
+        let (ls, lf, lc) = (flag::lang_stop(li), flag::lang_filler(li), flag::lang_cue(li));
+        let flags: Vec<u64> = words
+            .iter()
+            .map(|w| {
+                let f = self.word_flags.get(*w).copied().unwrap_or(0);
+                let mut g = f & (0xff | flag::ADDR_CUE);
+                if f & lc != 0 {
+                    g |= flag::NAME_CUE;
+                }
+                if f & ls != 0 {
+                    g |= flag::STOP;
+                }
+                if f & lf != 0 {
+                    g |= flag::FILLER;
+                }
+                g
+            })
+            .collect();
+        let doc = Doc { text, toks, words, flags, mixed: text::mixed_case(text) };
+        let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
         names::find(self, cues, &doc, out);
         address::find(self, cues, &doc, out);
         self.special.find(cues, lang, &doc, &folded, out);

@@ -3,7 +3,7 @@
 
 use sotto_core::Kind;
 
-use super::{Doc, LangCues, Lexical};
+use super::{flag, Doc, LangCues, Lexical};
 use crate::span::Candidate;
 
 /// Endings that make an unknown word look like a surname.
@@ -31,8 +31,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let mut brk_eff = vec![false; n];
     let mut pending_brk = false;
     for (i, t) in doc.toks.iter().enumerate() {
-        let w = words.get(i).copied().unwrap_or("");
-        if cues.filler.contains(w) {
+        if doc.has(i, flag::FILLER) {
             pending_brk |= t.brk;
             continue;
         }
@@ -49,6 +48,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let mut pos = 0usize;
     while pos < seq.len() {
         let mut cue: Option<(Cue, usize)> = None;
+        if !seq.get(pos).is_some_and(|&t| doc.has(t, flag::NAME_CUE)) {
+            pos += 1;
+            continue;
+        }
         if let Some(l) = cues.name_strong.match_at(words, &seq, pos, &brk) {
             cue = Some((Cue::Strong, l));
         } else if let Some(l) = cues.honorific.match_at(words, &seq, pos, &brk) {
@@ -107,14 +110,12 @@ fn is_alpha_word(doc: &Doc<'_>, i: usize) -> bool {
 
 /// A word that cannot be part of a name.
 fn blocked(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> bool {
-    let w = doc.words.get(i).copied().unwrap_or("");
-    w.is_empty()
+    let _ = (lex, cues);
+    let known = doc.has(i, flag::FIRST | flag::SUR);
+    doc.words.get(i).is_none_or(|w| w.is_empty())
         || !is_alpha_word(doc, i)
-        || cues.stop.contains(w)
-        || cues.filler.contains(w)
-        || (lex.all_stop.contains(w) && !lex.first.contains(w) && !lex.sur.contains(w))
-        || lex.streets.is_street_word(w)
-        || (lex.special.is_term_word(w) && !lex.first.contains(w) && !lex.sur.contains(w))
+        || doc.has(i, flag::STOP | flag::FILLER | flag::STREET_WORD)
+        || (doc.has(i, flag::ALL_STOP | flag::TERM) && !known)
 }
 
 /// Would a surname candidate at `i` rather start an address ("Tamme tn 117", "Vestergade 16")?
@@ -125,7 +126,8 @@ fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
     }
     match doc.words.get(i + 1) {
         Some(next) => {
-            lex.streets.is_type_word(next)
+            let _ = next;
+            doc.has(i + 1, flag::TYPE_WORD)
                 || doc
                     .toks
                     .get(i + 1)
@@ -155,9 +157,10 @@ fn name_after(
     if t.letter {
         return None; // a spelled name; handled separately
     }
-    let is_first = lex.first.contains(w);
-    let is_sur = lex.sur.contains(w);
-    let amb = lex.ambiguous.contains(w);
+    let _ = w;
+    let is_first = doc.has(start, flag::FIRST);
+    let is_sur = doc.has(start, flag::SUR);
+    let amb = doc.has(start, flag::AMB);
     let cap_ok = !doc.mixed || t.cap;
     let ok = match cue {
         Cue::Strong => {
@@ -182,9 +185,9 @@ fn name_after(
             break;
         }
         let wj = doc.words.get(j).copied().unwrap_or("");
-        let known = lex.sur.contains(wj) || lex.first.contains(wj);
+        let known = doc.has(j, flag::SUR | flag::FIRST);
         let accept = if doc.mixed {
-            tj.cap && (known || !lex.all_stop.contains(wj))
+            tj.cap && (known || !doc.has(j, flag::ALL_STOP))
         } else {
             known || (cue == Cue::Strong && looks_like_surname(wj))
         };
@@ -200,13 +203,14 @@ fn name_after(
 fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<usize> {
     let w = doc.words.get(i).copied()?;
     let t = doc.toks.get(i)?;
-    if !lex.first.contains(w) || blocked(lex, cues, doc, i) {
+    let _ = w;
+    if !doc.has(i, flag::FIRST) || blocked(lex, cues, doc, i) {
         return None;
     }
     if doc.mixed && !t.cap {
         return None;
     }
-    if lex.ambiguous.contains(w) && !(doc.mixed && t.cap) {
+    if doc.has(i, flag::AMB) && !(doc.mixed && t.cap) {
         return None;
     }
     let j = i + 1;
@@ -217,9 +221,9 @@ fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<us
         return None;
     }
     let sur_ok = if doc.mixed {
-        tj.cap && (lex.sur.contains(wj) || looks_like_surname(wj))
+        tj.cap && (doc.has(j, flag::SUR) || looks_like_surname(wj))
     } else {
-        lex.sur.contains(wj) && !lex.ambiguous.contains(wj)
+        doc.has(j, flag::SUR) && !doc.has(j, flag::AMB)
     };
     if !sur_ok {
         return None;
@@ -230,7 +234,8 @@ fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<us
         if !tk.brk
             && !tk.comma
             && tk.tight
-            && lex.sur.contains(*wk)
+            && !wk.is_empty()
+            && doc.has(k, flag::SUR)
             && (!doc.mixed || tk.cap)
             && !blocked(lex, cues, doc, k)
             && !starts_address(lex, doc, k)
@@ -308,7 +313,7 @@ fn cue_before(
     for q in lo..p {
         for set in [&cues.spell, &cues.name_strong, &cues.name_weak] {
             if let Some(l) = set.match_at(&doc.words, seq, q, brk) {
-                if q + l == p || set as *const _ == &cues.spell as *const _ {
+                if q + l == p || std::ptr::eq(set, &cues.spell) {
                     return true;
                 }
             }

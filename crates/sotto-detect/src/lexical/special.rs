@@ -1,14 +1,13 @@
 //! GDPR Art. 9 special categories: one Aho-Corasick scan per text over the folded text, then a
 //! context rule per hit (linked to the speaker or a person, not an impersonal frame).
 
-use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sotto_core::{Kind, Lang};
 
-use super::data::{lang_index, lines, special_lexicons, LANGS};
+use super::data::{lang_index, lines, special_lexicons, WordSet, LANGS};
 use super::text::fold;
-use super::{Doc, LangCues};
+use super::{flag, Doc, LangCues};
 use crate::span::Candidate;
 
 /// Words skipped when looking for the word right before a term ("as *a* Sikh", "member *of the*").
@@ -44,7 +43,7 @@ struct LangSpecial {
 pub(crate) struct Special {
     langs: Vec<LangSpecial>,
     /// Whole-word terms of every language (a name never contains one).
-    term_words: HashSet<String>,
+    term_words: WordSet,
 }
 
 fn parse_entry(line: &str, kind: Kind) -> Option<(String, Entry)> {
@@ -74,7 +73,7 @@ impl Special {
     pub fn build() -> Self {
         let lex = special_lexicons();
         let mut langs = Vec::with_capacity(LANGS.len());
-        let mut term_words = HashSet::new();
+        let mut term_words = WordSet::default();
         for li in 0..LANGS.len() {
             let mut pats: Vec<String> = Vec::new();
             let mut entries: Vec<Entry> = Vec::new();
@@ -92,6 +91,7 @@ impl Special {
             }
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&pats)
                 .ok();
             langs.push(LangSpecial { ac, entries });
@@ -99,8 +99,8 @@ impl Special {
         Special { langs, term_words }
     }
 
-    pub fn is_term_word(&self, w: &str) -> bool {
-        self.term_words.contains(w)
+    pub fn term_words(&self) -> impl Iterator<Item = &str> {
+        self.term_words.iter().map(String::as_str)
     }
 
     pub(crate) fn find(
@@ -218,7 +218,7 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
             break;
         }
         k -= 1;
-        if !cues.filler.contains(word(k)) {
+        if !doc.has(k, flag::FILLER) {
             before.push(k);
         }
     }
@@ -228,7 +228,7 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
         if brk(k) {
             break;
         }
-        if !cues.filler.contains(word(k)) {
+        if !doc.has(k, flag::FILLER) {
             after.push(k);
         }
         k += 1;

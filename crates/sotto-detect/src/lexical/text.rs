@@ -4,6 +4,15 @@
 /// a different UTF-8 length (or is several characters) is kept as it is. Hyphens become spaces so
 /// that "brca1-mutation" and "brca1 mutation" match the same pattern.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        let mut b = text.as_bytes().to_ascii_lowercase();
+        for x in &mut b {
+            if *x == b'-' {
+                *x = b' ';
+            }
+        }
+        return String::from_utf8(b).unwrap_or_default();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c == '-' {
@@ -52,7 +61,8 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
     let mut start: Option<usize> = None;
     let mut prev_end = 0usize;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+        let alnum = if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() };
+        if alnum {
             if start.is_none() {
                 start = Some(i);
             }
