@@ -24,7 +24,15 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub const ALL: [Lang; 7] = [Lang::Da, Lang::Sv, Lang::Nb, Lang::Fi, Lang::Et, Lang::De, Lang::En];
+    pub const ALL: [Lang; 7] = [
+        Lang::Da,
+        Lang::Sv,
+        Lang::Nb,
+        Lang::Fi,
+        Lang::Et,
+        Lang::De,
+        Lang::En,
+    ];
 
     /// ISO 639-1 code (`nb` for Norwegian Bokmål).
     pub const fn code(self) -> &'static str {
