@@ -362,6 +362,10 @@ const IBAN: &[&str] = &[
     "arvelduskonto",
 ];
 const NEG: &[&str] = &[
+    "member", "membership", "medlemsnummer", "medlemsnummeret", "medlemsnumret", "mitgliedsnummer",
+    "jäsennumero", "liikmenumber", "item", "room", "flight", "seat", "platform", "perron",
+    "zimmer", "huone", "rum", "rom", "bus", "bussen", "linje", "vuoro", "lend", "flug", "sitz",
+    "plads", "plats", "sete", "istuin", "koht", "kontrakt", "contract", "vertrag", "sopimus", "leping",
     "order",
     "ordre",
     "ordrenummer",
