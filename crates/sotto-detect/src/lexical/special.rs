@@ -152,7 +152,23 @@ impl Special {
             }
             kept.push(h);
         }
-        for (ss, ee, plen, e) in kept {
+        // Same-kind terms a short word apart are one mention ("Unite the union").
+        kept.sort_by_key(|k| k.0);
+        let mut merged: Vec<(usize, usize, usize, Entry)> = Vec::with_capacity(kept.len());
+        for k in kept {
+            if let Some(last) = merged.last_mut() {
+                let gap = doc.text.get(last.1..k.0).unwrap_or(".");
+                if last.3.kind == k.3.kind
+                    && gap.len() <= 5
+                    && gap.chars().all(|c| c.is_alphabetic() || c == ' ')
+                {
+                    last.1 = k.1;
+                    continue;
+                }
+            }
+            merged.push(k);
+        }
+        for (ss, ee, plen, e) in merged {
             let ti = doc.toks.partition_point(|t| t.e <= ss);
             let tj = doc.toks.partition_point(|t| t.s < ee).saturating_sub(1);
             if ti >= doc.toks.len() || tj < ti {
