@@ -3,7 +3,6 @@
 use crate::error::AuditError;
 use crate::merkle::{hash_leaf, Hash};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sotto_core::{SubjectId, TenantId, UnixMillis};
 use std::fmt;
 use std::str::FromStr;
@@ -214,24 +213,30 @@ impl Entry {
         Ok(())
     }
 
-    pub(crate) fn raw(&self) -> RawEntry<'_> {
-        RawEntry {
-            tenant: self.tenant.as_str().as_bytes(),
+    /// Appends the canonical encoding of this entry at position `seq` to `buf` (see
+    /// [`ENCODING_V1`]).
+    pub(crate) fn encode_into(&self, seq: u64, buf: &mut Vec<u8>) {
+        let c = CanonRef {
+            v: ENCODING_V1,
+            seq,
+            tenant: self.tenant.as_str(),
             at_ms: self.at_ms,
-            actor: self.actor.as_bytes(),
-            action: self.action.as_str().as_bytes(),
-            subject: self.subject.as_ref().map(|s| &s.as_bytes()[..]),
-            object: self.object.as_deref().map(str::as_bytes),
-            from: self.from.as_deref().map(str::as_bytes),
-            purpose: self.purpose.as_deref().map(str::as_bytes),
-            outcome: self.outcome.as_str().as_bytes(),
-        }
+            actor: &self.actor,
+            action: self.action,
+            subject: self.subject.as_ref(),
+            object: self.object.as_deref(),
+            from: self.from.as_deref(),
+            purpose: self.purpose.as_deref(),
+            outcome: self.outcome,
+        };
+        // Writing plain strings, integers and enums into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *buf, &c);
     }
 
     /// The canonical encoding of this entry at position `seq` (see [`ENCODING_V1`]).
     pub fn canonical_bytes(&self, seq: u64) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(128);
-        self.raw().encode_into(seq, &mut buf);
+        let mut buf = Vec::with_capacity(256);
+        self.encode_into(seq, &mut buf);
         buf
     }
 
@@ -239,87 +244,105 @@ impl Entry {
     pub fn leaf_hash(&self, seq: u64) -> Hash {
         hash_leaf(&self.canonical_bytes(seq))
     }
+
+    /// Decodes a canonical encoding; returns the seq it was encoded at and the entry.
+    pub fn from_canonical(bytes: &[u8]) -> Result<(u64, Entry), AuditError> {
+        let c: CanonOwned =
+            serde_json::from_slice(bytes).map_err(|_| AuditError::InvalidEntry {
+                field: "encoding",
+                reason: "is not a canonical audit entry",
+            })?;
+        if c.v != ENCODING_V1 {
+            return Err(AuditError::InvalidEntry {
+                field: "encoding",
+                reason: "has an unknown version",
+            });
+        }
+        let e = Entry {
+            tenant: c.tenant,
+            at_ms: c.at_ms,
+            actor: c.actor,
+            action: c.action,
+            subject: c.subject,
+            object: c.object,
+            from: c.from,
+            purpose: c.purpose,
+            outcome: c.outcome,
+        };
+        // Canonical means byte-identical when re-encoded.
+        if e.canonical_bytes(c.seq) != bytes {
+            return Err(AuditError::InvalidEntry {
+                field: "encoding",
+                reason: "is not in canonical form",
+            });
+        }
+        Ok((c.seq, e))
+    }
 }
 
-/// Documentation of the canonical entry encoding, version 1. All integers big-endian; a
-/// string is a u32 byte length followed by its UTF-8 bytes; an optional value is 0x00 (absent)
-/// or 0x01 followed by the value; the subject is its 16 UUID bytes as a length-prefixed byte
-/// string.
+/// The canonical entry encoding, version 1: one line of compact JSON, fields in this fixed
+/// order, every field present (`null` when absent), strings escaped as `serde_json` does
+/// (only `"`, `\` and control characters, which entries never contain), no whitespace:
 ///
 /// ```text
-/// 0x01                 format version
-/// u64                  seq
-/// string               tenant
-/// i64                  at_ms
-/// string               actor
-/// string               action wire name ("transcript.read", ...)
-/// optional bytes       subject (16 bytes)
-/// optional string      object
-/// optional string      from
-/// optional string      purpose
-/// string               outcome wire name ("ok", "denied", "error")
+/// {"v":1,"seq":5,"tenant":"acme","at_ms":1700000000000,"actor":"user:anna",
+///  "action":"recording.play","subject":"0190a5e2-...","object":"interaction:42",
+///  "from":null,"purpose":"TICKET-7","outcome":"ok"}
 /// ```
 ///
-/// The leaf hash is SHA-256(0x00 ‖ encoding). Seq and tenant are inside, so an entry cannot be
-/// moved to another position or tenant without changing its hash.
+/// (shown wrapped). The leaf hash is SHA-256(0x00 ‖ these bytes). Seq and tenant are
+/// inside, so an entry cannot be moved to another position or tenant without changing its
+/// hash. The bytes are stored as they were hashed; verification hashes the stored bytes and
+/// never re-serialises them, and the log's query columns are generated from them, so what is
+/// shown is always what was hashed.
 pub const ENCODING_V1: u8 = 1;
 
-/// An entry as stored: borrowed bytes, so verification can hash rows without parsing them.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RawEntry<'a> {
-    pub tenant: &'a [u8],
-    pub at_ms: i64,
-    pub actor: &'a [u8],
-    pub action: &'a [u8],
-    pub subject: Option<&'a [u8]>,
-    pub object: Option<&'a [u8]>,
-    pub from: Option<&'a [u8]>,
-    pub purpose: Option<&'a [u8]>,
-    pub outcome: &'a [u8],
+#[derive(Serialize)]
+struct CanonRef<'a> {
+    v: u8,
+    seq: u64,
+    tenant: &'a str,
+    at_ms: i64,
+    actor: &'a str,
+    action: Action,
+    subject: Option<&'a SubjectId>,
+    object: Option<&'a str>,
+    from: Option<&'a str>,
+    purpose: Option<&'a str>,
+    outcome: Outcome,
 }
 
-fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
-    // Field lengths are bounded far below u32::MAX by validation and SQLite's own limits;
-    // saturate rather than wrap if a tampered row were ever larger.
-    let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
-    buf.extend_from_slice(&len.to_be_bytes());
-    buf.extend_from_slice(b);
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanonOwned {
+    v: u8,
+    seq: u64,
+    tenant: TenantId,
+    at_ms: i64,
+    actor: String,
+    action: Action,
+    subject: Option<SubjectId>,
+    object: Option<String>,
+    from: Option<String>,
+    purpose: Option<String>,
+    outcome: Outcome,
 }
 
-fn put_opt(buf: &mut Vec<u8>, b: Option<&[u8]>) {
-    match b {
-        None => buf.push(0),
-        Some(b) => {
-            buf.push(1);
-            put_bytes(buf, b);
-        }
-    }
+/// The prefix every canonical encoding at `seq` starts with.
+#[cfg(test)]
+pub(crate) fn canonical_prefix(seq: u64) -> String {
+    format!("{{\"v\":{ENCODING_V1},\"seq\":{seq},")
 }
 
-impl RawEntry<'_> {
-    pub(crate) fn encode_into(&self, seq: u64, buf: &mut Vec<u8>) {
-        buf.clear();
-        buf.push(ENCODING_V1);
-        buf.extend_from_slice(&seq.to_be_bytes());
-        put_bytes(buf, self.tenant);
-        buf.extend_from_slice(&self.at_ms.to_be_bytes());
-        put_bytes(buf, self.actor);
-        put_bytes(buf, self.action);
-        put_opt(buf, self.subject);
-        put_opt(buf, self.object);
-        put_opt(buf, self.from);
-        put_opt(buf, self.purpose);
-        put_bytes(buf, self.outcome);
+/// The seq a canonical encoding claims, read from its fixed prefix without parsing the rest.
+pub(crate) fn claimed_seq(body: &[u8]) -> Option<u64> {
+    let rest = body.strip_prefix(b"{\"v\":1,\"seq\":")?;
+    let end = rest.iter().position(|&b| b == b',')?;
+    let digits = &rest[..end];
+    if digits.is_empty() || digits.len() > 20 || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
     }
-
-    /// Leaf hash at `seq`, reusing `buf` for the encoding.
-    pub(crate) fn leaf_hash(&self, seq: u64, buf: &mut Vec<u8>) -> Hash {
-        self.encode_into(seq, buf);
-        let mut h = Sha256::new();
-        h.update([0u8]);
-        h.update(&buf[..]);
-        h.finalize().into()
-    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -353,28 +376,33 @@ mod tests {
             subject: Some("01010101-0101-0101-0101-010101010101".parse().unwrap()),
             object: Some("interaction:42".into()),
             from: None,
-            purpose: Some("TICKET-7".into()),
+            purpose: Some("TICKET-7 \"urgent\" æøå".into()),
             outcome: Outcome::Ok,
         };
         let b = e.canonical_bytes(5);
-        assert_eq!(b[0], 1);
-        assert_eq!(&b[1..9], &5u64.to_be_bytes());
-        assert_eq!(&b[9..13], &4u32.to_be_bytes());
-        assert_eq!(&b[13..17], b"acme");
+        // Pinned: changing the encoding breaks every existing log.
+        assert_eq!(
+            String::from_utf8(b.clone()).unwrap(),
+            r#"{"v":1,"seq":5,"tenant":"acme","at_ms":1700000000000,"actor":"user:anna","action":"recording.play","subject":"01010101-0101-0101-0101-010101010101","object":"interaction:42","from":null,"purpose":"TICKET-7 \"urgent\" æøå","outcome":"ok"}"#
+        );
+        assert!(b.starts_with(canonical_prefix(5).as_bytes()));
+        assert_eq!(claimed_seq(&b), Some(5));
+        assert_eq!(Entry::from_canonical(&b).unwrap(), (5, e.clone()));
         assert_ne!(e.leaf_hash(5), e.leaf_hash(6));
         let mut other = e.clone();
         other.tenant = TenantId::new("acmf").unwrap();
         assert_ne!(e.leaf_hash(5), other.leaf_hash(5));
-        // None and Some("") differ, and fields cannot slide into each other.
         let mut a = e.clone();
         a.object = None;
         a.from = Some("interaction:42".into());
         assert_ne!(a.leaf_hash(5), e.leaf_hash(5));
-        // Pinned: changing the encoding breaks every existing log.
-        assert_eq!(
-            hex::encode(e.leaf_hash(5)),
-            hex::encode(hash_leaf(&e.canonical_bytes(5)))
-        );
+        assert_eq!(e.leaf_hash(5), hash_leaf(&b));
+        // Non-canonical spellings of the same JSON are refused.
+        let spaced = String::from_utf8(b)
+            .unwrap()
+            .replace(",\"tenant\"", ", \"tenant\"");
+        assert!(Entry::from_canonical(spaced.as_bytes()).is_err());
+        assert_eq!(claimed_seq(b"{\"v\":1,\"seq\":007,"), None);
     }
 
     #[test]

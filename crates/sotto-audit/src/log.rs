@@ -1,13 +1,13 @@
 //! The SQLite-backed append-only log.
 
-use crate::entry::{Action, Entry, Outcome, Query, Record};
+use crate::entry::{Entry, Query, Record};
 use crate::error::AuditError;
 use crate::merkle::{
-    consistency_ranges, frontier_levels, hash_children, inclusion_ranges, CompletedNode, Frontier,
-    Hash,
+    consistency_ranges, frontier_levels, hash_children, hash_leaf, inclusion_ranges, CompletedNode,
+    Frontier, Hash,
 };
 use crate::note::{valid_origin, CheckpointSigner, CheckpointVerifier, SignedCheckpoint};
-use sotto_core::{Clock, SubjectId, SystemClock, TenantId};
+use sotto_core::{Clock, SystemClock, TenantId};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -19,12 +19,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-const SCHEMA: &str = include_str!("schema.sql");
+pub(crate) const SCHEMA: &str = include_str!("schema.sql");
 const FORMAT: i64 = 1;
 /// Subtrees of 2^NODE_LEVEL leaves and more are stored in `audit_nodes`.
 pub(crate) const NODE_LEVEL: u32 = 8;
-/// Rows per multi-row INSERT (11 parameters each, well under SQLite's 32766).
-const INSERT_CHUNK: usize = 512;
+/// Rows per multi-row INSERT (3 parameters each, well under SQLite's 32766).
+const INSERT_CHUNK: usize = 2048;
 const NODE_CHUNK: usize = 2048;
 
 /// How a log is opened.
@@ -82,16 +82,13 @@ impl std::fmt::Debug for AuditLog {
 }
 
 fn insert_sql(rows: usize) -> String {
-    let mut s = String::with_capacity(64 + rows * 26);
-    s.push_str(
-        "INSERT INTO audit_entries (seq, tenant, at_ms, actor, action, subject, object, \
-         from_addr, purpose, outcome, leaf_hash) VALUES ",
-    );
+    let mut s = String::with_capacity(64 + rows * 8);
+    s.push_str("INSERT INTO audit_entries (seq, body, leaf_hash) VALUES ");
     for i in 0..rows {
         if i > 0 {
             s.push(',');
         }
-        s.push_str("(?,?,?,?,?,?,?,?,?,?,?)");
+        s.push_str("(?,?,?)");
     }
     s
 }
@@ -158,6 +155,7 @@ impl AuditLog {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -362,9 +360,14 @@ impl AuditLog {
         let mut frontier = st.frontier.clone();
         let mut leaves: Vec<Hash> = Vec::with_capacity(es.len());
         let mut nodes: Vec<CompletedNode> = Vec::new();
-        let mut buf = Vec::with_capacity(256);
+        // All bodies in one buffer: `ends[i]` is where entry i's encoding ends.
+        let mut bodies: Vec<u8> = Vec::with_capacity(es.len() * 256);
+        let mut ends: Vec<usize> = Vec::with_capacity(es.len());
         for (i, e) in es.iter().enumerate() {
-            let h = e.raw().leaf_hash(start + i as u64, &mut buf);
+            let from = bodies.len();
+            e.encode_into(start + i as u64, &mut bodies);
+            ends.push(bodies.len());
+            let h = hash_leaf(&bodies[from..]);
             frontier.push_with(h, |c| {
                 if c.level >= NODE_LEVEL {
                     nodes.push(c);
@@ -374,12 +377,12 @@ impl AuditLog {
         }
         let end = frontier.size();
 
+        drop(es);
         let mut tx = self.pool.begin().await?;
         let mut seq = start;
-        let mut rest: &[Entry] = &es;
-        let mut rest_leaves: &[Hash] = &leaves;
-        while !rest.is_empty() {
-            let take = rest.len().min(INSERT_CHUNK);
+        let mut i = 0usize;
+        while i < leaves.len() {
+            let take = (leaves.len() - i).min(INSERT_CHUNK);
             let tail_sql;
             let sql = if take == INSERT_CHUNK {
                 self.insert_sql.as_str()
@@ -388,24 +391,16 @@ impl AuditLog {
                 tail_sql.as_str()
             };
             let mut q = sqlx::query(sql);
-            for (e, h) in rest[..take].iter().zip(&rest_leaves[..take]) {
-                q = q
-                    .bind(to_i64(seq)?)
-                    .bind(e.tenant.as_str())
-                    .bind(e.at_ms)
-                    .bind(e.actor.as_str())
-                    .bind(e.action.as_str())
-                    .bind(e.subject.as_ref().map(|s| &s.as_bytes()[..]))
-                    .bind(e.object.as_deref())
-                    .bind(e.from.as_deref())
-                    .bind(e.purpose.as_deref())
-                    .bind(e.outcome.as_str())
-                    .bind(&h[..]);
+            for j in i..i + take {
+                let from = if j == 0 { 0 } else { ends[j - 1] };
+                // Canonical encodings are JSON text: valid UTF-8 by construction.
+                let body = std::str::from_utf8(&bodies[from..ends[j]])
+                    .map_err(|_| AuditError::Damaged("entry encoding is not UTF-8".into()))?;
+                q = q.bind(to_i64(seq)?).bind(body).bind(&leaves[j][..]);
                 seq += 1;
             }
             q.execute(&mut *tx).await?;
-            rest = &rest[take..];
-            rest_leaves = &rest_leaves[take..];
+            i += take;
         }
         for chunk in nodes.chunks(NODE_CHUNK) {
             let sql = node_sql(chunk.len());
@@ -576,7 +571,7 @@ impl AuditLog {
         let mut qb = sqlx::QueryBuilder::<Sqlite>::new(SELECT_RECORD);
         qb.push(" WHERE tenant = ").push_bind(tenant.as_str());
         if let Some(s) = &q.subject {
-            qb.push(" AND subject = ").push_bind(s.as_bytes().to_vec());
+            qb.push(" AND subject = ").push_bind(s.to_string());
         }
         if let Some(a) = &q.actor {
             qb.push(" AND actor = ").push_bind(a.clone());
@@ -596,7 +591,16 @@ impl AuditLog {
         let limit = i64::from(q.limit.unwrap_or(1000).min(100_000));
         qb.push(" ORDER BY seq LIMIT ").push_bind(limit);
         let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter().map(record_from_row).collect()
+        let recs = rows
+            .iter()
+            .map(record_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        // The columns are generated from the body, so this holds unless the schema was
+        // changed; even then no other tenant's entry is ever returned.
+        Ok(recs
+            .into_iter()
+            .filter(|r| r.entry.tenant == *tenant)
+            .collect())
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
@@ -608,37 +612,22 @@ impl AuditLog {
     }
 }
 
-const SELECT_RECORD: &str = "SELECT seq, tenant, at_ms, actor, action, subject, object, \
-                             from_addr, purpose, outcome, leaf_hash FROM audit_entries";
+const SELECT_RECORD: &str = "SELECT seq, body, leaf_hash FROM audit_entries";
 
 fn record_from_row(r: &SqliteRow) -> Result<Record, AuditError> {
     let seq: i64 = r.try_get(0)?;
-    let bad = |field: &str| AuditError::Damaged(format!("entry {seq} has an invalid {field}"));
-    let tenant: String = r.try_get(1)?;
-    let subject: Option<Vec<u8>> = r.try_get(5)?;
-    let subject = match subject {
-        None => None,
-        Some(b) => Some(SubjectId(uuid::Uuid::from_bytes(
-            <[u8; 16]>::try_from(b.as_slice()).map_err(|_| bad("subject"))?,
-        ))),
-    };
-    let action: String = r.try_get(4)?;
-    let outcome: String = r.try_get(9)?;
-    let leaf: Vec<u8> = r.try_get(10)?;
+    let bad = |what: &str| AuditError::Damaged(format!("entry {seq} has {what}"));
+    let body: &[u8] = r.try_get_unchecked(1)?;
+    let leaf: &[u8] = r.try_get_unchecked(2)?;
+    let (claimed, entry) = Entry::from_canonical(body).map_err(|_| bad("an invalid encoding"))?;
+    let seq = u64::try_from(seq).map_err(|_| bad("a negative seq"))?;
+    if claimed != seq {
+        return Err(bad("the encoding of another seq"));
+    }
     Ok(Record {
-        seq: u64::try_from(seq).map_err(|_| bad("seq"))?,
-        entry: Entry {
-            tenant: TenantId::new(&tenant).map_err(|_| bad("tenant"))?,
-            at_ms: r.try_get(2)?,
-            actor: r.try_get(3)?,
-            action: Action::from_str(&action).map_err(|_| bad("action"))?,
-            subject,
-            object: r.try_get(6)?,
-            from: r.try_get(7)?,
-            purpose: r.try_get(8)?,
-            outcome: Outcome::from_str(&outcome).map_err(|_| bad("outcome"))?,
-        },
-        leaf_hash: hash_from(&leaf).ok_or_else(|| bad("leaf hash"))?,
+        seq,
+        entry,
+        leaf_hash: hash_from(leaf).ok_or_else(|| bad("an invalid leaf hash"))?,
     })
 }
 

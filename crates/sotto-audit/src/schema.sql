@@ -13,17 +13,22 @@ CREATE TABLE IF NOT EXISTS audit_meta (
 
 CREATE TABLE IF NOT EXISTS audit_entries (
     seq        INTEGER PRIMARY KEY,
-    tenant     TEXT NOT NULL,
-    at_ms      INTEGER NOT NULL,
-    actor      TEXT NOT NULL,
-    action     TEXT NOT NULL,
-    subject    BLOB,
-    object     TEXT,
-    from_addr  TEXT,
-    purpose    TEXT,
-    outcome    TEXT NOT NULL,
-    -- RFC 9162 leaf hash of the canonical encoding (see entry.rs, ENCODING_V1).
-    leaf_hash  BLOB NOT NULL
+    -- The canonical encoding (entry.rs, ENCODING_V1): the one copy of the entry, exactly the
+    -- bytes its leaf hash commits to.
+    body       TEXT NOT NULL,
+    -- RFC 9162 leaf hash: SHA-256(0x00 || body).
+    leaf_hash  BLOB NOT NULL,
+    -- Generated from body, for queries and for people reading the file with sqlite3. They
+    -- cannot be written, so they cannot disagree with what was hashed.
+    tenant     TEXT GENERATED ALWAYS AS (json_extract(body, '$.tenant')) VIRTUAL,
+    at_ms      INTEGER GENERATED ALWAYS AS (json_extract(body, '$.at_ms')) VIRTUAL,
+    actor      TEXT GENERATED ALWAYS AS (json_extract(body, '$.actor')) VIRTUAL,
+    action     TEXT GENERATED ALWAYS AS (json_extract(body, '$.action')) VIRTUAL,
+    subject    TEXT GENERATED ALWAYS AS (json_extract(body, '$.subject')) VIRTUAL,
+    object     TEXT GENERATED ALWAYS AS (json_extract(body, '$.object')) VIRTUAL,
+    from_addr  TEXT GENERATED ALWAYS AS (json_extract(body, '$.from')) VIRTUAL,
+    purpose    TEXT GENERATED ALWAYS AS (json_extract(body, '$.purpose')) VIRTUAL,
+    outcome    TEXT GENERATED ALWAYS AS (json_extract(body, '$.outcome')) VIRTUAL
 );
 
 CREATE INDEX IF NOT EXISTS audit_entries_subject

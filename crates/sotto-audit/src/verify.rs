@@ -1,12 +1,11 @@
 //! Verification: recompute every leaf from the stored fields, rebuild the tree in one pass,
 //! and hold the result against every stored checkpoint and an optional one kept elsewhere.
 
-use crate::entry::{Action, Outcome, RawEntry};
+use crate::entry::claimed_seq;
 use crate::error::AuditError;
-use crate::log::AuditLog;
-use crate::merkle::{Frontier, Hash};
+use crate::log::{AuditLog, SCHEMA};
+use crate::merkle::{hash_leaf, Frontier, Hash};
 use crate::note::SignedCheckpoint;
-use futures::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -30,6 +29,8 @@ pub enum ProblemKind {
     MalformedCheckpoint,
     /// Stored checkpoints were deleted (their ids have gaps).
     MissingCheckpoint,
+    /// The tables, indexes or triggers differ from those this version creates.
+    SchemaChanged,
     /// The log is shorter than a checkpoint (or its own counter) says it was.
     RolledBack,
     /// The first entries no longer hash to the root a checkpoint signed.
@@ -46,6 +47,7 @@ impl ProblemKind {
             ProblemKind::BadCheckpointSignature => "bad checkpoint signature",
             ProblemKind::MalformedCheckpoint => "malformed checkpoint",
             ProblemKind::MissingCheckpoint => "missing checkpoint",
+            ProblemKind::SchemaChanged => "schema changed",
             ProblemKind::RolledBack => "rolled back",
             ProblemKind::HistoryRewritten => "history rewritten",
         }
@@ -125,75 +127,94 @@ impl fmt::Display for VerifyReport {
 }
 
 /// At most this many mismatching rows are kept for classification; beyond, they are counted.
-const MAX_SUSPECTS: usize = 10_000;
-/// How far an entry may have been shifted for verification to recognise it.
-const SHIFT_WINDOW: u64 = 64;
+const MAX_SUSPECTS: usize = 100_000;
 /// At most this many problems are listed; the rest are summarised.
 const MAX_PROBLEMS: usize = 1_000;
-
-struct OwnedRow {
-    tenant: Vec<u8>,
-    at_ms: i64,
-    actor: Vec<u8>,
-    action: Vec<u8>,
-    subject: Option<Vec<u8>>,
-    object: Option<Vec<u8>>,
-    from: Option<Vec<u8>>,
-    purpose: Option<Vec<u8>>,
-    outcome: Vec<u8>,
-}
-
-impl OwnedRow {
-    fn raw(&self) -> RawEntry<'_> {
-        RawEntry {
-            tenant: &self.tenant,
-            at_ms: self.at_ms,
-            actor: &self.actor,
-            action: &self.action,
-            subject: self.subject.as_deref(),
-            object: self.object.as_deref(),
-            from: self.from.as_deref(),
-            purpose: self.purpose.as_deref(),
-            outcome: &self.outcome,
-        }
-    }
-}
+/// Entries fetched per query on the fast path (SQLite concatenates them; one row crosses into
+/// Rust per chunk instead of one per entry).
+const VERIFY_CHUNK: u64 = 8192;
 
 struct Suspect {
     stored: Option<Hash>,
-    row: Option<OwnedRow>,
-    /// The seq this row's content was appended at, when it could be found.
+    /// SHA-256(0x00 ‖ stored body).
+    leaf: Hash,
+    /// The stored leaf hash matches the stored body.
+    hash_ok: bool,
+    /// The seq the body says it was appended at.
+    claimed: Option<u64>,
+    /// The seq this row's content was appended at, when it could be established.
     committed: Option<u64>,
 }
 
-fn raw_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<(RawEntry<'_>, &[u8]), sqlx::Error> {
-    Ok((
-        RawEntry {
-            tenant: r.try_get_unchecked(1)?,
-            // Checked: a text that merely starts with the number must not pass.
-            at_ms: r.try_get(2)?,
-            actor: r.try_get_unchecked(3)?,
-            action: r.try_get_unchecked(4)?,
-            subject: r.try_get_unchecked(5)?,
-            object: r.try_get_unchecked(6)?,
-            from: r.try_get_unchecked(7)?,
-            purpose: r.try_get_unchecked(8)?,
-            outcome: r.try_get_unchecked(9)?,
-        },
-        r.try_get_unchecked(10)?,
-    ))
+/// The single pass over the entries: rebuilds the tree, collects rows that do not check out.
+struct Pass {
+    frontier: Frontier,
+    expected: u64,
+    suspects: BTreeMap<u64, Suspect>,
+    extra_suspects: u64,
+    problems: Vec<Problem>,
+    targets: std::iter::Peekable<std::vec::IntoIter<u64>>,
+    roots_at: BTreeMap<u64, Hash>,
 }
 
-fn known_values(e: &RawEntry<'_>) -> bool {
-    let action_ok = std::str::from_utf8(e.action)
-        .ok()
-        .and_then(|s| s.parse::<Action>().ok())
-        .is_some();
-    let outcome_ok = std::str::from_utf8(e.outcome)
-        .ok()
-        .and_then(|s| s.parse::<Outcome>().ok())
-        .is_some();
-    action_ok && outcome_ok && e.subject.is_none_or(|s| s.len() == 16)
+impl Pass {
+    fn row(&mut self, seq: u64, body: &[u8], stored: &[u8]) {
+        if seq != self.expected {
+            let e = self.expected;
+            self.problems.push(Problem {
+                seq: Some(e),
+                kind: ProblemKind::MissingEntry,
+                detail: if seq - e == 1 {
+                    format!("entry {e} is missing")
+                } else {
+                    format!("entries {e} to {} are missing", seq - 1)
+                },
+            });
+        }
+        let leaf = hash_leaf(body);
+        let stored: Option<Hash> = stored.try_into().ok();
+        let hash_ok = stored == Some(leaf);
+        let claimed = claimed_seq(body);
+        if !(hash_ok && claimed == Some(seq)) {
+            if self.suspects.len() < MAX_SUSPECTS {
+                self.suspects.insert(
+                    seq,
+                    Suspect {
+                        stored,
+                        leaf,
+                        hash_ok,
+                        claimed,
+                        committed: None,
+                    },
+                );
+            } else {
+                self.extra_suspects += 1;
+            }
+        }
+        self.frontier.push(leaf);
+        self.expected = seq + 1;
+        while let Some(&t) = self.targets.peek() {
+            if t != self.frontier.size() {
+                break;
+            }
+            self.roots_at.insert(t, self.frontier.root());
+            self.targets.next();
+        }
+    }
+
+    /// Feeds a chunk the reader checked: lines of 64 hex digits (the stored leaf hash)
+    /// followed by the body, for seqs `lo, lo + 1, ...`.
+    fn fast_chunk(&mut self, lo: u64, blob: &[u8]) {
+        for (i, line) in blob.split(|&b| b == b'\n').enumerate() {
+            let (hex_part, body) = line.split_at(64.min(line.len()));
+            let mut h = [0u8; 32];
+            let stored: &[u8] = match hex::decode_to_slice(hex_part, &mut h) {
+                Ok(()) => &h,
+                Err(_) => &[],
+            };
+            self.row(lo + i as u64, body, stored);
+        }
+    }
 }
 
 struct CheckpointRow {
@@ -301,89 +322,57 @@ impl AuditLog {
         if targets.first() == Some(&0) {
             roots_at.insert(0, crate::merkle::empty_root());
         }
-        let mut next_target = targets.iter().copied().filter(|&t| t > 0).peekable();
+        targets.retain(|&t| t > 0);
 
-        // One pass over the entries.
-        let mut frontier = Frontier::new();
-        let mut expected: u64 = 0;
-        let mut suspects: BTreeMap<u64, Suspect> = BTreeMap::new();
-        let mut extra_suspects: u64 = 0;
-        let mut buf = Vec::with_capacity(256);
-        {
-            let mut rows = sqlx::query(
-                "SELECT seq, tenant, at_ms, actor, action, subject, object, from_addr, purpose, \
-                 outcome, leaf_hash FROM audit_entries ORDER BY seq",
-            )
-            .fetch(&mut *tx);
-            while let Some(r) = rows.try_next().await? {
-                let seq_i: i64 = r.try_get_unchecked(0)?;
-                let Ok(seq) = u64::try_from(seq_i) else {
-                    problems.push(Problem {
-                        seq: None,
-                        kind: ProblemKind::InsertedEntry,
-                        detail: format!("a row has the negative seq {seq_i}"),
-                    });
-                    continue;
-                };
-                if seq != expected {
-                    problems.push(Problem {
-                        seq: Some(expected),
-                        kind: ProblemKind::MissingEntry,
-                        detail: if seq - expected == 1 {
-                            format!("entry {expected} is missing")
-                        } else {
-                            format!("entries {expected} to {} are missing", seq - 1)
-                        },
-                    });
-                }
-                let (leaf, ok, stored, owned) = match raw_from_row(&r) {
-                    Ok((raw, stored)) => {
-                        let leaf = raw.leaf_hash(seq, &mut buf);
-                        let stored: Option<Hash> = stored.try_into().ok();
-                        let ok = stored == Some(leaf) && known_values(&raw);
-                        let owned = (!ok && suspects.len() < MAX_SUSPECTS).then(|| OwnedRow {
-                            tenant: raw.tenant.to_vec(),
-                            at_ms: raw.at_ms,
-                            actor: raw.actor.to_vec(),
-                            action: raw.action.to_vec(),
-                            subject: raw.subject.map(<[u8]>::to_vec),
-                            object: raw.object.map(<[u8]>::to_vec),
-                            from: raw.from.map(<[u8]>::to_vec),
-                            purpose: raw.purpose.map(<[u8]>::to_vec),
-                            outcome: raw.outcome.to_vec(),
-                        });
-                        (leaf, ok, stored, owned)
-                    }
-                    // A value of the wrong type or NULL where none belongs: edited.
-                    Err(_) => ([0u8; 32], false, None, None),
-                };
-                if !ok {
-                    if suspects.len() < MAX_SUSPECTS {
-                        suspects.insert(
-                            seq,
-                            Suspect {
-                                stored,
-                                row: owned,
-                                committed: None,
-                            },
-                        );
-                    } else {
-                        extra_suspects += 1;
-                    }
-                }
-                frontier.push(leaf);
-                expected = seq + 1;
-                while let Some(&t) = next_target.peek() {
-                    if t == frontier.size() {
-                        roots_at.insert(t, frontier.root());
-                        next_target.next();
-                    } else {
-                        break;
+        let negative: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries WHERE seq < 0")
+            .fetch_one(&mut *tx)
+            .await?;
+        if negative > 0 {
+            problems.push(Problem {
+                seq: None,
+                kind: ProblemKind::InsertedEntry,
+                detail: format!("{negative} row(s) with a negative seq were added"),
+            });
+        }
+
+        let schema_problems = self.check_schema(&mut tx).await?;
+
+        // One pass over the entries, in seq order, a chunk at a time. A reader task runs the
+        // queries (SQLite works on its own thread) while this one hashes: the two overlap.
+        let mut pass = Pass {
+            frontier: Frontier::new(),
+            expected: 0,
+            suspects: BTreeMap::new(),
+            extra_suspects: 0,
+            problems: Vec::new(),
+            targets: targets.into_iter().peekable(),
+            roots_at,
+        };
+        let (chunks_tx, mut chunks_rx) = tokio::sync::mpsc::channel(3);
+        let reader = tokio::spawn(read_chunks(tx, chunks_tx));
+        while let Some(msg) = chunks_rx.recv().await {
+            match msg? {
+                Chunk::Fast { lo, blob } => pass.fast_chunk(lo, &blob),
+                Chunk::Rows(rows) => {
+                    for (seq, body, stored) in rows {
+                        pass.row(seq, &body, &stored);
                     }
                 }
             }
         }
-        tx.commit().await?;
+        reader
+            .await
+            .map_err(|e| AuditError::Storage(format!("verification reader failed: {e}")))?;
+        problems.extend(pass.problems);
+        problems.extend(schema_problems);
+        let Pass {
+            frontier,
+            expected,
+            mut suspects,
+            extra_suspects,
+            roots_at,
+            ..
+        } = pass;
         let rows = frontier.size();
         let root = frontier.root();
 
@@ -423,7 +412,7 @@ impl AuditLog {
             }
         }
 
-        classify(&mut suspects, &mut buf);
+        classify(&mut suspects);
         let leaf_problems = describe(&suspects);
         let first_leaf_problem = |lo: u64, hi: u64| {
             leaf_problems
@@ -507,6 +496,46 @@ impl AuditLog {
         })
     }
 
+    /// Compares the database's tables, indexes and triggers with what this version creates.
+    async fn check_schema(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<Vec<Problem>, AuditError> {
+        use sqlx::{ConnectOptions, Connection};
+        let actual = schema_rows(conn).await?;
+        let mut fresh = std::str::FromStr::from_str("sqlite::memory:")
+            .map(|o: sqlx::sqlite::SqliteConnectOptions| o)?
+            .connect()
+            .await?;
+        sqlx::raw_sql(SCHEMA).execute(&mut fresh).await?;
+        let expected = schema_rows(&mut fresh).await?;
+        fresh.close().await?;
+        let mut out = Vec::new();
+        for (key, sql) in &expected {
+            match actual.get(key) {
+                Some(a) if a == sql => {}
+                Some(_) => out.push(Problem {
+                    seq: None,
+                    kind: ProblemKind::SchemaChanged,
+                    detail: format!("{} {} was redefined", key.0, key.1),
+                }),
+                None => out.push(Problem {
+                    seq: None,
+                    kind: ProblemKind::SchemaChanged,
+                    detail: format!("{} {} is missing", key.0, key.1),
+                }),
+            }
+        }
+        for key in actual.keys().filter(|k| !expected.contains_key(*k)) {
+            out.push(Problem {
+                seq: None,
+                kind: ProblemKind::SchemaChanged,
+                detail: format!("{} {} was added", key.0, key.1),
+            });
+        }
+        Ok(out)
+    }
+
     /// Parses a checkpoint note and checks its origin and signature; records a problem and
     /// returns `None` if it cannot be trusted.
     fn check_checkpoint(
@@ -551,54 +580,141 @@ impl AuditLog {
     }
 }
 
-/// Finds, for each row whose leaf does not match, the seq its content was appended at (if it
-/// was merely moved): either the row kept its own leaf hash, or only the fields moved and the
-/// leaf hash at the original seq still commits to them.
-fn classify(suspects: &mut BTreeMap<u64, Suspect>, buf: &mut Vec<u8>) {
-    let seqs: Vec<u64> = suspects.keys().copied().collect();
-    let small = seqs.len() <= 64;
+enum Chunk {
+    /// SQLite's concatenation of `hex(leaf_hash) || body` lines for seqs `lo, lo + 1, ...`.
+    Fast { lo: u64, blob: Vec<u8> },
+    /// (seq, body, stored leaf hash), read row by row.
+    Rows(Vec<(u64, Vec<u8>, Vec<u8>)>),
+}
+
+/// (seq, body, leaf hash) as stored; NULLs only where someone rebuilt the table.
+type RawRow = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+type ChunkSender = tokio::sync::mpsc::Sender<Result<Chunk, AuditError>>;
+
+/// Reads the entries in seq order inside the verification's read transaction.
+async fn read_chunks(mut tx: sqlx::Transaction<'static, sqlx::Sqlite>, out: ChunkSender) {
+    if let Err(e) = read_chunks_in(&mut tx, &out).await {
+        let _ = out.send(Err(e)).await;
+    }
+    let _ = tx.rollback().await;
+}
+
+/// Whether a concatenated chunk has exactly `count` lines, each a 64-digit hash followed by
+/// a body that names the expected seq. Anything else is read again row by row.
+fn well_formed(lo: u64, count: u64, blob: &[u8]) -> bool {
+    let mut n = 0u64;
+    for line in blob.split(|&b| b == b'\n') {
+        if line.len() < 64 || claimed_seq(&line[64..]) != Some(lo + n) {
+            return false;
+        }
+        n += 1;
+    }
+    n == count
+}
+
+async fn read_chunks_in(
+    tx: &mut sqlx::SqliteConnection,
+    out: &ChunkSender,
+) -> Result<(), AuditError> {
+    let mut lo: u64 = 0;
+    loop {
+        let hi = lo.saturating_add(VERIFY_CHUNK);
+        let (Ok(lo_i), Ok(hi_i)) = (i64::try_from(lo), i64::try_from(hi)) else {
+            return Ok(());
+        };
+        // Concatenated in scan (seq) order; `well_formed` checks every line's seq, so an
+        // unexpected order only sends the chunk down the row-by-row path.
+        let r = sqlx::query(
+            "SELECT COUNT(*), MIN(seq), MAX(seq), group_concat(hex(leaf_hash) || body, char(10)) \
+             FROM audit_entries WHERE seq >= ?1 AND seq < ?2",
+        )
+        .bind(lo_i)
+        .bind(hi_i)
+        .fetch_one(&mut *tx)
+        .await?;
+        let count: i64 = r.try_get_unchecked(0)?;
+        if count == 0 {
+            let next: Option<i64> =
+                sqlx::query_scalar("SELECT MIN(seq) FROM audit_entries WHERE seq >= ?")
+                    .bind(hi_i)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            match next.and_then(|n| u64::try_from(n).ok()) {
+                None => return Ok(()),
+                Some(n) => {
+                    lo = n;
+                    continue;
+                }
+            }
+        }
+        let min: i64 = r.try_get_unchecked(1)?;
+        let max: i64 = r.try_get_unchecked(2)?;
+        let blob: Option<&[u8]> = r.try_get_unchecked(3)?;
+        let msg = match blob {
+            Some(b)
+                if min == lo_i
+                    && max - min + 1 == count
+                    && well_formed(lo, count.unsigned_abs(), b) =>
+            {
+                Chunk::Fast {
+                    lo,
+                    blob: b.to_vec(),
+                }
+            }
+            _ => {
+                let rows: Vec<RawRow> = sqlx::query_as(
+                    "SELECT seq, CAST(body AS BLOB), leaf_hash FROM audit_entries \
+                     WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+                )
+                .bind(lo_i)
+                .bind(hi_i)
+                .fetch_all(&mut *tx)
+                .await?;
+                Chunk::Rows(
+                    rows.into_iter()
+                        .map(|(s, b, h)| {
+                            (
+                                s.unsigned_abs(),
+                                b.unwrap_or_default(),
+                                h.unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+        };
+        if out.send(Ok(msg)).await.is_err() {
+            return Ok(());
+        }
+        lo = hi;
+    }
+}
+
+async fn schema_rows(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<BTreeMap<(String, String), Option<String>>, AuditError> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT type, name, sql FROM sqlite_schema WHERE name LIKE 'audit%' \
+         OR tbl_name LIKE 'audit%'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(t, n, s)| ((t, n), s)).collect())
+}
+
+/// Finds, for each row that does not check out, the seq its content was appended at, if it
+/// was merely moved: either the row kept its own leaf hash (the body then names its seq), or
+/// only the body moved and the leaf hash at the seq it names still commits to it.
+fn classify(suspects: &mut BTreeMap<u64, Suspect>) {
     let stored_at: BTreeMap<u64, Option<Hash>> =
         suspects.iter().map(|(k, v)| (*k, v.stored)).collect();
-    let mut last_shift: i64 = 0;
-    for &s in &seqs {
-        let Some(sus) = suspects.get(&s) else {
-            continue;
+    for (&s, sus) in suspects.iter_mut() {
+        sus.committed = match sus.claimed {
+            Some(c) if c != s && sus.hash_ok => Some(c),
+            Some(c) if c != s && stored_at.get(&c).copied().flatten() == Some(sus.leaf) => Some(c),
+            _ => None,
         };
-        let Some(row) = &sus.row else {
-            continue;
-        };
-        if !known_values(&row.raw()) {
-            continue;
-        }
-        let mut cands: Vec<u64> = Vec::new();
-        let mut push = |c: i128| {
-            if c >= 0 && c as u64 != s {
-                cands.push(c as u64);
-            }
-        };
-        push(i128::from(s) + i128::from(last_shift));
-        for d in 1..=SHIFT_WINDOW {
-            push(i128::from(s) - i128::from(d));
-            push(i128::from(s) + i128::from(d));
-        }
-        if small {
-            seqs.iter().for_each(|&c| push(i128::from(c)));
-        }
-        let mut found = None;
-        for &c in &cands {
-            let h = row.raw().leaf_hash(c, buf);
-            // The row kept its own leaf hash, or the fields moved to another row's hash.
-            if Some(h) == sus.stored || stored_at.get(&c).copied().flatten() == Some(h) {
-                found = Some(c);
-                break;
-            }
-        }
-        if let Some(c) = found {
-            last_shift = c as i64 - s as i64;
-        }
-        if let Some(m) = suspects.get_mut(&s) {
-            m.committed = found;
-        }
     }
 }
 
