@@ -145,7 +145,13 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         // --- street name before the number ---
         let mut start: Option<usize> = None;
         let mut weak = false;
-        if i >= 1 && !t.brk && !t.comma {
+        // "Hauptstr. 5", "Kase tn. 5": an abbreviation's full stop is no break.
+        let abbrev_dot = i >= 1
+            && gap(doc, i).trim() == "."
+            && ["str", "tn", "mnt", "pst", "st", "rd", "ave", "gt"]
+                .iter()
+                .any(|a| word(i - 1).ends_with(a));
+        if i >= 1 && (!t.brk || abbrev_dot) && !t.comma {
             let j = i - 1;
             let wj = word(j);
             if alpha(doc, j) {
@@ -277,7 +283,8 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
         // Danish floor: "2. th.", "st. tv.", "4. sal".
         if let Some(t) = tok(end + 1) {
             let fl = word(end + 1);
-            if (t.digits && fl.len() <= 2 && t.dot_after) || fl == "st" {
+            let mark_next = FLOOR_MARKS.contains(&word(end + 2)) && word(end + 2) != "st";
+            if (t.digits && fl.len() <= 2 && (t.dot_after || mark_next)) || fl == "st" {
                 if FLOOR_MARKS.contains(&word(end + 2)) && word(end + 2) != "st" {
                     end += 2;
                 } else if fl == "st" && t.dot_after {

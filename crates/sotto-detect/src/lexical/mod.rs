@@ -72,6 +72,8 @@ pub(crate) mod flag {
     pub const TERM: u64 = 1 << 6;
     /// A spoken number word.
     pub const NUM_WORD: u64 = 1 << 7;
+    /// A whole-word special-category term that needs a strong frame ("christian", "same").
+    pub const TERM_STRONG: u64 = 1 << 12;
     /// A function word of the text's language (set per call).
     pub const STOP: u64 = 1 << 8;
     /// A filler of the text's language (set per call).
@@ -164,6 +166,9 @@ impl Lexical {
         for w in special.term_words() {
             set(w, flag::TERM);
         }
+        for w in special.strong_term_words() {
+            set(w, flag::TERM_STRONG);
+        }
         for w in &number_words {
             set(w, flag::NUM_WORD);
         }
@@ -212,7 +217,7 @@ impl Lexical {
             .iter()
             .map(|w| {
                 let f = self.word_flags.get(*w).copied().unwrap_or(0);
-                let mut g = f & (0xff | flag::ADDR_CUE);
+                let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
                 if f & lc != 0 {
                     g |= flag::NAME_CUE;
                 }

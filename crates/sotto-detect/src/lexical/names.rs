@@ -157,7 +157,6 @@ fn name_after(
     if t.letter {
         return None; // a spelled name; handled separately
     }
-    let _ = w;
     let is_first = doc.has(start, flag::FIRST);
     let is_sur = doc.has(start, flag::SUR);
     let amb = doc.has(start, flag::AMB);
@@ -167,7 +166,15 @@ fn name_after(
             (is_first || is_sur || (doc.mixed && t.cap) || (!doc.mixed && w.chars().count() >= 2))
                 && cap_ok
         }
-        Cue::Weak => is_first && (!amb || (doc.mixed && t.cap)) && cap_ok,
+        Cue::Weak => {
+            let pair = doc.mixed
+                && t.cap
+                && !cues.honorific.has(w)
+                && doc.toks.get(start + 1).is_some_and(|n| n.cap && n.tight && !n.has_digit)
+                && !blocked(lex, cues, doc, start + 1)
+                && !starts_address(lex, doc, start + 1);
+            ((is_first && (!amb || (doc.mixed && t.cap))) || pair) && cap_ok
+        }
         Cue::Honorific => (is_sur || is_first || t.cap) && cap_ok,
     };
     if !ok {
@@ -195,6 +202,10 @@ fn name_after(
             break;
         }
         end = j;
+    }
+    // "I'm Christian": a lone word after a weak cue that is also a special-category term.
+    if cue == Cue::Weak && end == start && doc.has(start, flag::TERM | flag::TERM_STRONG) {
+        return None;
     }
     Some(end)
 }

@@ -44,6 +44,8 @@ pub(crate) struct Special {
     langs: Vec<LangSpecial>,
     /// Whole-word terms of every language (a name never contains one).
     term_words: WordSet,
+    /// Whole-word terms that need a strong frame ("christian"): a name alone after a weak cue.
+    strong_words: WordSet,
 }
 
 fn parse_entry(line: &str, kind: Kind) -> Option<(String, Entry)> {
@@ -74,6 +76,7 @@ impl Special {
         let lex = special_lexicons();
         let mut langs = Vec::with_capacity(LANGS.len());
         let mut term_words = WordSet::default();
+        let mut strong_words = WordSet::default();
         for li in 0..LANGS.len() {
             let mut pats: Vec<String> = Vec::new();
             let mut entries: Vec<Entry> = Vec::new();
@@ -81,8 +84,12 @@ impl Special {
                 let Some(src) = files.get(li) else { continue };
                 for l in lines(src) {
                     if let Some((p, e)) = parse_entry(l, *kind) {
-                        if !e.pre && !e.suf && !e.strong && !p.contains(' ') {
-                            term_words.insert(p.clone());
+                        if !e.pre && !p.contains(' ') {
+                            if !e.suf && !e.strong {
+                                term_words.insert(p.clone());
+                            } else if e.strong {
+                                strong_words.insert(p.clone());
+                            }
                         }
                         pats.push(p);
                         entries.push(e);
@@ -96,7 +103,11 @@ impl Special {
                 .ok();
             langs.push(LangSpecial { ac, entries });
         }
-        Special { langs, term_words }
+        Special { langs, term_words, strong_words }
+    }
+
+    pub fn strong_term_words(&self) -> impl Iterator<Item = &str> {
+        self.strong_words.iter().map(String::as_str)
     }
 
     pub fn term_words(&self) -> impl Iterator<Item = &str> {

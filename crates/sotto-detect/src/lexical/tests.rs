@@ -163,3 +163,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn weak_cue_edge_cases() {
+    // A religion word is not a name even when it is also a first name.
+    none_of("I'm Christian", En, PersonName);
+    has("I'm Christian", En, "Christian", Religion);
+    // Two capitalised words after a weak cue, unknown to the gazetteers.
+    has("Så det er Malthe Brix, ikke?", Da, "Malthe Brix", PersonName);
+    has("Danke, Herr Schmidt, ich warte", De, "Schmidt", PersonName);
+    // Business frames are impersonal.
+    nothing("our clinic treats diabetes and asthma", En);
+    has("Meine Adresse ist Hauptstr. 5, 10115 Berlin", De, "Hauptstr. 5, 10115 Berlin", Address);
+    has("jeg bor på Vesterbrogade 12 1 th 1620 København V", Da, "Vesterbrogade 12 1 th 1620 København V", Address);
+}
