@@ -37,6 +37,21 @@ pub enum AuditError {
     TooLarge(usize),
 }
 
+impl AuditError {
+    /// A copy for every caller of a failed group commit (the source error is not `Clone`).
+    pub(crate) fn duplicate(&self) -> AuditError {
+        match self {
+            AuditError::Damaged(s) => AuditError::Damaged(s.clone()),
+            AuditError::TooLarge(n) => AuditError::TooLarge(*n),
+            AuditError::Io(s) => AuditError::Io(s.clone()),
+            other => AuditError::Storage(match other {
+                AuditError::Storage(s) => s.clone(),
+                e => e.to_string(),
+            }),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AuditError {
     fn from(e: sqlx::Error) -> Self {
         // sqlx errors carry the statement and the database message, never bound values.

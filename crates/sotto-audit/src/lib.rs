@@ -7,20 +7,29 @@
 //! Must never: contain personal data in clear (entries carry ids, never names, numbers or text),
 //! or offer a way to change or remove an entry.
 //!
+//! # Storage
+//! One SQLite file of its own (WAL, `synchronous=FULL`, mode 0600). Each entry is stored once,
+//! as its canonical encoding ([`ENCODING_V1`]: compact JSON, fixed field order, seq and tenant
+//! inside) next to its leaf hash; the query columns (tenant, subject, actor, time, ...) are
+//! generated from that text by SQLite, so what a query shows is always what was hashed.
+//! Triggers refuse UPDATE and DELETE; subtree hashes of 256+ leaves are stored so proofs and
+//! reopening need O(log n) lookups; the compact frontier lives in memory.
+//!
 //! # How tampering is caught
-//! - Every entry is stored with its leaf hash: SHA-256(0x00 ‖ canonical encoding), where the
-//!   encoding ([`ENCODING_V1`]) includes the entry's seq and tenant. Editing a field, moving
-//!   an entry, or renumbering entries breaks the leaf check at that seq; verification also
-//!   recognises swapped, shifted (inserted/removed-then-renumbered) entries and names them.
+//! - Every leaf is recomputed from the stored bytes and compared with the stored leaf hash;
+//!   the body names its own seq, so moved, swapped, inserted-and-renumbered or
+//!   deleted-and-renumbered entries are recognised and named by seq.
 //! - The leaves form an RFC 9162 Merkle tree. Checkpoints sign (origin, size, root) with an
 //!   Ed25519 key in the C2SP signed-note format; they are stored in the log and should also be
 //!   copied somewhere the operator cannot rewrite (a DPO's mailbox, a witness, a WORM bucket).
 //!   An operator who rewrites entries *and* their hashes changes the root, which no longer
-//!   matches the checkpoints; one who also deletes the checkpoints is caught by a kept copy
-//!   ([`AuditLog::verify`] with `kept`), as is a rollback.
+//!   matches the checkpoints (the report narrows the change to between two checkpoints); one
+//!   who also deletes the checkpoints is caught by a kept copy ([`AuditLog::verify`] with
+//!   `kept`), as is a rollback. Deleted checkpoints, tree nodes beyond the last entry, the
+//!   log's own entry counter and a changed schema are further tripwires.
 //! - What cannot be caught without an outside checkpoint: entries appended (or removed) at the
 //!   end after the last checkpoint the verifier holds, by someone who also updates the log's
-//!   own counter. Checkpoint often and keep them elsewhere.
+//!   own counters. Checkpoint often and keep them elsewhere.
 
 mod bench;
 mod entry;

@@ -52,6 +52,12 @@ impl Default for AuditOptions {
     }
 }
 
+/// An append waiting for the next group commit.
+struct Pending {
+    entries: Vec<Entry>,
+    reply: tokio::sync::oneshot::Sender<Result<Range<u64>, AuditError>>,
+}
+
 struct State {
     frontier: Frontier,
     /// Size at the newest stored checkpoint.
@@ -70,6 +76,7 @@ pub struct AuditLog {
     clock: Arc<dyn Clock>,
     insert_sql: String,
     state: tokio::sync::Mutex<State>,
+    queue: std::sync::Mutex<Vec<Pending>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -253,6 +260,7 @@ impl AuditLog {
                 last_checkpoint: 0,
                 damaged: None,
             }),
+            queue: std::sync::Mutex::new(Vec::new()),
         };
         log.load_state(meta_size).await?;
         Ok(log)
@@ -341,19 +349,71 @@ impl AuditLog {
     }
 
     /// Appends entries in one transaction: all or none. Returns their seqs.
+    ///
+    /// Appends that arrive while another is being committed are grouped into the next
+    /// transaction (group commit): one fsync for all of them, each caller still gets its own
+    /// contiguous seqs, and a failed transaction fails every caller in it.
     pub async fn append_batch(&self, es: Vec<Entry>) -> Result<Range<u64>, AuditError> {
         for e in &es {
             e.validate()?;
         }
-        let mut st = self.state.lock().await;
+        if es.is_empty() {
+            let size = self.size().await?;
+            return Ok(size..size);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .lock()
+            .map_err(|_| AuditError::Storage("append queue poisoned".into()))?
+            .push(Pending { entries: es, reply });
+        {
+            let mut st = self.state.lock().await;
+            let work = std::mem::take(
+                &mut *self
+                    .queue
+                    .lock()
+                    .map_err(|_| AuditError::Storage("append queue poisoned".into()))?,
+            );
+            if !work.is_empty() {
+                let counts: Vec<u64> = work.iter().map(|p| p.entries.len() as u64).collect();
+                let mut all = Vec::with_capacity(counts.iter().sum::<u64>() as usize);
+                let mut replies = Vec::with_capacity(work.len());
+                for p in work {
+                    all.extend(p.entries);
+                    replies.push(p.reply);
+                }
+                match self.commit_locked(&mut st, all).await {
+                    Ok(range) => {
+                        let mut at = range.start;
+                        for (r, n) in replies.into_iter().zip(counts) {
+                            let _ = r.send(Ok(at..at + n));
+                            at += n;
+                        }
+                    }
+                    Err(e) => {
+                        for r in replies {
+                            let _ = r.send(Err(e.duplicate()));
+                        }
+                    }
+                }
+            }
+        }
+        answer
+            .await
+            .map_err(|_| AuditError::Storage("the append was interrupted".into()))?
+    }
+
+    /// Writes `es` in one transaction; the caller holds the state lock.
+    async fn commit_locked(
+        &self,
+        st: &mut State,
+        es: Vec<Entry>,
+    ) -> Result<Range<u64>, AuditError> {
         if let Some(d) = &st.damaged {
             return Err(AuditError::Damaged(d.clone()));
         }
         let start = st.frontier.size();
         let n = es.len() as u64;
-        if es.is_empty() {
-            return Ok(start..start);
-        }
         if start.checked_add(n).is_none_or(|end| end > 1 << 62) {
             return Err(AuditError::TooLarge(es.len()));
         }
