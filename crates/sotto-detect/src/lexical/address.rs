@@ -299,7 +299,7 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
                 || w1 == "lgh"
                 || w1 == "asunto"
                 || w1 == "korter"
-                || (t1.letter && t1.cap))
+                || (t1.letter && (t1.cap || !doc.mixed)))
                 && t2.digits
                 && t2.e - t2.s <= 4
             {

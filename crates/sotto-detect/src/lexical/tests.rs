@@ -76,6 +76,7 @@ fn addresses_per_language() {
     has("min adress är Drottninggatan 5, 111 51 Stockholm", Sv, "Drottninggatan 5, 111 51 Stockholm", Address);
     has("adressen er Karl Johans gate 22, 0159 Oslo", Nb, "Karl Johans gate 22, 0159 Oslo", Address);
     has("osoite on Mannerheimintie 14 B 7, 00100 Helsinki", Fi, "Mannerheimintie 14 B 7, 00100 Helsinki", Address);
+    has("osoite on kauppakatu 7 b 12 40100 jyväskylä", Fi, "kauppakatu 7 b 12 40100 jyväskylä", Address);
     has("aadress on Tartu mnt 17-3, 10117 Tallinn", Et, "Tartu mnt 17-3, 10117 Tallinn", Address);
     has("Ich wohne in der Berliner Straße 12, 60311 Frankfurt am Main", De, "Berliner Straße 12, 60311 Frankfurt am Main", Address);
     has("send it to 17 Queens Road, Bristol BS8 1QU please", En, "17 Queens Road, Bristol BS8 1QU", Address);
