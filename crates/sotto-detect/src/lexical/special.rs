@@ -5,7 +5,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sotto_core::{Kind, Lang};
 
-use super::data::{lang_index, lines, special_lexicons, WordSet, LANGS};
+use super::data::{lang_index, lines, special_lexicons, FxMap, WordSet, LANGS};
 use super::text::fold;
 use super::{flag, Doc, LangCues};
 use crate::span::Candidate;
@@ -37,6 +37,9 @@ struct Entry {
 struct LangSpecial {
     ac: Option<AhoCorasick>,
     entries: Vec<Entry>,
+    /// Short whole-word terms ("ms", "hk", "sf"): looked up per word, not in the automaton,
+    /// where they would report a match inside every other word.
+    short: FxMap<String, Entry>,
 }
 
 #[derive(Debug)]
@@ -80,6 +83,7 @@ impl Special {
         for li in 0..LANGS.len() {
             let mut pats: Vec<String> = Vec::new();
             let mut entries: Vec<Entry> = Vec::new();
+            let mut short: FxMap<String, Entry> = FxMap::default();
             for (kind, files) in &lex {
                 let Some(src) = files.get(li) else { continue };
                 for l in lines(src) {
@@ -91,6 +95,10 @@ impl Special {
                                 strong_words.insert(p.clone());
                             }
                         }
+                        if !e.pre && !e.suf && p.len() <= 3 && p.chars().all(char::is_alphanumeric) {
+                            short.entry(p).or_insert(e);
+                            continue;
+                        }
                         pats.push(p);
                         entries.push(e);
                     }
@@ -101,7 +109,7 @@ impl Special {
                 .kind(Some(AhoCorasickKind::DFA))
                 .build(&pats)
                 .ok();
-            langs.push(LangSpecial { ac, entries });
+            langs.push(LangSpecial { ac, entries, short });
         }
         Special { langs, term_words, strong_words }
     }
@@ -125,10 +133,10 @@ impl Special {
         let Some(ls) = self.langs.get(lang_index(lang)) else {
             return;
         };
-        let Some(ac) = &ls.ac else { return };
         // (start, end, pattern length, entry)
         let mut hits: Vec<(usize, usize, usize, Entry)> = Vec::new();
-        for m in ac.find_overlapping_iter(folded) {
+        let matches = ls.ac.iter().flat_map(|ac| ac.find_overlapping_iter(folded));
+        for m in matches {
             let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else {
                 continue;
             };
@@ -146,6 +154,16 @@ impl Special {
                 continue;
             }
             hits.push((ss, ee, en - s, e));
+        }
+        if !ls.short.is_empty() {
+            for (k, w) in doc.words.iter().enumerate() {
+                if w.len() > 3 {
+                    continue;
+                }
+                if let (Some(e), Some(t)) = (ls.short.get(*w), doc.toks.get(k)) {
+                    hits.push((t.s, t.e, t.e - t.s, *e));
+                }
+            }
         }
         if hits.is_empty() {
             return;
