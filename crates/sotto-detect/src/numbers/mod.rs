@@ -517,6 +517,70 @@ fn build() -> Table {
 
 pub static TABLE: Lazy<Table> = Lazy::new(build);
 
+/// Every strong (not weak) table word, for [`maybe_number`].
+static STRONG: Lazy<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> = Lazy::new(|| {
+    let mut words: Vec<&str> = Vec::new();
+    // 0: strong, long (may sit inside a glued word); 1: strong, short (whole word: "tre" is not
+    // "street"); 2: weak (whole word, counts only next to another number word)
+    let mut class: Vec<u8> = Vec::new();
+    for (k, (_, weak)) in TABLE.words.iter() {
+        words.push(k.as_str());
+        class.push(if *weak { 2 } else if k.chars().count() <= 3 { 1 } else { 0 });
+    }
+    // a spoken e-mail address needs one of these "dot" words (see rec::email)
+    for (w, c) in [("dot", 1), ("punkt", 0), ("piste", 0), ("prikk", 0), ("pist", 0), ("point", 0)] {
+        words.push(w);
+        class.push(c);
+    }
+    let short = class;
+    let ac = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&words)
+        .ok()?;
+    Some((ac, short))
+});
+
+/// Could `text` hold a spoken number (or a spoken e-mail address)? True when a strong number
+/// word or a spoken "dot" occurs (a short one as a
+/// whole word), or when the text has non-ASCII capitals the ASCII-folding automaton cannot see.
+/// Cheap: one automaton pass, no allocation.
+pub fn maybe_number(text: &str) -> bool {
+    let Some((ac, short)) = STRONG.as_ref() else { return true };
+    if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+        return true;
+    }
+    let b = text.as_bytes();
+    let is_word = |i: usize| -> bool {
+        // the char ending before byte i (or starting at i) is alphanumeric
+        text.get(..i).and_then(|s| s.chars().next_back()).is_some_and(char::is_alphanumeric)
+    };
+    let mut last_weak_end: Option<usize> = None;
+    for m in ac.find_overlapping_iter(aho_corasick::Input::new(text)) {
+        let (s, e) = (m.start(), m.end());
+        let class = short.get(m.pattern().as_usize()).copied().unwrap_or(0);
+        if class == 0 {
+            return true;
+        }
+        let before = s > 0 && is_word(s);
+        let after = e < b.len() && text.get(e..).and_then(|x| x.chars().next()).is_some_and(char::is_alphanumeric);
+        if before || after {
+            continue;
+        }
+        if class == 1 {
+            return true;
+        }
+        // two weak words in a row ("en to", "nul to en") can be a number
+        if let Some(le) = last_weak_end {
+            if le <= s && s - le <= 4 && text.get(le..s).is_some_and(|g| !g.chars().any(char::is_alphanumeric)) {
+                return true;
+            }
+        }
+        last_weak_end = Some(e);
+    }
+    false
+}
+
 /// Up to this many atoms come out of one word.
 pub const MAX_ATOMS: usize = 6;
 

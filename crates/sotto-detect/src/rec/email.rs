@@ -52,9 +52,11 @@ const TLD: &[&str] = &[
 ];
 
 pub fn maybe_spoken(lower: &str) -> bool {
-    // every word of AT contains one of these
+    // every word of AT contains one of the first, every word of DOT one of the second
     ["at ", "at-", "ät", "snabel", "alfa", "krøll", "kissanh", "miuku", "klammer"].iter().any(|p| lower.contains(p))
+        && ["dot", "punkt", "piste", "prikk", "pist", "point"].iter().any(|p| lower.contains(p))
 }
+
 
 fn w<'a>(text: &'a str, t: &Tok) -> &'a str {
     text.get(t.s..t.e).unwrap_or("")

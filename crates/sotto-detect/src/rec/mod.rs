@@ -66,6 +66,10 @@ impl Recognisers {
         let bytes = text.as_bytes();
         let has_digit = bytes.iter().any(|b| b.is_ascii_digit());
         let has_at = bytes.contains(&b'@');
+        // cheap prefilter: no digit, no '@', no number word, no spoken e-mail → nothing for us
+        if !has_digit && !has_at && !crate::numbers::maybe_number(text) {
+            return;
+        }
         lower_same_len(text, &mut sc.lower);
         let lower = sc.lower.as_str();
         tokenize(text, &mut sc.toks);
