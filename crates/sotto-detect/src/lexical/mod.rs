@@ -232,9 +232,31 @@ impl Lexical {
             .collect();
         let doc = Doc { text, toks, words, flags, mixed: text::mixed_case(text) };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
+        let n0 = out.len();
         names::find(self, cues, &doc, out);
+        let n1 = out.len();
         address::find(self, cues, &doc, out);
-        self.special.find(cues, lang, &doc, &folded, out);
+        let mut terms: Vec<(usize, usize)> = Vec::new();
+        self.special.find(cues, lang, &doc, &folded, out, &mut terms);
+        // A capitalised pair that is really a special-category term ("Dansk Metal", "Zeuge
+        // Jehovas"), personal or not, is not a name unless it starts with a known first name.
+        if !terms.is_empty() && n1 > n0 {
+            let specials = terms;
+            let mut k = 0usize;
+            out.retain(|c| {
+                let idx = k;
+                k += 1;
+                if idx < n0 || idx >= n1 {
+                    return true;
+                }
+                let overlaps = specials.iter().any(|&(a, b)| c.start < b && a < c.end);
+                if !overlaps {
+                    return true;
+                }
+                let ti = doc.toks.partition_point(|t| t.e <= c.start);
+                doc.has(ti, flag::FIRST)
+            });
+        }
     }
 }
 

@@ -129,6 +129,7 @@ impl Special {
         doc: &Doc<'_>,
         folded: &str,
         out: &mut Vec<Candidate>,
+        terms: &mut Vec<(usize, usize)>,
     ) {
         let Some(ls) = self.langs.get(lang_index(lang)) else {
             return;
@@ -197,6 +198,7 @@ impl Special {
             }
             merged.push(k);
         }
+        terms.extend(merged.iter().map(|m| (m.0, m.1)));
         for (ss, ee, plen, e) in merged {
             let ti = doc.toks.partition_point(|t| t.e <= ss);
             let tj = doc.toks.partition_point(|t| t.s < ee).saturating_sub(1);

@@ -178,3 +178,10 @@ fn weak_cue_edge_cases() {
     has("Meine Adresse ist Hauptstr. 5, 10115 Berlin", De, "Hauptstr. 5, 10115 Berlin", Address);
     has("jeg bor på Vesterbrogade 12 1 th 1620 København V", Da, "Vesterbrogade 12 1 th 1620 København V", Address);
 }
+
+#[test]
+fn special_terms_are_not_names() {
+    none_of("Ich bin Zeuge Jehovas", De, PersonName);
+    has("Ich bin Zeuge Jehovas", De, "Zeuge Jehovas", Religion);
+    none_of("det er Dansk Metal der har sagt det, jeg er medlem", Da, PersonName);
+}
