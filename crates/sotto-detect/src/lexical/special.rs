@@ -17,6 +17,26 @@ const SKIP_BEFORE: &[&str] = &[
     "someone", "who", "s", "somebody", "person",
 ];
 
+/// Devices and products: "insulin pump", "fingerprint scanner", "blodtryksmåler",
+/// "graviditetstest" name a thing that is bought or returned, not a fact about a person.
+const DEVICES: &[&str] = &[
+    "pump", "pumps", "pumpe", "pumpen", "pumppu", "pumpun", "scanner", "scanneren", "skanner",
+    "sensor", "sensoren", "sensorn", "måler", "måleren", "mätare", "mätaren", "mittari",
+    "mittarin", "aparaat", "aparaadi", "apparat", "apparatet", "gerät", "test", "tests", "testen",
+    "testet", "testi", "testin", "testit", "kit", "kits", "strips", "strimler", "stickor",
+    "liuskat", "reader", "lukija", "läsare", "lugeja", "leser", "lock", "lås", "lukko",
+];
+
+/// Institutions named after a faith or a condition ("Catholic school", "kræftafdeling").
+const INSTITUTIONS: &[&str] = &[
+    "school", "schools", "church", "skole", "skolen", "skola", "skolan", "schule", "kirche",
+    "koulu", "koulun", "kool", "kooli", "kirke", "kirken", "kyrka", "kyrkan", "charity",
+    "foundation", "fond", "fonden", "stiftung", "säätiö", "sihtasutus", "association",
+    "forening", "foreningen", "förening", "föreningen", "verein", "yhdistys", "selts", "day",
+    "week", "month", "dag", "dagen", "uge", "ugen", "vecka", "veckan", "uke", "uken", "tag",
+    "woche", "päivä", "viikko", "päev", "nädal",
+];
+
 /// Words before a term: how far to look for a person.
 const WINDOW_BEFORE: usize = 8;
 const WINDOW_AFTER: usize = 3;
@@ -279,6 +299,21 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
             after.push(k);
         }
         k += 1;
+    }
+    // A device or an institution, not a fact about a person.
+    let next = after.first().map(|&k| word(k)).unwrap_or("");
+    if DEVICES.contains(&next) || INSTITUTIONS.contains(&next) {
+        return false;
+    }
+    if e.pre || e.suf {
+        let w = doc.text.get(doc.toks.get(tj).map_or(0, |t| t.s)..doc.toks.get(tj).map_or(0, |t| t.e));
+        let tail_dev = w.is_some_and(|w| {
+            let lw = w.to_lowercase();
+            DEVICES.iter().any(|d| d.len() >= 4 && lw.ends_with(d) && lw.len() > d.len() + 3)
+        });
+        if tail_dev {
+            return false;
+        }
     }
     // Impersonal frame: "our pharmacy sells", "after the election".
     if before

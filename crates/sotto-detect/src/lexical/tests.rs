@@ -185,3 +185,15 @@ fn special_terms_are_not_names() {
     has("Ich bin Zeuge Jehovas", De, "Zeuge Jehovas", Religion);
     none_of("det er Dansk Metal der har sagt det, jeg er medlem", Da, PersonName);
 }
+
+#[test]
+fn devices_and_institutions_are_impersonal() {
+    nothing("I have a question about my insulin pump order", En);
+    nothing("I need to return the fingerprint scanner I bought", En);
+    nothing("ich möchte den Fingerabdrucksensor zurückschicken", De);
+    nothing("jeg har bestilt en blodtryksmåler", Da);
+    nothing("jag beställde ett graviditetstest men det kom aldrig", Sv);
+    nothing("I'm calling from the Catholic school about the invoice", En);
+    has("jeg tager blodtryksmedicin", Da, "blodtryksmedicin", Health);
+    has("I registered my fingerprint in your app", En, "fingerprint", Biometric);
+}
