@@ -4,7 +4,9 @@
 use std::io::BufRead;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: langid_eval CORPUS.jsonl")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: langid_eval CORPUS.jsonl")?;
     let f = std::io::BufReader::new(std::fs::File::open(path)?);
     let (mut n, mut right, mut none, mut wrong) = (0, 0, 0, 0);
     for line in f.lines() {

@@ -87,7 +87,11 @@ fn main() {
     let secs = t.elapsed().as_secs_f64();
     println!(
         "{} {} lines, {:.1} MB, {} spans in {:.2} s: {:.1} MB/s ({:.0} lines/s), lang {}",
-        if rec_only { "recognisers only," } else { "full detector," },
+        if rec_only {
+            "recognisers only,"
+        } else {
+            "full detector,"
+        },
         lines.len(),
         bytes as f64 / 1048576.0,
         spans,

@@ -97,7 +97,10 @@ pub fn detect(text: &str) -> Option<Lang> {
         }
     }
     let folded = fold(text);
-    for w in folded.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().nth(1).is_some()) {
+    for w in folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().nth(1).is_some())
+    {
         if let Some(ls) = WORDS.get(w) {
             // "er" is Swedish "you" but mostly Danish/Norwegian "is".
             if w == "er" {
@@ -118,16 +121,33 @@ pub fn detect(text: &str) -> Option<Lang> {
             || w.ends_with("stä");
         if fi_shape {
             add(&[Lang::Fi], 0.5);
-        } else if w.contains("og") && (w.ends_with("tyve") || w.ends_with("tres") || w.ends_with("fems") || w.ends_with("firs") || w.ends_with("tredive") || w.ends_with("fyrre") || w.ends_with("halvtreds") || w.ends_with("halvfjerds")) {
+        } else if w.contains("og")
+            && (w.ends_with("tyve")
+                || w.ends_with("tres")
+                || w.ends_with("fems")
+                || w.ends_with("firs")
+                || w.ends_with("tredive")
+                || w.ends_with("fyrre")
+                || w.ends_with("halvtreds")
+                || w.ends_with("halvfjerds"))
+        {
             add(&[Lang::Da], 1.0);
-        } else if w.ends_with("ung") || w.ends_with("keit") || w.ends_with("lich") || w.starts_with("sch") {
+        } else if w.ends_with("ung")
+            || w.ends_with("keit")
+            || w.ends_with("lich")
+            || w.starts_with("sch")
+        {
             add(&[Lang::De], 0.5);
         } else if w.ends_with("ing") || w.ends_with("tion") || w.ends_with("ly") {
             add(&[Lang::En], 0.3);
         }
     }
     let mut order: Vec<usize> = (0..7).collect();
-    order.sort_by(|&a, &b| score[b].partial_cmp(&score[a]).unwrap_or(std::cmp::Ordering::Equal));
+    order.sort_by(|&a, &b| {
+        score[b]
+            .partial_cmp(&score[a])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let best = *order.first()?;
     let second = *order.get(1)?;
     let (b, s) = (score[best], score[second]);
@@ -144,13 +164,31 @@ mod tests {
     #[test]
     fn seven_languages() {
         let cases = [
-            ("Jeg hedder Søren og jeg vil gerne høre om min pakke", Lang::Da),
+            (
+                "Jeg hedder Søren og jeg vil gerne høre om min pakke",
+                Lang::Da,
+            ),
             ("Jag heter Anna och jag har inte fått mitt paket", Lang::Sv),
-            ("Jeg heter Nora og jeg har ikke fått pakken min ennå", Lang::Nb),
-            ("Nimeni on Matti ja soitan laskusta, en ole saanut pakettia", Lang::Fi),
-            ("Minu nimi on Triin ja ma helistan arve pärast, pakk pole kohale jõudnud", Lang::Et),
-            ("Ich heiße Lukas und ich habe mein Paket nicht bekommen", Lang::De),
-            ("My name is Paul and I have not received my parcel yet", Lang::En),
+            (
+                "Jeg heter Nora og jeg har ikke fått pakken min ennå",
+                Lang::Nb,
+            ),
+            (
+                "Nimeni on Matti ja soitan laskusta, en ole saanut pakettia",
+                Lang::Fi,
+            ),
+            (
+                "Minu nimi on Triin ja ma helistan arve pärast, pakk pole kohale jõudnud",
+                Lang::Et,
+            ),
+            (
+                "Ich heiße Lukas und ich habe mein Paket nicht bekommen",
+                Lang::De,
+            ),
+            (
+                "My name is Paul and I have not received my parcel yet",
+                Lang::En,
+            ),
         ];
         for (t, l) in cases {
             assert_eq!(detect(t), Some(l), "{t}");

@@ -30,10 +30,15 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
     c.retain(|x| x.start < x.end && x.end <= text.len());
     // an IBAN that passed mod-97 with its country letters is stronger evidence than a Luhn
     // pass (1 in 97 vs 1 in 10) for the digits inside it
-    let ibans: Vec<(usize, usize)> =
-        c.iter().filter(|x| x.kind == Kind::Iban && x.score >= 0.9).map(|x| (x.start, x.end)).collect();
+    let ibans: Vec<(usize, usize)> = c
+        .iter()
+        .filter(|x| x.kind == Kind::Iban && x.score >= 0.9)
+        .map(|x| (x.start, x.end))
+        .collect();
     if !ibans.is_empty() {
-        c.retain(|x| x.kind != Kind::PaymentCard || !ibans.iter().any(|&(s, e)| s <= x.start && x.end <= e));
+        c.retain(|x| {
+            x.kind != Kind::PaymentCard || !ibans.iter().any(|&(s, e)| s <= x.start && x.end <= e)
+        });
     }
     // merge same-kind overlaps
     c.sort_by(|a, b| {

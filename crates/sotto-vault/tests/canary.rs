@@ -3,6 +3,8 @@
 //! store, temp files); card and special-category data are not stored even encrypted; and after
 //! `forget`, a backup taken earlier cannot be decrypted with the master key and every byte left.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use common::*;
@@ -55,7 +57,7 @@ fn canaries() -> Vec<Vec<u8>> {
         NAME.as_bytes().to_vec(),
         NAME.to_lowercase().into_bytes(),
         PHONE.as_bytes().to_vec(),
-        PHONE[3..].as_bytes().to_vec(),
+        PHONE.as_bytes()[3..].to_vec(),
         EMAIL.as_bytes().to_vec(),
         CARD.as_bytes().to_vec(),
         digits.into_bytes(),

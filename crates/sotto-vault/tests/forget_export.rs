@@ -1,5 +1,7 @@
 //! Forget with legal holds, and subject access export in both formats with audio.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use common::*;

@@ -2,6 +2,8 @@
 //! a flipped byte in a blob, two swapped blobs, a truncated blob, a segment's ciphertext moved
 //! to another row (in another interaction, or within the same one), a data key moved.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 mod common;
 
 use common::*;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `sotto` binary: the happy path and every bad input the vault issue
 //! names — each gives a non-zero exit with a one-line reason, and nothing is half written.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 

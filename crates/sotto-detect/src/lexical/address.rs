@@ -2,7 +2,6 @@
 //! or English number-first form) with a house number, plus floor/apartment, postcode and city
 //! when they follow. One span.
 
-
 use sotto_core::Kind;
 
 use super::data::{sections, PhraseSet, WordSet};
@@ -89,7 +88,6 @@ impl Streets {
     pub fn type_words(&self) -> impl Iterator<Item = &str> {
         self.words.iter().map(String::as_str)
     }
-
 }
 
 fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
@@ -127,7 +125,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let cue_ends_at = |s: usize| {
         (s.saturating_sub(6)..s).any(|p| {
             doc.has(p, flag::ADDR_CUE)
-                && st.cue.match_at(words, &(0..n).collect::<Vec<usize>>(), p, &brk) == Some(s - p)
+                && st
+                    .cue
+                    .match_at(words, &(0..n).collect::<Vec<usize>>(), p, &brk)
+                    == Some(s - p)
         })
     };
 

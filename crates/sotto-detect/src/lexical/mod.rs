@@ -12,7 +12,6 @@ mod names;
 mod special;
 mod text;
 
-
 use crate::span::Candidate;
 use sotto_core::Lang;
 
@@ -212,7 +211,11 @@ impl Lexical {
             .map(|t| folded.get(t.s..t.e).unwrap_or(""))
             .collect();
         let li = lang_index(lang);
-        let (ls, lf, lc) = (flag::lang_stop(li), flag::lang_filler(li), flag::lang_cue(li));
+        let (ls, lf, lc) = (
+            flag::lang_stop(li),
+            flag::lang_filler(li),
+            flag::lang_cue(li),
+        );
         let flags: Vec<u64> = words
             .iter()
             .map(|w| {
@@ -230,14 +233,21 @@ impl Lexical {
                 g
             })
             .collect();
-        let doc = Doc { text, toks, words, flags, mixed: text::mixed_case(text) };
+        let doc = Doc {
+            text,
+            toks,
+            words,
+            flags,
+            mixed: text::mixed_case(text),
+        };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
         let n0 = out.len();
         names::find(self, cues, &doc, out);
         let n1 = out.len();
         address::find(self, cues, &doc, out);
         let mut terms: Vec<(usize, usize)> = Vec::new();
-        self.special.find(cues, lang, &doc, &folded, out, &mut terms);
+        self.special
+            .find(cues, lang, &doc, &folded, out, &mut terms);
         // A capitalised pair that is really a special-category term ("Dansk Metal", "Zeuge
         // Jehovas"), personal or not, is not a name unless it starts with a known first name.
         if !terms.is_empty() && n1 > n0 {

@@ -62,9 +62,13 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         if let Some((kind, len)) = cue {
             if let Some(&start_tok) = seq.get(pos + len) {
                 let colon = start_tok > 0
-                    && doc.toks.get(start_tok - 1).zip(doc.toks.get(start_tok)).is_some_and(
-                        |(a, b)| doc.text.get(a.e..b.s).is_some_and(|g| g.trim() == ":"),
-                    );
+                    && doc
+                        .toks
+                        .get(start_tok - 1)
+                        .zip(doc.toks.get(start_tok))
+                        .is_some_and(|(a, b)| {
+                            doc.text.get(a.e..b.s).is_some_and(|g| g.trim() == ":")
+                        });
                 if (!brk(start_tok) || colon) && start_tok >= covered_until {
                     if let Some(end_tok) = name_after(lex, cues, doc, start_tok, kind) {
                         found.push((start_tok, end_tok));
@@ -170,7 +174,10 @@ fn name_after(
             let pair = doc.mixed
                 && t.cap
                 && !cues.honorific.has(w)
-                && doc.toks.get(start + 1).is_some_and(|n| n.cap && n.tight && !n.has_digit)
+                && doc
+                    .toks
+                    .get(start + 1)
+                    .is_some_and(|n| n.cap && n.tight && !n.has_digit)
                 && !blocked(lex, cues, doc, start + 1)
                 && !starts_address(lex, doc, start + 1);
             ((is_first && (!amb || (doc.mixed && t.cap))) || pair) && cap_ok
@@ -272,9 +279,11 @@ fn spelled(
     let mut i = 0usize;
     while i < n {
         let Some(t) = doc.toks.get(i) else { break };
-        let clitic = i > 0 && doc.toks.get(i - 1).is_some_and(|p| {
-            matches!(doc.text.get(p.e..t.s), Some("'") | Some("’"))
-        });
+        let clitic = i > 0
+            && doc
+                .toks
+                .get(i - 1)
+                .is_some_and(|p| matches!(doc.text.get(p.e..t.s), Some("'") | Some("’")));
         if !t.letter || clitic {
             i += 1;
             continue;

@@ -1,7 +1,6 @@
 //! GDPR Art. 9 special categories: one Aho-Corasick scan per text over the folded text, then a
 //! context rule per hit (linked to the speaker or a person, not an impersonal frame).
 
-
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use sotto_core::{Kind, Lang};
 
@@ -20,21 +19,103 @@ const SKIP_BEFORE: &[&str] = &[
 /// Devices and products: "insulin pump", "fingerprint scanner", "blodtryksmåler",
 /// "graviditetstest" name a thing that is bought or returned, not a fact about a person.
 const DEVICES: &[&str] = &[
-    "pump", "pumps", "pumpe", "pumpen", "pumppu", "pumpun", "scanner", "scanneren", "skanner",
-    "sensor", "sensoren", "sensorn", "måler", "måleren", "mätare", "mätaren", "mittari",
-    "mittarin", "aparaat", "aparaadi", "apparat", "apparatet", "gerät", "test", "tests", "testen",
-    "testet", "testi", "testin", "testit", "kit", "kits", "strips", "strimler", "stickor",
-    "liuskat", "reader", "lukija", "läsare", "lugeja", "leser", "lock", "lås", "lukko",
+    "pump",
+    "pumps",
+    "pumpe",
+    "pumpen",
+    "pumppu",
+    "pumpun",
+    "scanner",
+    "scanneren",
+    "skanner",
+    "sensor",
+    "sensoren",
+    "sensorn",
+    "måler",
+    "måleren",
+    "mätare",
+    "mätaren",
+    "mittari",
+    "mittarin",
+    "aparaat",
+    "aparaadi",
+    "apparat",
+    "apparatet",
+    "gerät",
+    "test",
+    "tests",
+    "testen",
+    "testet",
+    "testi",
+    "testin",
+    "testit",
+    "kit",
+    "kits",
+    "strips",
+    "strimler",
+    "stickor",
+    "liuskat",
+    "reader",
+    "lukija",
+    "läsare",
+    "lugeja",
+    "leser",
+    "lock",
+    "lås",
+    "lukko",
 ];
 
 /// Institutions named after a faith or a condition ("Catholic school", "kræftafdeling").
 const INSTITUTIONS: &[&str] = &[
-    "school", "schools", "church", "skole", "skolen", "skola", "skolan", "schule", "kirche",
-    "koulu", "koulun", "kool", "kooli", "kirke", "kirken", "kyrka", "kyrkan", "charity",
-    "foundation", "fond", "fonden", "stiftung", "säätiö", "sihtasutus", "association",
-    "forening", "foreningen", "förening", "föreningen", "verein", "yhdistys", "selts", "day",
-    "week", "month", "dag", "dagen", "uge", "ugen", "vecka", "veckan", "uke", "uken", "tag",
-    "woche", "päivä", "viikko", "päev", "nädal",
+    "school",
+    "schools",
+    "church",
+    "skole",
+    "skolen",
+    "skola",
+    "skolan",
+    "schule",
+    "kirche",
+    "koulu",
+    "koulun",
+    "kool",
+    "kooli",
+    "kirke",
+    "kirken",
+    "kyrka",
+    "kyrkan",
+    "charity",
+    "foundation",
+    "fond",
+    "fonden",
+    "stiftung",
+    "säätiö",
+    "sihtasutus",
+    "association",
+    "forening",
+    "foreningen",
+    "förening",
+    "föreningen",
+    "verein",
+    "yhdistys",
+    "selts",
+    "day",
+    "week",
+    "month",
+    "dag",
+    "dagen",
+    "uge",
+    "ugen",
+    "vecka",
+    "veckan",
+    "uke",
+    "uken",
+    "tag",
+    "woche",
+    "päivä",
+    "viikko",
+    "päev",
+    "nädal",
 ];
 
 /// Words before a term: how far to look for a person.
@@ -115,7 +196,8 @@ impl Special {
                                 strong_words.insert(p.clone());
                             }
                         }
-                        if !e.pre && !e.suf && p.len() <= 3 && p.chars().all(char::is_alphanumeric) {
+                        if !e.pre && !e.suf && p.len() <= 3 && p.chars().all(char::is_alphanumeric)
+                        {
                             short.entry(p).or_insert(e);
                             continue;
                         }
@@ -131,7 +213,11 @@ impl Special {
                 .ok();
             langs.push(LangSpecial { ac, entries, short });
         }
-        Special { langs, term_words, strong_words }
+        Special {
+            langs,
+            term_words,
+            strong_words,
+        }
     }
 
     pub fn strong_term_words(&self) -> impl Iterator<Item = &str> {
@@ -306,10 +392,14 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
         return false;
     }
     if e.pre || e.suf {
-        let w = doc.text.get(doc.toks.get(tj).map_or(0, |t| t.s)..doc.toks.get(tj).map_or(0, |t| t.e));
+        let w = doc
+            .text
+            .get(doc.toks.get(tj).map_or(0, |t| t.s)..doc.toks.get(tj).map_or(0, |t| t.e));
         let tail_dev = w.is_some_and(|w| {
             let lw = w.to_lowercase();
-            DEVICES.iter().any(|d| d.len() >= 4 && lw.ends_with(d) && lw.len() > d.len() + 3)
+            DEVICES
+                .iter()
+                .any(|d| d.len() >= 4 && lw.ends_with(d) && lw.len() > d.len() + 3)
         });
         if tail_dev {
             return false;

@@ -10,19 +10,27 @@ fn lex() -> &'static Lexical {
 fn spans(text: &str, lang: Lang) -> Vec<(String, Kind)> {
     let mut out = Vec::new();
     lex().find(text, lang, &mut out);
-    out.iter().map(|c| (text[c.start..c.end].to_owned(), c.kind)).collect()
+    out.iter()
+        .map(|c| (text[c.start..c.end].to_owned(), c.kind))
+        .collect()
 }
 
 #[track_caller]
 fn has(text: &str, lang: Lang, want: &str, kind: Kind) {
     let s = spans(text, lang);
-    assert!(s.iter().any(|(t, k)| t == want && *k == kind), "{lang} {text:?}: want {want:?} {kind}, got {s:?}");
+    assert!(
+        s.iter().any(|(t, k)| t == want && *k == kind),
+        "{lang} {text:?}: want {want:?} {kind}, got {s:?}"
+    );
 }
 
 #[track_caller]
 fn none_of(text: &str, lang: Lang, kind: Kind) {
     let s = spans(text, lang);
-    assert!(!s.iter().any(|(_, k)| *k == kind), "{lang} {text:?}: no {kind} expected, got {s:?}");
+    assert!(
+        !s.iter().any(|(_, k)| *k == kind),
+        "{lang} {text:?}: no {kind} expected, got {s:?}"
+    );
 }
 
 #[track_caller]
@@ -36,22 +44,60 @@ use Lang::*;
 
 #[test]
 fn name_cues_per_language() {
-    has("Jeg hedder Mette Kjærgaard og ringer om en regning", Da, "Mette Kjærgaard", PersonName);
-    has("jag heter johan lindqvist och ringer om fakturan", Sv, "johan lindqvist", PersonName);
-    has("Hei, jeg heter Kari Nordmann.", Nb, "Kari Nordmann", PersonName);
-    has("nimeni on pekka virtanen ja soitan laskusta", Fi, "pekka virtanen", PersonName);
+    has(
+        "Jeg hedder Mette Kjærgaard og ringer om en regning",
+        Da,
+        "Mette Kjærgaard",
+        PersonName,
+    );
+    has(
+        "jag heter johan lindqvist och ringer om fakturan",
+        Sv,
+        "johan lindqvist",
+        PersonName,
+    );
+    has(
+        "Hei, jeg heter Kari Nordmann.",
+        Nb,
+        "Kari Nordmann",
+        PersonName,
+    );
+    has(
+        "nimeni on pekka virtanen ja soitan laskusta",
+        Fi,
+        "pekka virtanen",
+        PersonName,
+    );
     has("Tere, minu nimi on Mari Tamm.", Et, "Mari Tamm", PersonName);
-    has("Guten Tag, mein Name ist Sabine Krüger.", De, "Sabine Krüger", PersonName);
-    has("hi my name is oliver bennett calling about my bill", En, "oliver bennett", PersonName);
+    has(
+        "Guten Tag, mein Name ist Sabine Krüger.",
+        De,
+        "Sabine Krüger",
+        PersonName,
+    );
+    has(
+        "hi my name is oliver bennett calling about my bill",
+        En,
+        "oliver bennett",
+        PersonName,
+    );
     has("Tak, Jens. Jeg sender det i dag.", Da, "Jens", PersonName);
     has("Danke, Frau Schneider.", De, "Schneider", PersonName);
-    has("Hello, this is Sophie Turner from flat three", En, "Sophie Turner", PersonName);
+    has(
+        "Hello, this is Sophie Turner from flat three",
+        En,
+        "Sophie Turner",
+        PersonName,
+    );
 }
 
 #[test]
 fn common_word_surnames_need_context() {
     // Alone, these are words (forest, mountain, oak, fisher).
-    nothing("vi bor lige ud til en skov så gps'en kan ikke finde huset", Da);
+    nothing(
+        "vi bor lige ud til en skov så gps'en kan ikke finde huset",
+        Da,
+    );
     nothing("vi var uppe på ett berg i helgen", Sv);
     nothing("meie maja ees kasvab suur tamm", Et);
     none_of("the young fisher went to the market", En, PersonName);
@@ -64,30 +110,93 @@ fn common_word_surnames_need_context() {
 
 #[test]
 fn spelled_names() {
-    has("jeg hedder anne skov det staves s k o v", Da, "s k o v", PersonName);
-    has("mein Name ist Lena Vogel, das schreibt man V O G E L", De, "V O G E L", PersonName);
-    has("my surname is Price, that's spelled P-R-I-C-E", En, "P-R-I-C-E", PersonName);
+    has(
+        "jeg hedder anne skov det staves s k o v",
+        Da,
+        "s k o v",
+        PersonName,
+    );
+    has(
+        "mein Name ist Lena Vogel, das schreibt man V O G E L",
+        De,
+        "V O G E L",
+        PersonName,
+    );
+    has(
+        "my surname is Price, that's spelled P-R-I-C-E",
+        En,
+        "P-R-I-C-E",
+        PersonName,
+    );
     none_of("the reference is A B 1 2 3", En, PersonName);
 }
 
 #[test]
 fn addresses_per_language() {
-    has("jeg bor på Nørrebrogade 12, 3. tv., 2200 København N", Da, "Nørrebrogade 12, 3. tv., 2200 København N", Address);
-    has("min adress är Drottninggatan 5, 111 51 Stockholm", Sv, "Drottninggatan 5, 111 51 Stockholm", Address);
-    has("adressen er Karl Johans gate 22, 0159 Oslo", Nb, "Karl Johans gate 22, 0159 Oslo", Address);
-    has("osoite on Mannerheimintie 14 B 7, 00100 Helsinki", Fi, "Mannerheimintie 14 B 7, 00100 Helsinki", Address);
-    has("osoite on kauppakatu 7 b 12 40100 jyväskylä", Fi, "kauppakatu 7 b 12 40100 jyväskylä", Address);
-    has("aadress on Tartu mnt 17-3, 10117 Tallinn", Et, "Tartu mnt 17-3, 10117 Tallinn", Address);
-    has("Ich wohne in der Berliner Straße 12, 60311 Frankfurt am Main", De, "Berliner Straße 12, 60311 Frankfurt am Main", Address);
-    has("send it to 17 Queens Road, Bristol BS8 1QU please", En, "17 Queens Road, Bristol BS8 1QU", Address);
+    has(
+        "jeg bor på Nørrebrogade 12, 3. tv., 2200 København N",
+        Da,
+        "Nørrebrogade 12, 3. tv., 2200 København N",
+        Address,
+    );
+    has(
+        "min adress är Drottninggatan 5, 111 51 Stockholm",
+        Sv,
+        "Drottninggatan 5, 111 51 Stockholm",
+        Address,
+    );
+    has(
+        "adressen er Karl Johans gate 22, 0159 Oslo",
+        Nb,
+        "Karl Johans gate 22, 0159 Oslo",
+        Address,
+    );
+    has(
+        "osoite on Mannerheimintie 14 B 7, 00100 Helsinki",
+        Fi,
+        "Mannerheimintie 14 B 7, 00100 Helsinki",
+        Address,
+    );
+    has(
+        "osoite on kauppakatu 7 b 12 40100 jyväskylä",
+        Fi,
+        "kauppakatu 7 b 12 40100 jyväskylä",
+        Address,
+    );
+    has(
+        "aadress on Tartu mnt 17-3, 10117 Tallinn",
+        Et,
+        "Tartu mnt 17-3, 10117 Tallinn",
+        Address,
+    );
+    has(
+        "Ich wohne in der Berliner Straße 12, 60311 Frankfurt am Main",
+        De,
+        "Berliner Straße 12, 60311 Frankfurt am Main",
+        Address,
+    );
+    has(
+        "send it to 17 Queens Road, Bristol BS8 1QU please",
+        En,
+        "17 Queens Road, Bristol BS8 1QU",
+        Address,
+    );
     nothing("im winter ist die straße zu unserem dorf oft gesperrt", De);
-    nothing("I ordered 5 packs of the galaxy s23 on the sixth of june", En);
+    nothing(
+        "I ordered 5 packs of the galaxy s23 on the sixth of june",
+        En,
+    );
 }
 
 #[test]
 fn special_positive_and_impersonal_per_language() {
     // Danish
-    has("jeg har fået konstateret sukkersyge", Da, "sukkersyge", Health);
+    has(
+        "jeg har fået konstateret sukkersyge",
+        Da,
+        "sukkersyge",
+        Health,
+    );
     nothing("vores apotek sælger insulin men vi sender det ikke", Da);
     has("min mand er muslim", Da, "muslim", Religion);
     has("jeg er medlem af HK", Da, "HK", TradeUnion);
@@ -97,7 +206,12 @@ fn special_positive_and_impersonal_per_language() {
     nothing("vårt apotek säljer insulin", Sv);
     has("jag är medlem i Kommunal", Sv, "Kommunal", TradeUnion);
     none_of("kommunal service är stängd i dag", Sv, TradeUnion);
-    has("som bög känner jag mig inte välkommen", Sv, "bög", SexualOrientation);
+    has(
+        "som bög känner jag mig inte välkommen",
+        Sv,
+        "bög",
+        SexualOrientation,
+    );
     // Norwegian
     has("jeg er diabetiker", Nb, "diabetiker", Health);
     nothing("apoteket vårt selger insulin", Nb);
@@ -114,25 +228,55 @@ fn special_positive_and_impersonal_per_language() {
     has("ich habe Diabetes", De, "Diabetes", Health);
     nothing("unsere Apotheke verkauft Insulin", De);
     has("ich bin Mitglied bei ver.di", De, "ver.di", TradeUnion);
-    has("mein Fingerabdruck ist in der App", De, "Fingerabdruck", Biometric);
+    has(
+        "mein Fingerabdruck ist in der App",
+        De,
+        "Fingerabdruck",
+        Biometric,
+    );
     // English
     has("my wife has breast cancer", En, "breast cancer", Health);
     nothing("our pharmacy sells insulin but we can't post it", En);
     has("I'm a Catholic", En, "Catholic", Religion);
-    has("I voted Green Party last time", En, "Green Party", PoliticalOpinion);
+    has(
+        "I voted Green Party last time",
+        En,
+        "Green Party",
+        PoliticalOpinion,
+    );
     nothing("after the election they changed the rules on VAT", En);
-    has("the DNA test showed I have the BRCA2 mutation", En, "BRCA2 mutation", Genetic);
+    has(
+        "the DNA test showed I have the BRCA2 mutation",
+        En,
+        "BRCA2 mutation",
+        Genetic,
+    );
     has("please delete my voiceprint", En, "voiceprint", Biometric);
     none_of("the box was white with a green label", En, EthnicOrigin);
 }
 
 #[test]
 fn compounds_and_endings() {
-    has("jeg tager diabetesmedicin hver dag", Da, "diabetesmedicin", Health);
-    has("sukkersygen gør mig træt, siger jeg", Da, "sukkersygen", Health);
+    has(
+        "jeg tager diabetesmedicin hver dag",
+        Da,
+        "diabetesmedicin",
+        Health,
+    );
+    has(
+        "sukkersygen gør mig træt, siger jeg",
+        Da,
+        "sukkersygen",
+        Health,
+    );
     has("olen syöpäpotilas", Fi, "syöpäpotilas", Health);
     has("rekisteröin sormenjälkeni", Fi, "sormenjälkeni", Biometric);
-    has("ich nehme Blutdrucktabletten", De, "Blutdrucktabletten", Health);
+    has(
+        "ich nehme Blutdrucktabletten",
+        De,
+        "Blutdrucktabletten",
+        Health,
+    );
 }
 
 proptest! {
@@ -171,19 +315,38 @@ fn weak_cue_edge_cases() {
     none_of("I'm Christian", En, PersonName);
     has("I'm Christian", En, "Christian", Religion);
     // Two capitalised words after a weak cue, unknown to the gazetteers.
-    has("Så det er Malthe Brix, ikke?", Da, "Malthe Brix", PersonName);
+    has(
+        "Så det er Malthe Brix, ikke?",
+        Da,
+        "Malthe Brix",
+        PersonName,
+    );
     has("Danke, Herr Schmidt, ich warte", De, "Schmidt", PersonName);
     // Business frames are impersonal.
     nothing("our clinic treats diabetes and asthma", En);
-    has("Meine Adresse ist Hauptstr. 5, 10115 Berlin", De, "Hauptstr. 5, 10115 Berlin", Address);
-    has("jeg bor på Vesterbrogade 12 1 th 1620 København V", Da, "Vesterbrogade 12 1 th 1620 København V", Address);
+    has(
+        "Meine Adresse ist Hauptstr. 5, 10115 Berlin",
+        De,
+        "Hauptstr. 5, 10115 Berlin",
+        Address,
+    );
+    has(
+        "jeg bor på Vesterbrogade 12 1 th 1620 København V",
+        Da,
+        "Vesterbrogade 12 1 th 1620 København V",
+        Address,
+    );
 }
 
 #[test]
 fn special_terms_are_not_names() {
     none_of("Ich bin Zeuge Jehovas", De, PersonName);
     has("Ich bin Zeuge Jehovas", De, "Zeuge Jehovas", Religion);
-    none_of("det er Dansk Metal der har sagt det, jeg er medlem", Da, PersonName);
+    none_of(
+        "det er Dansk Metal der har sagt det, jeg er medlem",
+        Da,
+        PersonName,
+    );
 }
 
 #[test]
@@ -195,5 +358,10 @@ fn devices_and_institutions_are_impersonal() {
     nothing("jag beställde ett graviditetstest men det kom aldrig", Sv);
     nothing("I'm calling from the Catholic school about the invoice", En);
     has("jeg tager blodtryksmedicin", Da, "blodtryksmedicin", Health);
-    has("I registered my fingerprint in your app", En, "fingerprint", Biometric);
+    has(
+        "I registered my fingerprint in your app",
+        En,
+        "fingerprint",
+        Biometric,
+    );
 }

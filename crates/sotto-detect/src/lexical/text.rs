@@ -61,7 +61,11 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
     let mut start: Option<usize> = None;
     let mut prev_end = 0usize;
     for (i, c) in text.char_indices() {
-        let alnum = if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() };
+        let alnum = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric()
+        };
         if alnum {
             if start.is_none() {
                 start = Some(i);

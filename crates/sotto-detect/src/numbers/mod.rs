@@ -525,10 +525,23 @@ static STRONG: Lazy<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> = Lazy::new(||
     let mut class: Vec<u8> = Vec::new();
     for (k, (_, weak)) in TABLE.words.iter() {
         words.push(k.as_str());
-        class.push(if *weak { 2 } else if k.chars().count() <= 3 { 1 } else { 0 });
+        class.push(if *weak {
+            2
+        } else if k.chars().count() <= 3 {
+            1
+        } else {
+            0
+        });
     }
     // a spoken e-mail address needs one of these "dot" words (see rec::email)
-    for (w, c) in [("dot", 1), ("punkt", 0), ("piste", 0), ("prikk", 0), ("pist", 0), ("point", 0)] {
+    for (w, c) in [
+        ("dot", 1),
+        ("punkt", 0),
+        ("piste", 0),
+        ("prikk", 0),
+        ("pist", 0),
+        ("point", 0),
+    ] {
         words.push(w);
         class.push(c);
     }
@@ -546,14 +559,18 @@ static STRONG: Lazy<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> = Lazy::new(||
 /// whole word), or when the text has non-ASCII capitals the ASCII-folding automaton cannot see.
 /// Cheap: one automaton pass, no allocation.
 pub fn maybe_number(text: &str) -> bool {
-    let Some((ac, short)) = STRONG.as_ref() else { return true };
+    let Some((ac, short)) = STRONG.as_ref() else {
+        return true;
+    };
     if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
         return true;
     }
     let b = text.as_bytes();
     let is_word = |i: usize| -> bool {
         // the char ending before byte i (or starting at i) is alphanumeric
-        text.get(..i).and_then(|s| s.chars().next_back()).is_some_and(char::is_alphanumeric)
+        text.get(..i)
+            .and_then(|s| s.chars().next_back())
+            .is_some_and(char::is_alphanumeric)
     };
     let mut last_weak_end: Option<usize> = None;
     for m in ac.find_overlapping_iter(aho_corasick::Input::new(text)) {
@@ -563,7 +580,11 @@ pub fn maybe_number(text: &str) -> bool {
             return true;
         }
         let before = s > 0 && is_word(s);
-        let after = e < b.len() && text.get(e..).and_then(|x| x.chars().next()).is_some_and(char::is_alphanumeric);
+        let after = e < b.len()
+            && text
+                .get(e..)
+                .and_then(|x| x.chars().next())
+                .is_some_and(char::is_alphanumeric);
         if before || after {
             continue;
         }
@@ -572,7 +593,12 @@ pub fn maybe_number(text: &str) -> bool {
         }
         // two weak words in a row ("en to", "nul to en") can be a number
         if let Some(le) = last_weak_end {
-            if le <= s && s - le <= 4 && text.get(le..s).is_some_and(|g| !g.chars().any(char::is_alphanumeric)) {
+            if le <= s
+                && s - le <= 4
+                && text
+                    .get(le..s)
+                    .is_some_and(|g| !g.chars().any(char::is_alphanumeric))
+            {
                 return true;
             }
         }

@@ -342,10 +342,23 @@ static ORDINALS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
         "yhdeksäs",
         "kymmenes",
     ];
-    let fi_teen = ["yhdes", "kahdes", "kolmas", "neljäs", "viides", "kuudes", "seitsemäs", "kahdeksas", "yhdeksäs"];
+    let fi_teen = [
+        "yhdes",
+        "kahdes",
+        "kolmas",
+        "neljäs",
+        "viides",
+        "kuudes",
+        "seitsemäs",
+        "kahdeksas",
+        "yhdeksäs",
+    ];
     for (i, w) in fi_teen.iter().enumerate() {
         put(&format!("{w}toista"), (11 + i) as u8);
-        put(&format!("kahdeskymmenes{}", fi.get(i).copied().unwrap_or("")), (21 + i) as u8);
+        put(
+            &format!("kahdeskymmenes{}", fi.get(i).copied().unwrap_or("")),
+            (21 + i) as u8,
+        );
     }
     put("kahdeskymmenes", 20);
     put("kolmaskymmenes", 30);

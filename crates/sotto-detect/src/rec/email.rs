@@ -53,10 +53,15 @@ const TLD: &[&str] = &[
 
 pub fn maybe_spoken(lower: &str) -> bool {
     // every word of AT contains one of the first, every word of DOT one of the second
-    ["at ", "at-", "ät", "snabel", "alfa", "krøll", "kissanh", "miuku", "klammer"].iter().any(|p| lower.contains(p))
-        && ["dot", "punkt", "piste", "prikk", "pist", "point"].iter().any(|p| lower.contains(p))
+    [
+        "at ", "at-", "ät", "snabel", "alfa", "krøll", "kissanh", "miuku", "klammer",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+        && ["dot", "punkt", "piste", "prikk", "pist", "point"]
+            .iter()
+            .any(|p| lower.contains(p))
 }
-
 
 fn w<'a>(text: &'a str, t: &Tok) -> &'a str {
     text.get(t.s..t.e).unwrap_or("")
@@ -66,9 +71,19 @@ fn is_local_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '%')
 }
 
-pub fn find(text: &str, lower: &str, toks: &[Tok], written: bool, spoken: bool, out: &mut Vec<Candidate>) {
+pub fn find(
+    text: &str,
+    lower: &str,
+    toks: &[Tok],
+    written: bool,
+    spoken: bool,
+    out: &mut Vec<Candidate>,
+) {
     // written
-    for (i, _) in text.match_indices('@').take(if written { usize::MAX } else { 0 }) {
+    for (i, _) in text
+        .match_indices('@')
+        .take(if written { usize::MAX } else { 0 })
+    {
         let before = text.get(..i).unwrap_or("");
         let mut s = i;
         for (j, c) in before.char_indices().rev() {
@@ -187,7 +202,12 @@ pub fn find(text: &str, lower: &str, toks: &[Tok], written: bool, spoken: bool, 
                 need_word = true;
             } else if x.class != TokClass::Punct
                 && xw.chars().count() == 1
-                && start.is_some_and(|s| lower.get(s..).and_then(|r| r.split(' ').next()).is_some_and(|w| w.chars().count() == 1))
+                && start.is_some_and(|s| {
+                    lower
+                        .get(s..)
+                        .and_then(|r| r.split(' ').next())
+                        .is_some_and(|w| w.chars().count() == 1)
+                })
             {
                 // spelled letters: "j e n s at gmail dot com"
                 start = Some(x.s);

@@ -81,7 +81,14 @@ impl Recognisers {
         let cues = &sc.cues;
 
         // e-mail (written and spoken)
-        email::find(text, lower, &sc.toks, has_at, email::maybe_spoken(lower), out);
+        email::find(
+            text,
+            lower,
+            &sc.toks,
+            has_at,
+            email::maybe_spoken(lower),
+            out,
+        );
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
         // HETU
@@ -451,7 +458,9 @@ fn classify(
     }
     match ctx {
         Some(Cue::Cvc) if whole && (3..=4).contains(&len) => return Some((Kind::CardCvc, 0.85)),
-        Some(Cue::Expiry | Cue::Card | Cue::Cvc) if whole && expiry_shape(d) && (len > 3 || ctx == Some(Cue::Expiry)) => {
+        Some(Cue::Expiry | Cue::Card | Cue::Cvc)
+            if whole && expiry_shape(d) && (len > 3 || ctx == Some(Cue::Expiry)) =>
+        {
             return Some((Kind::CardExpiry, 0.85))
         }
         Some(Cue::Dob) if dob_near(text, cues, s) && numeric_date(text, r, a, b, d) => {
@@ -563,7 +572,9 @@ fn national_id(d: &[u8], cue: bool) -> Option<f32> {
             }
         }
         12 if ck::personnummer(d) => return Some(0.9),
-        12 if cue && ck::valid_date(val(&d[6..8]), val(&d[4..6]), val(&d[..4])) => return Some(0.5),
+        12 if cue && ck::valid_date(val(&d[6..8]), val(&d[4..6]), val(&d[..4])) => {
+            return Some(0.5)
+        }
         11 if ck::fodselsnummer(d) || ck::isikukood(d) || ck::steuer_id(d) => return Some(0.9),
         11 if cue => {
             // fødselsnummer (DDMMYY…) or isikukood (GYYMMDD…) shape with a real date
@@ -581,11 +592,17 @@ fn national_id(d: &[u8], cue: bool) -> Option<f32> {
 fn join_cards(runs: &[NumRun], cues: &[CueHit], from: usize, out: &mut Vec<Candidate>) {
     const GAP: usize = 60;
     let taken = |r: &NumRun, out: &[Candidate]| {
-        out.get(from..).unwrap_or(&[]).iter().any(|c| c.start < r.e() && r.s() < c.end)
+        out.get(from..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|c| c.start < r.e() && r.s() < c.end)
     };
     for i in 0..runs.len() {
         let Some(first) = runs.get(i) else { break };
-        if first.digits.len() >= 13 || taken(first, out) || context(cues, first.s()) != Some(Cue::Card) {
+        if first.digits.len() >= 13
+            || taken(first, out)
+            || context(cues, first.s()) != Some(Cue::Card)
+        {
             continue;
         }
         let mut digits: Vec<u8> = first.digits.clone();
@@ -601,9 +618,11 @@ fn join_cards(runs: &[NumRun], cues: &[CueHit], from: usize, out: &mut Vec<Candi
             }
             if digits.len() >= 13 && ck::card_brand(&digits).is_some() && ck::luhn(&digits) {
                 let (s, e) = (first.s(), end);
-                let covered = out.get(from..).unwrap_or(&[]).iter().any(|c| {
-                    c.kind == Kind::PaymentCard && c.start <= s && c.end >= e
-                });
+                let covered = out
+                    .get(from..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|c| c.kind == Kind::PaymentCard && c.start <= s && c.end >= e);
                 if !covered {
                     out.push(Candidate::new(s, e, Kind::PaymentCard, 0.8));
                 }
@@ -663,20 +682,50 @@ mod tests {
         let mut out = Vec::new();
         Recognisers::new().find(text, &[Lang::En], &mut out);
         let out = crate::resolve::resolve(text, out);
-        out.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
+        out.iter()
+            .map(|c| (c.kind, text[c.start..c.end].to_string()))
+            .collect()
     }
 
     #[test]
     fn frames_beyond_the_dev_set() {
-        assert!(find("my card is 4571 1704\nAgent: yes go on\nCaller: 9635 5977").iter().any(|(k, _)| *k == Kind::PaymentCard));
-        assert_eq!(find("born on the 3rd of March 1985"), vec![(Kind::DateOfBirth, "3rd of March 1985".into())]);
-        assert_eq!(find("expiry date eight twenty-seven"), vec![(Kind::CardExpiry, "eight twenty-seven".into())]);
-        assert_eq!(find("født 12.03.85"), vec![(Kind::DateOfBirth, "12.03.85".into())]);
-        assert_eq!(find("e-posten er ola krøllalfa firma punkt no"), vec![(Kind::Email, "ola krøllalfa firma punkt no".into())]);
-        assert_eq!(find("udløber nul otte skråstreg syvogtyve"), vec![(Kind::CardExpiry, "nul otte skråstreg syvogtyve".into())]);
+        assert!(
+            find("my card is 4571 1704\nAgent: yes go on\nCaller: 9635 5977")
+                .iter()
+                .any(|(k, _)| *k == Kind::PaymentCard)
+        );
+        assert_eq!(
+            find("born on the 3rd of March 1985"),
+            vec![(Kind::DateOfBirth, "3rd of March 1985".into())]
+        );
+        assert_eq!(
+            find("expiry date eight twenty-seven"),
+            vec![(Kind::CardExpiry, "eight twenty-seven".into())]
+        );
+        assert_eq!(
+            find("født 12.03.85"),
+            vec![(Kind::DateOfBirth, "12.03.85".into())]
+        );
+        assert_eq!(
+            find("e-posten er ola krøllalfa firma punkt no"),
+            vec![(Kind::Email, "ola krøllalfa firma punkt no".into())]
+        );
+        assert_eq!(
+            find("udløber nul otte skråstreg syvogtyve"),
+            vec![(Kind::CardExpiry, "nul otte skråstreg syvogtyve".into())]
+        );
         assert!(find("the order number is 4571170496355978 thanks").is_empty());
         assert!(find("it costs 3.519 euro").is_empty());
-        assert_eq!(find("it is j e n s at gmail dot com"), vec![(Kind::Email, "j e n s at gmail dot com".into())]);
-        assert_eq!(find("ring mig på plus fire fem fire null seks to fem syv fem en"), vec![(Kind::PhoneNumber, "plus fire fem fire null seks to fem syv fem en".into())]);
+        assert_eq!(
+            find("it is j e n s at gmail dot com"),
+            vec![(Kind::Email, "j e n s at gmail dot com".into())]
+        );
+        assert_eq!(
+            find("ring mig på plus fire fem fire null seks to fem syv fem en"),
+            vec![(
+                Kind::PhoneNumber,
+                "plus fire fem fire null seks to fem syv fem en".into()
+            )]
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Test harness: a vault on a temporary data directory laid out like the CLI's.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sotto_audio::{DecodedWav, Pcm16, SourceEncoding};
 use sotto_core::Clock;
