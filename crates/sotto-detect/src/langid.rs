@@ -5,8 +5,6 @@
 //! languages use (õ, ß, æ/ø, ä/ö, å). A word shared by several languages counts for each of them
 //! by one over their number. Short or mixed texts give `None` rather than a guess.
 
-use std::collections::HashMap;
-
 use once_cell::sync::Lazy;
 use sotto_core::Lang;
 
@@ -33,8 +31,8 @@ const EXTRA: [(Lang, &str); 7] = [
     (Lang::En, "the and is it you i to of a that in my this for on with are was have be not we your so um uh like please thanks yes name oh zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred double weekdays saturdays open closed parcel order website tracking number amount pounds dispatched should arrive ring call back"),
 ];
 
-static WORDS: Lazy<HashMap<String, Vec<Lang>>> = Lazy::new(|| {
-    let mut m: HashMap<String, Vec<Lang>> = HashMap::new();
+static WORDS: Lazy<rustc_hash::FxHashMap<String, Vec<Lang>>> = Lazy::new(|| {
+    let mut m: rustc_hash::FxHashMap<String, Vec<Lang>> = rustc_hash::FxHashMap::default();
     let mut add = |w: &str, l: Lang| {
         let f = fold(w);
         if f.is_empty() || f.contains(' ') {

@@ -1,8 +1,7 @@
 //! The compiled-in word lists (`data/`) and the small structures built from them.
 
 use sotto_core::{Kind, Lang};
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashMap;
 
 use super::text::fold;
 
@@ -20,57 +19,9 @@ pub fn lang_index(l: Lang) -> usize {
     }
 }
 
-/// A small fast hasher (FxHash) for the word lists: the keys are our own compiled-in words, so
-/// hash flooding is not a concern, and SipHash dominated the profile.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            self.add(u64::from_le_bytes(b));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            if let Some(dst) = b.get_mut(..rest.len()) {
-                dst.copy_from_slice(rest);
-            }
-            self.add(u64::from_le_bytes(b) ^ (rest.len() as u64) << 56);
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-pub type FxBuild = BuildHasherDefault<FxHasher>;
-pub type WordSet = HashSet<String, FxBuild>;
-pub type FxMap<K, V> = HashMap<K, V, FxBuild>;
+/// Fast hashing for the compiled-in word tables (keys are ours, lookups only).
+pub type WordSet = rustc_hash::FxHashSet<String>;
+pub type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Cue files, in `Lang::ALL` order.
 pub const CUES: [&str; 7] = [

@@ -9,40 +9,12 @@
 //! in years ("nineteen forty-five", "to tusind og femogtyve").
 
 use once_cell::sync::Lazy;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
-/// A small, fast, non-cryptographic hasher for the compiled-in word tables (keys are ours, not
-/// attacker-chosen; a line's words are looked up, never inserted).
-#[derive(Default, Clone, Copy)]
-pub struct Fx(u64);
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-        self.0 = h;
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// HashMap with [`Fx`].
-pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
-/// HashSet with [`Fx`].
-pub type FxSet<K> = HashSet<K, BuildHasherDefault<Fx>>;
+/// HashMap with FxHash: fast, non-cryptographic — fine for the compiled-in word tables (keys
+/// are ours, not attacker-chosen; a line's words are looked up, never inserted).
+pub type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
+/// HashSet with FxHash.
+pub type FxSet<K> = rustc_hash::FxHashSet<K>;
 
 /// One number word (or part of a glued word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
