@@ -82,6 +82,9 @@ pub struct ExportRecording {
     pub duration_s: f64,
     /// Path of the WAV file relative to the export file, when exported with audio.
     pub file: Option<String>,
+    /// The stored row, for fetching the audio; not part of the export.
+    #[serde(skip)]
+    pub row: sotto_store::RecordingRow,
 }
 
 #[derive(Serialize)]
@@ -185,7 +188,7 @@ impl Vault {
         let cipher = if rows.is_empty() {
             None
         } else {
-            Some(self.keys().subject_cipher(tenant, subject).await?)
+            Some(self.cipher_for(tenant, subject).await?)
         };
         for (i, row) in rows.into_iter().enumerate() {
             let Some(cipher) = &cipher else { break };
@@ -224,6 +227,7 @@ impl Vault {
                         channels: r.channels,
                         duration_s: r.duration_ms as f64 / 1000.0,
                         file: None,
+                        row: r.clone(),
                     })
                     .collect(),
             });
@@ -286,17 +290,12 @@ impl Vault {
         let mut recordings = 0usize;
         if let Some(dir) = &audio_dir {
             for inter in &mut export.interactions {
-                let id: sotto_core::InteractionId = inter
-                    .id
-                    .parse()
-                    .map_err(|_| VaultError::Export("bad interaction id".into()))?;
-                let rows = self.store().recordings(id).await?;
-                for (rec, row) in inter.recordings.iter_mut().zip(rows.iter()) {
+                for rec in &mut inter.recordings {
                     let pcm = self
                         .read_recording_as(
                             &export.tenant,
                             export.subject,
-                            row,
+                            &rec.row,
                             actor,
                             sotto_audit::Action::RecordingDownload,
                         )

@@ -272,24 +272,19 @@ fn span_interval(
 ) -> Option<(i64, i64)> {
     let mut a: Option<i64> = None;
     let mut b: Option<i64> = None;
+    // Code points of the span covered by located words.
+    let mut covered = 0usize;
     for (w, p) in words.iter().zip(pos) {
         if let Some((ws, we)) = p {
             if *ws < end && start < *we {
                 a = Some(a.map_or(w.start_ms, |x| x.min(w.start_ms)));
                 b = Some(b.map_or(w.end_ms, |x| x.max(w.end_ms)));
+                covered += (*we).min(end) - (*ws).max(start);
             }
         }
     }
     // A span only partly covered by located words is not trusted: fall back to the segment.
-    let covered: usize = words
-        .iter()
-        .zip(pos)
-        .filter_map(|(_, p)| *p)
-        .filter(|(ws, we)| *ws < end && start < *we)
-        .map(|(ws, we)| we.min(end) - ws.max(start))
-        .sum();
-    let span_len = end - start;
-    if covered * 2 < span_len {
+    if covered * 2 < end - start {
         return None;
     }
     Some((a?, b?))
