@@ -1,96 +1,187 @@
-//! Throughput of the full detector (every recogniser on) over a large generated transcript.
+//! Throughput of the full detector (every recogniser on) over generated call transcripts.
 //!
 //! ```text
-//! cargo run -p sotto-detect --release --example throughput -- [MB] [lang|auto] [dense|calls] [all|rec]
+//! cargo run -p sotto-detect --release --example throughput -- [MB] [given|auto|da|sv|…] [calls|dense]
+//! cargo run -p sotto-detect --release --example throughput -- 100 jsonl [auto|given]
 //! ```
-//! The input mixes the sentence frames of `dev.jsonl`-like calls in all seven languages:
-//! `dense` — every other line carries numbers, cards, ids or e-mails; `calls` — about one line in
-//! six does, the rest is plain talk (closer to a real call). `rec` times only the
-//! non-lexical recognisers (numbers, checksums, cues), `all` the whole detector.
-//! Single thread: MB/s per core.
+//! Input: `benches/gen` (seeded; seven languages; the share of lines with numbers, names,
+//! addresses, e-mail and special-category terms is documented there). `given`: every line with
+//! its own language (what `sotto redact --format jsonl` gets when lines carry `lang`); `auto`:
+//! language identification per line; a code: that language for every line.
+//! Reports MB/s and lines/s of one thread (MB = 2^20 bytes), per-line p50/p99 and peak RSS.
+//! `jsonl`: streams MB of generated JSONL through `run_jsonl` (the `sotto redact --format jsonl`
+//! path) into a sink, never holding the input, and reports peak RSS (flat memory).
+
+#[path = "../benches/gen/mod.rs"]
+mod gen;
 
 use sotto_core::Lang;
-use sotto_detect::Detector;
+use sotto_detect::{run_jsonl, Detector, Policy};
+use std::io::Read;
 use std::time::Instant;
 
-const PLAIN: &[&str] = &[
-    "Agent: Goddag, du taler med Anna, hvad kan jeg hjælpe med i dag?",
-    "Vi har öppet från åtta till sex på vardagar och till ett på lördagar.",
-    "Saksbehandler: Takk for at du ventet, jeg skal se hva jeg kan gjøre med saken din.",
-    "Agentti: Selvä, tarkistan tilauksesi tiedot ja palaan asiaan hetken kuluttua.",
-    "Klienditeenindaja: Tänan, kas ma saan veel millegagi aidata?",
-    "Mitarbeiterin: Vielen Dank für Ihre Geduld, ich schaue mir das gleich an.",
-    "Advisor: Thanks for holding, I can see the order was dispatched yesterday afternoon.",
-    "Okay so the weather has been terrible all week and the delivery van could not get through.",
-    "Kunde: Ja hej, jeg ringer angående min regning fra sidste måned, den virker lidt høj.",
-    "Kund: Jag undrar bara om ni kan skicka fakturan igen, jag hittar den inte.",
-];
+#[derive(Clone, Copy)]
+enum Mode {
+    Given,
+    Auto,
+    Fixed(Lang),
+}
 
-const LINES: &[&str] = &[
-    "Agent: Goddag, du taler med Anna, hvad kan jeg hjælpe med i dag?",
-    "Kunde: Ja hej, jeg ringer angående min regning fra sidste måned, den virker lidt høj.",
-    "kunde: mit cpr-nummer er sytten nul ni nioghalvfems, seksoghalvfems seksogtredive",
-    "Kund: Jag har kortet här, 5594-4111-7832-6286, och det går ut 12/2025.",
-    "Vi har öppet från åtta till sex på vardagar och till ett på lördagar.",
-    "Innringer: Jeg eh har kortet her, fire fem sju ni null åtte null fem fem en åtte fire åtte sju åtte seks.",
-    "Saksbehandler: Takk for at du ventet, jeg skal se hva jeg kan gjøre med saken din.",
-    "Asiakas: Nimeni on Laura Mäkelä ja henkilötunnus on 250989-817P.",
-    "Agentti: Selvä, tarkistan tilauksesi tiedot ja palaan asiaan hetken kuluttua.",
-    "Klient: Minu number on +372 544 4185, helistage palun pärast kella viit.",
-    "Klienditeenindaja: Tänan, kas ma saan veel millegagi aidata?",
-    "Anrufer: Also, meine IBAN ist DE06 5001 0517 6017 9688 42, bitte überweisen Sie dorthin.",
-    "Mitarbeiterin: Vielen Dank für Ihre Geduld, ich schaue mir das gleich an.",
-    "Customer: Send it to lars underscore christensen at hotmail dot com please.",
-    "Advisor: Thanks for holding, I can see the order was dispatched yesterday afternoon.",
-    "The tracking number is 9832764879392056, you can follow the parcel on the website.",
-    "Caller: my date of birth is the fourteenth of July nineteen forty-five.",
-    "Okay so the weather has been terrible all week and the delivery van could not get through.",
-];
+/// CPU time this thread has run (ns), from the scheduler: robust to other processes sharing the
+/// cores, unlike wall time.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Generated JSONL produced on demand (never held whole).
+struct JsonlSource {
+    gen: gen::Gen,
+    left: usize,
+    buf: Vec<u8>,
+    pos: usize,
+    with_lang: bool,
+    n: u64,
+}
+
+impl Read for JsonlSource {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            if self.left == 0 {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            while self.buf.len() < 64 * 1024 && self.left > 0 {
+                let (t, l) = self.gen.line();
+                self.n += 1;
+                let v = if self.with_lang {
+                    serde_json::json!({"id": format!("g-{}", self.n), "text": t, "lang": l.code()})
+                } else {
+                    serde_json::json!({"id": format!("g-{}", self.n), "text": t})
+                };
+                let s = v.to_string();
+                self.left = self.left.saturating_sub(s.len() + 1);
+                self.buf.extend_from_slice(s.as_bytes());
+                self.buf.push(b'\n');
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mb: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(50);
-    let lang: Option<Lang> = args.get(1).and_then(|s| s.parse().ok());
-    let calls = args.get(2).is_some_and(|s| s == "calls");
-    let rec_only = args.get(3).is_some_and(|s| s == "rec");
-    let mut lines: Vec<&str> = Vec::new();
-    let mut bytes = 0usize;
-    let mut i = 0usize;
-    while bytes < mb << 20 {
-        let l = if calls && i % 6 != 0 {
-            PLAIN[(i * 7 + i / 5) % PLAIN.len()]
-        } else {
-            LINES[(i * 7 + i / 3) % LINES.len()]
-        };
-        bytes += l.len() + 1;
-        lines.push(l);
-        i += 1;
-    }
     let det = Detector::new();
-    let _ = det.detect("warm up 4571 1704 9635 5977", lang);
+    if args.get(1).is_some_and(|s| s == "jsonl") {
+        let with_lang = args.get(2).is_none_or(|s| s != "auto");
+        let src = JsonlSource {
+            gen: gen::Gen::new(7, gen::Mix::Calls),
+            left: mb << 20,
+            buf: Vec::new(),
+            pos: 0,
+            with_lang,
+            n: 0,
+        };
+        let rss0 = peak_rss_kib();
+        let t = Instant::now();
+        let st = run_jsonl(
+            &det,
+            std::io::BufReader::new(src),
+            std::io::sink(),
+            None,
+            &Policy::redact_all(),
+        )
+        .unwrap_or_default();
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "jsonl ({}): {} lines, {:.1} MB of JSONL, {} spans, {} errors in {:.2} s \
+             ({:.1} MB/s incl. JSON and generation); peak RSS {} KiB (before the run {} KiB)",
+            if with_lang { "lang given" } else { "auto" },
+            st.lines,
+            st.bytes as f64 / 1048576.0,
+            st.spans,
+            st.errors,
+            secs,
+            st.bytes as f64 / 1048576.0 / secs,
+            peak_rss_kib(),
+            rss0
+        );
+        return;
+    }
+    let mode = match args.get(1).map(String::as_str) {
+        None | Some("given") => Mode::Given,
+        Some("auto") => Mode::Auto,
+        Some(c) => c.parse().map(Mode::Fixed).unwrap_or(Mode::Given),
+    };
+    let mix = if args.get(2).is_some_and(|s| s == "dense") {
+        gen::Mix::Dense
+    } else {
+        gen::Mix::Calls
+    };
+    let lines = gen::Gen::new(42, mix).lines(mb << 20);
+    let bytes: usize = lines.iter().map(|(t, _)| t.len() + 1).sum();
+    let lang_of = |l: Lang| match mode {
+        Mode::Given => Some(l),
+        Mode::Auto => None,
+        Mode::Fixed(f) => Some(f),
+    };
+    for w in [
+        "warm up 4571 1704 9635 5977",
+        "hej med dig",
+        "jeg hedder Anna",
+    ] {
+        let _ = det.detect(w, None);
+        let _ = det.detect(w, Some(Lang::Da));
+    }
+    // Pass 1: throughput, no per-line clock.
+    let cpu0 = thread_cpu_ns();
     let t = Instant::now();
     let mut spans = 0usize;
-    if rec_only {
-        let rec = sotto_detect::rec::Recognisers::new();
-        let langs: Vec<Lang> = lang.map_or(Lang::ALL.to_vec(), |l| vec![l]);
-        let mut out = Vec::new();
-        for l in &lines {
-            out.clear();
-            rec.find(l, &langs, &mut out);
-            spans += out.len();
-        }
-    } else {
-        for l in &lines {
-            spans += det.detect(l, lang).len();
-        }
+    for (text, l) in &lines {
+        spans += det.detect(text, lang_of(*l)).len();
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu = (thread_cpu_ns().saturating_sub(cpu0)) as f64 / 1e9;
+    // Pass 2: per-line latency.
+    let mut lat: Vec<u32> = Vec::with_capacity(lines.len());
+    for (text, l) in &lines {
+        let t = Instant::now();
+        let n = det.detect(text, lang_of(*l)).len();
+        lat.push(t.elapsed().as_nanos().min(u128::from(u32::MAX)) as u32);
+        std::hint::black_box(n);
+    }
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
-        "{} {} lines, {:.1} MB, {} spans in {:.2} s: {:.1} MB/s ({:.0} lines/s), lang {}",
-        if rec_only {
-            "recognisers only,"
-        } else {
-            "full detector,"
+        "full detector, {} mix, lang {}: {} lines, {:.1} MB, {} spans in {:.2} s: {:.1} MB/s, \
+         {:.0} lines/s (wall); {:.2} s on the CPU: {:.1} MB/s, {:.0} lines/s per core; per line p50 {:.1} µs, p99 {:.1} µs; peak RSS {} KiB",
+        if mix == gen::Mix::Dense { "dense" } else { "calls" },
+        match mode {
+            Mode::Given => "given".to_string(),
+            Mode::Auto => "auto".to_string(),
+            Mode::Fixed(l) => l.to_string(),
         },
         lines.len(),
         bytes as f64 / 1048576.0,
@@ -98,6 +189,11 @@ fn main() {
         secs,
         bytes as f64 / 1048576.0 / secs,
         lines.len() as f64 / secs,
-        lang.map_or("auto".to_string(), |l| l.to_string())
+        cpu,
+        bytes as f64 / 1048576.0 / cpu,
+        lines.len() as f64 / cpu,
+        f64::from(pct(0.5)) / 1e3,
+        f64::from(pct(0.99)) / 1e3,
+        peak_rss_kib()
     );
 }
