@@ -10,16 +10,19 @@
 pub mod blob;
 pub mod error;
 pub mod model;
+pub mod policy_model;
 pub mod sqlite;
 
 pub use blob::BlobStore;
 pub use error::StoreError;
 pub use model::*;
+pub use policy_model::*;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use sotto_core::{
-    CaseId, IdentifierKind, InteractionId, SubjectId, SubjectState, TenantId, UnixMillis,
+    CaseId, IdentifierKind, InteractionId, ObjectId, ProcessingMode, SubjectId, SubjectState,
+    TenantId, UnixMillis,
 };
 
 /// Metadata storage. Every method is one transaction. Implementations must pass the shared
@@ -132,4 +135,103 @@ pub trait Store: Send + Sync + 'static {
     async fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    // --- policies and retention (issue 6; migration 0002, SQLite in `sqlite/policy.rs`)
+    /// Inserts or replaces the rule for (tenant, scope, key).
+    async fn put_policy_rule(&self, r: &PolicyRuleRow) -> Result<(), StoreError>;
+    /// Removes a rule; `false` if there was none.
+    async fn delete_policy_rule(
+        &self,
+        tenant: &TenantId,
+        scope: RuleScope,
+        key: &str,
+    ) -> Result<bool, StoreError>;
+    /// Ordered by scope, then key.
+    async fn policy_rules(&self, tenant: &TenantId) -> Result<Vec<PolicyRuleRow>, StoreError>;
+    /// Inserts or replaces an interaction's schedule; an unknown interaction is `NotFound`.
+    async fn put_interaction_policy(&self, p: &InteractionPolicyRow) -> Result<(), StoreError>;
+    async fn get_interaction_policy(
+        &self,
+        id: InteractionId,
+    ) -> Result<Option<InteractionPolicyRow>, StoreError>;
+    /// Gives every interaction of the tenant without a schedule one under `mode` and
+    /// `retention_days` (minimal: reduce at its end, then delete after the period; anonymise:
+    /// anonymise after the period; record: delete after the period). Returns how many.
+    async fn schedule_unscheduled(
+        &self,
+        tenant: &TenantId,
+        mode: ProcessingMode,
+        retention_days: u32,
+    ) -> Result<u64, StoreError>;
+    /// Interactions whose next step is due at `now_ms`, ordered by (due_ms, id), after the
+    /// keyset position `after`.
+    async fn due_interactions(
+        &self,
+        tenant: &TenantId,
+        now_ms: UnixMillis,
+        after: Option<(UnixMillis, InteractionId)>,
+        limit: u32,
+    ) -> Result<Vec<DueInteraction>, StoreError>;
+    /// Links an interaction to a case (or unlinks it). A missing interaction is `NotFound`.
+    async fn set_interaction_case(
+        &self,
+        tenant: &TenantId,
+        id: InteractionId,
+        case: Option<CaseId>,
+    ) -> Result<(), StoreError>;
+    async fn subjects_in_state(
+        &self,
+        tenant: &TenantId,
+        state: SubjectState,
+    ) -> Result<Vec<SubjectId>, StoreError>;
+    async fn count_subject_interactions(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+    ) -> Result<u64, StoreError>;
+    async fn get_legal_hold(
+        &self,
+        tenant: &TenantId,
+        id: ObjectId,
+    ) -> Result<Option<LegalHoldRow>, StoreError>;
+    /// Every hold of the tenant, released and expired ones included, ordered by creation.
+    async fn legal_holds(&self, tenant: &TenantId) -> Result<Vec<LegalHoldRow>, StoreError>;
+    async fn insert_journal(&self, rows: &[JournalRow]) -> Result<(), StoreError>;
+    /// Journal rows not yet `audited`, ordered by (run, seq).
+    async fn open_journal(&self) -> Result<Vec<JournalRow>, StoreError>;
+    async fn set_journal_state(
+        &self,
+        keys: &[JournalKey],
+        state: JournalState,
+    ) -> Result<(), StoreError>;
+    /// Applies the changes in one transaction; each change with a journal key also marks that
+    /// journal row `done` (with the blob keys left to delete in its detail), so a change and its
+    /// journal state can never disagree. One report per change.
+    async fn apply_retention(
+        &self,
+        changes: &[(Option<JournalKey>, RetentionChange)],
+    ) -> Result<Vec<DeletionReport>, StoreError>;
+    async fn enqueue_webhooks(&self, rows: &[OutboxRow]) -> Result<(), StoreError>;
+    /// Pending events with `next_ms <= now_ms`, oldest first.
+    async fn due_webhooks(
+        &self,
+        now_ms: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+    async fn get_webhook(&self, id: ObjectId) -> Result<Option<OutboxRow>, StoreError>;
+    /// Updates attempts, next_ms, state and last_error.
+    async fn update_webhook(&self, row: &OutboxRow) -> Result<(), StoreError>;
+    /// Adds every scheduled, not yet counted interaction of the tenant to the daily aggregates
+    /// (volume, duration, bot and hand-over counts, redactions per kind) and marks it counted.
+    /// Returns how many were counted.
+    async fn fold_stats(&self, tenant: &TenantId) -> Result<u64, StoreError>;
+    /// Aggregates for days `from_day..to_day` (days since the epoch, UTC, end exclusive),
+    /// optionally of one queue.
+    async fn stats(
+        &self,
+        tenant: &TenantId,
+        from_day: i64,
+        to_day: i64,
+        queue: Option<&str>,
+    ) -> Result<(Vec<StatsDayRow>, Vec<StatsRedactionRow>), StoreError>;
 }

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sotto_core::{
-    CaseId, IdentifierKind, InteractionId, SubjectId, SubjectState, TenantId, UnixMillis,
+    CaseId, IdentifierKind, InteractionId, ObjectId, ProcessingMode, SubjectId, SubjectState,
+    TenantId, UnixMillis,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -25,7 +26,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::model::*;
+use crate::policy_model::*;
 use crate::{Store, StoreError};
+
+mod policy;
 
 /// Embedded migrations (`crates/sotto-store/migrations/`).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -1263,6 +1267,128 @@ impl Store for SqliteStore {
             .await
             .map_err(map_err("erasure_receipts"))?;
         rows(rs, receipt_row)
+    }
+
+    // --- policies and retention (issue 6): implemented in `sqlite/policy.rs`
+    async fn put_policy_rule(&self, r: &PolicyRuleRow) -> Result<(), StoreError> {
+        self.p_put_policy_rule(r).await
+    }
+    async fn delete_policy_rule(
+        &self,
+        tenant: &TenantId,
+        scope: RuleScope,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        self.p_delete_policy_rule(tenant, scope, key).await
+    }
+    async fn policy_rules(&self, tenant: &TenantId) -> Result<Vec<PolicyRuleRow>, StoreError> {
+        self.p_policy_rules(tenant).await
+    }
+    async fn put_interaction_policy(&self, p: &InteractionPolicyRow) -> Result<(), StoreError> {
+        self.p_put_interaction_policy(p).await
+    }
+    async fn get_interaction_policy(
+        &self,
+        id: InteractionId,
+    ) -> Result<Option<InteractionPolicyRow>, StoreError> {
+        self.p_get_interaction_policy(id).await
+    }
+    async fn schedule_unscheduled(
+        &self,
+        tenant: &TenantId,
+        mode: ProcessingMode,
+        retention_days: u32,
+    ) -> Result<u64, StoreError> {
+        self.p_schedule_unscheduled(tenant, mode, retention_days)
+            .await
+    }
+    async fn due_interactions(
+        &self,
+        tenant: &TenantId,
+        now_ms: UnixMillis,
+        after: Option<(UnixMillis, InteractionId)>,
+        limit: u32,
+    ) -> Result<Vec<DueInteraction>, StoreError> {
+        self.p_due_interactions(tenant, now_ms, after, limit).await
+    }
+    async fn set_interaction_case(
+        &self,
+        tenant: &TenantId,
+        id: InteractionId,
+        case: Option<CaseId>,
+    ) -> Result<(), StoreError> {
+        self.p_set_interaction_case(tenant, id, case).await
+    }
+    async fn subjects_in_state(
+        &self,
+        tenant: &TenantId,
+        state: SubjectState,
+    ) -> Result<Vec<SubjectId>, StoreError> {
+        self.p_subjects_in_state(tenant, state).await
+    }
+    async fn count_subject_interactions(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+    ) -> Result<u64, StoreError> {
+        self.p_count_subject_interactions(tenant, subject).await
+    }
+    async fn get_legal_hold(
+        &self,
+        tenant: &TenantId,
+        id: ObjectId,
+    ) -> Result<Option<LegalHoldRow>, StoreError> {
+        self.p_get_legal_hold(tenant, id).await
+    }
+    async fn legal_holds(&self, tenant: &TenantId) -> Result<Vec<LegalHoldRow>, StoreError> {
+        self.p_legal_holds(tenant).await
+    }
+    async fn insert_journal(&self, rows: &[JournalRow]) -> Result<(), StoreError> {
+        self.p_insert_journal(rows).await
+    }
+    async fn open_journal(&self) -> Result<Vec<JournalRow>, StoreError> {
+        self.p_open_journal().await
+    }
+    async fn set_journal_state(
+        &self,
+        keys: &[JournalKey],
+        state: JournalState,
+    ) -> Result<(), StoreError> {
+        self.p_set_journal_state(keys, state).await
+    }
+    async fn apply_retention(
+        &self,
+        changes: &[(Option<JournalKey>, RetentionChange)],
+    ) -> Result<Vec<DeletionReport>, StoreError> {
+        self.p_apply_retention(changes).await
+    }
+    async fn enqueue_webhooks(&self, rows: &[OutboxRow]) -> Result<(), StoreError> {
+        self.p_enqueue_webhooks(rows).await
+    }
+    async fn due_webhooks(
+        &self,
+        now_ms: UnixMillis,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        self.p_due_webhooks(now_ms, limit).await
+    }
+    async fn get_webhook(&self, id: ObjectId) -> Result<Option<OutboxRow>, StoreError> {
+        self.p_get_webhook(id).await
+    }
+    async fn update_webhook(&self, row: &OutboxRow) -> Result<(), StoreError> {
+        self.p_update_webhook(row).await
+    }
+    async fn fold_stats(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        self.p_fold_stats(tenant).await
+    }
+    async fn stats(
+        &self,
+        tenant: &TenantId,
+        from_day: i64,
+        to_day: i64,
+        queue: Option<&str>,
+    ) -> Result<(Vec<StatsDayRow>, Vec<StatsRedactionRow>), StoreError> {
+        self.p_stats(tenant, from_day, to_day, queue).await
     }
 }
 

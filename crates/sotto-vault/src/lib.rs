@@ -10,6 +10,7 @@
 pub mod error;
 pub mod export;
 pub mod identifiers;
+pub mod retention;
 pub mod transcript;
 mod vault;
 
