@@ -10,6 +10,7 @@
 pub mod error;
 pub mod export;
 pub mod identifiers;
+pub mod live;
 pub mod retention;
 pub mod transcript;
 mod vault;
@@ -17,6 +18,7 @@ mod vault;
 pub use error::{Result, VaultError};
 pub use export::{ExportFormat, SubjectExport};
 pub use identifiers::Identifier;
+pub use live::{LiveLeg, LiveReceipt, LiveRecordingRequest, LiveRecordingWriter};
 pub use transcript::TranscriptInput;
 pub use vault::{
     AudioInput, ErasureReceipt, HeldItem, IngestReceipt, IngestRequest, InteractionSummary,
