@@ -8,12 +8,16 @@
 //! or offer a way to change or remove an entry.
 //!
 //! # Storage
-//! One SQLite file of its own (WAL, `synchronous=FULL`, mode 0600). Each entry is stored once,
+//! One SQLite file of its own (WAL, `synchronous=FULL`, mode 0600). Entries are stored in
+//! pages, one row per run of up to 1024 consecutive entries written together: each entry once,
 //! as its canonical encoding ([`ENCODING_V1`]: compact JSON, fixed field order, seq and tenant
-//! inside) next to its leaf hash; the query columns (tenant, subject, actor, time, ...) are
-//! generated from that text by SQLite, so what a query shows is always what was hashed.
-//! Triggers refuse UPDATE and DELETE; subtree hashes of 256+ leaves are stored so proofs and
-//! reopening need O(log n) lookups; the compact frontier lives in memory.
+//! inside), next to its leaf hash. A batch is therefore one row, and verification reads large
+//! blobs instead of stepping through a row per entry. Queries by subject, actor and tenant go
+//! through a lookup table of 16-byte digests derived from the bodies; every result is decoded
+//! from the hashed body and filtered again, so a lookup can hide an entry (verification notices)
+//! but never change what one says. Triggers refuse UPDATE and DELETE; subtree hashes of 256+
+//! leaves are stored so proofs and reopening need O(log n) lookups; the compact frontier lives
+//! in memory.
 //!
 //! # How tampering is caught
 //! - Every leaf is recomputed from the stored bytes and compared with the stored leaf hash;
@@ -37,6 +41,7 @@ mod error;
 mod log;
 pub mod merkle;
 mod note;
+mod page;
 mod verify;
 
 pub use bench::{bench, sample_entry, BenchReport};

@@ -7,12 +7,16 @@ use crate::merkle::{
     Frontier, Hash,
 };
 use crate::note::{valid_origin, CheckpointSigner, CheckpointVerifier, SignedCheckpoint};
+use crate::page::{
+    json_escaped, leaf_at, lookup_key, page_postings, push_body, split_bodies, KEY_ACTOR,
+    KEY_SUBJECT, KEY_TENANT, PAGE_MAX,
+};
 use sotto_core::{Clock, SystemClock, TenantId};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::{Row, SqliteConnection};
 use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
@@ -20,11 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) const SCHEMA: &str = include_str!("schema.sql");
-const FORMAT: i64 = 1;
+/// Format 2: entries stored in pages (page.rs). Format 1 stored a row per entry.
+const FORMAT: i64 = 2;
 /// Subtrees of 2^NODE_LEVEL leaves and more are stored in `audit_nodes`.
 pub(crate) const NODE_LEVEL: u32 = 8;
-/// Rows per multi-row INSERT (3 parameters each, well under SQLite's 32766).
-const INSERT_CHUNK: usize = 2048;
+/// Rows per multi-row INSERT of lookup postings (2 parameters each, well under SQLite's 32766).
+const LOOKUP_CHUNK: usize = 4096;
 const NODE_CHUNK: usize = 2048;
 
 /// How a log is opened.
@@ -52,6 +57,16 @@ impl Default for AuditOptions {
     }
 }
 
+/// A page being written.
+struct PageOut {
+    first_seq: u64,
+    count: usize,
+    bodies: Vec<u8>,
+    leaf_hashes: Vec<u8>,
+    min_at_ms: i64,
+    max_at_ms: i64,
+}
+
 /// An append waiting for the next group commit.
 struct Pending {
     entries: Vec<Entry>,
@@ -74,7 +89,7 @@ pub struct AuditLog {
     origin: String,
     checkpoint_every: u64,
     clock: Arc<dyn Clock>,
-    insert_sql: String,
+    lookup_sql: String,
     state: tokio::sync::Mutex<State>,
     queue: std::sync::Mutex<Vec<Pending>>,
 }
@@ -88,14 +103,14 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
-fn insert_sql(rows: usize) -> String {
-    let mut s = String::with_capacity(64 + rows * 8);
-    s.push_str("INSERT INTO audit_entries (seq, body, leaf_hash) VALUES ");
+fn lookup_sql(rows: usize) -> String {
+    let mut s = String::with_capacity(64 + rows * 6);
+    s.push_str("INSERT INTO audit_lookup (key, seq) VALUES ");
     for i in 0..rows {
         if i > 0 {
             s.push(',');
         }
-        s.push_str("(?,?,?)");
+        s.push_str("(?,?)");
     }
     s
 }
@@ -163,6 +178,8 @@ impl AuditLog {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")
+            // Statement journals stay in memory instead of a temporary file.
+            .pragma("temp_store", "MEMORY")
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -209,7 +226,7 @@ impl AuditLog {
                 let format: i64 = row.try_get(0)?;
                 if format != FORMAT {
                     return Err(AuditError::Storage(format!(
-                        "unsupported audit log format {format}"
+                        "unsupported audit log format {format} (this version reads format {FORMAT})"
                     )));
                 }
                 let stored: String = row.try_get(1)?;
@@ -254,7 +271,7 @@ impl AuditLog {
             origin,
             checkpoint_every: opts.checkpoint_every,
             clock: Arc::new(SystemClock),
-            insert_sql: insert_sql(INSERT_CHUNK),
+            lookup_sql: lookup_sql(LOOKUP_CHUNK),
             state: tokio::sync::Mutex::new(State {
                 frontier: Frontier::new(),
                 last_checkpoint: 0,
@@ -270,14 +287,15 @@ impl AuditLog {
     /// at most 255 leaves per level below 8).
     async fn load_state(&self, meta_size: i64) -> Result<(), AuditError> {
         let mut conn = self.pool.acquire().await?;
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_entries")
-            .fetch_one(&mut *conn)
-            .await?;
-        let size = match max {
+        let end: Option<i64> = sqlx::query_scalar(
+            "SELECT first_seq + count FROM audit_pages ORDER BY first_seq DESC LIMIT 1",
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        let size = match end {
             None => 0u64,
             Some(m) => u64::try_from(m)
-                .map_err(|_| AuditError::Damaged("an entry has a negative seq".into()))?
-                .saturating_add(1),
+                .map_err(|_| AuditError::Damaged("a page has a negative seq".into()))?,
         };
         let mut damaged = None;
         if i64::try_from(size).ok() != Some(meta_size) {
@@ -418,49 +436,72 @@ impl AuditLog {
             return Err(AuditError::TooLarge(es.len()));
         }
         let mut frontier = st.frontier.clone();
-        let mut leaves: Vec<Hash> = Vec::with_capacity(es.len());
         let mut nodes: Vec<CompletedNode> = Vec::new();
-        // All bodies in one buffer: `ends[i]` is where entry i's encoding ends.
-        let mut bodies: Vec<u8> = Vec::with_capacity(es.len() * 256);
-        let mut ends: Vec<usize> = Vec::with_capacity(es.len());
-        for (i, e) in es.iter().enumerate() {
-            let from = bodies.len();
-            e.encode_into(start + i as u64, &mut bodies);
-            ends.push(bodies.len());
-            let h = hash_leaf(&bodies[from..]);
-            frontier.push_with(h, |c| {
-                if c.level >= NODE_LEVEL {
-                    nodes.push(c);
-                }
-            });
-            leaves.push(h);
+        let mut pages: Vec<PageOut> = Vec::with_capacity(es.len().div_ceil(PAGE_MAX));
+        let mut postings: Vec<([u8; 16], u64)> = Vec::with_capacity(es.len() + 16);
+        let mut body = Vec::with_capacity(512);
+        let mut seq = start;
+        for chunk in es.chunks(PAGE_MAX) {
+            let mut page = PageOut {
+                first_seq: seq,
+                count: chunk.len(),
+                bodies: Vec::with_capacity(chunk.len() * 260),
+                leaf_hashes: Vec::with_capacity(chunk.len() * 32),
+                min_at_ms: i64::MAX,
+                max_at_ms: i64::MIN,
+            };
+            for e in chunk {
+                body.clear();
+                e.encode_into(seq, &mut body);
+                let h = hash_leaf(&body);
+                frontier.push_with(h, |c| {
+                    if c.level >= NODE_LEVEL {
+                        nodes.push(c);
+                    }
+                });
+                push_body(&mut page.bodies, &body);
+                page.leaf_hashes.extend_from_slice(&h);
+                page.min_at_ms = page.min_at_ms.min(e.at_ms);
+                page.max_at_ms = page.max_at_ms.max(e.at_ms);
+                seq += 1;
+            }
+            let (bodies, _) = split_bodies(&page.bodies);
+            page_postings(page.first_seq, &bodies, &mut postings);
+            pages.push(page);
         }
         let end = frontier.size();
-
         drop(es);
+
         let mut tx = self.pool.begin().await?;
-        let mut seq = start;
-        let mut i = 0usize;
-        while i < leaves.len() {
-            let take = (leaves.len() - i).min(INSERT_CHUNK);
+        for p in &pages {
+            sqlx::query(
+                "INSERT INTO audit_pages (first_seq, count, bodies, leaf_hashes, min_at_ms, max_at_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(to_i64(p.first_seq)?)
+            .bind(to_i64(p.count as u64)?)
+            .bind(&p.bodies[..])
+            .bind(&p.leaf_hashes[..])
+            .bind(p.min_at_ms)
+            .bind(p.max_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Sorted by key: the postings go into the b-tree in order.
+        postings.sort_unstable();
+        for chunk in postings.chunks(LOOKUP_CHUNK) {
             let tail_sql;
-            let sql = if take == INSERT_CHUNK {
-                self.insert_sql.as_str()
+            let sql = if chunk.len() == LOOKUP_CHUNK {
+                self.lookup_sql.as_str()
             } else {
-                tail_sql = insert_sql(take);
+                tail_sql = lookup_sql(chunk.len());
                 tail_sql.as_str()
             };
             let mut q = sqlx::query(sql);
-            for j in i..i + take {
-                let from = if j == 0 { 0 } else { ends[j - 1] };
-                // Canonical encodings are JSON text: valid UTF-8 by construction.
-                let body = std::str::from_utf8(&bodies[from..ends[j]])
-                    .map_err(|_| AuditError::Damaged("entry encoding is not UTF-8".into()))?;
-                q = q.bind(to_i64(seq)?).bind(body).bind(&leaves[j][..]);
-                seq += 1;
+            for (k, seq) in chunk {
+                q = q.bind(&k[..]).bind(to_i64(*seq)?);
             }
             q.execute(&mut *tx).await?;
-            i += take;
         }
         for chunk in nodes.chunks(NODE_CHUNK) {
             let sql = node_sql(chunk.len());
@@ -619,48 +660,109 @@ impl AuditLog {
 
     /// One stored record.
     pub async fn get(&self, seq: u64) -> Result<Option<Record>, AuditError> {
-        let row = sqlx::query(&format!("{SELECT_RECORD} WHERE seq = ?"))
-            .bind(to_i64(seq)?)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| record_from_row(&r)).transpose()
+        let mut conn = self.pool.acquire().await?;
+        let Some(page) = page_containing(&mut conn, seq).await? else {
+            return Ok(None);
+        };
+        page.record(seq)
     }
 
     /// One tenant's entries matching `q`, in log order.
+    ///
+    /// A subject query follows that subject's postings entry by entry; other queries walk
+    /// the pages holding the tenant's (or the actor's) entries. Every candidate is decoded
+    /// from its hashed body and checked against the whole filter, tenant included.
     pub async fn query(&self, tenant: &TenantId, q: &Query) -> Result<Vec<Record>, AuditError> {
-        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(SELECT_RECORD);
-        qb.push(" WHERE tenant = ").push_bind(tenant.as_str());
-        if let Some(s) = &q.subject {
-            qb.push(" AND subject = ").push_bind(s.to_string());
+        let limit = q.limit.unwrap_or(1000).min(100_000) as usize;
+        let from_seq = q.after_seq.map_or(0, |s| s.saturating_add(1));
+        let tenant_b = tenant.as_str().as_bytes();
+        let subject_s = q.subject.map(|s| s.to_string());
+        let mut out = Vec::new();
+        let mut conn = self.pool.acquire().await?;
+        let keep = |r: &Record| {
+            r.seq >= from_seq
+                && r.entry.tenant == *tenant
+                && q.subject.is_none_or(|s| r.entry.subject == Some(s))
+                && q.actor.as_ref().is_none_or(|a| r.entry.actor == *a)
+                && q.from_ms.is_none_or(|t| r.entry.at_ms >= t)
+                && q.to_ms.is_none_or(|t| r.entry.at_ms < t)
+                && q.action.is_none_or(|a| r.entry.action == a)
+        };
+        if let Some(subject) = &subject_s {
+            let key = lookup_key(KEY_SUBJECT, tenant_b, subject.as_bytes());
+            let mut cursor = from_seq;
+            let mut page: Option<StoredPage> = None;
+            'outer: loop {
+                let seqs: Vec<i64> = sqlx::query_scalar(
+                    "SELECT seq FROM audit_lookup WHERE key = ? AND seq >= ? ORDER BY seq LIMIT 512",
+                )
+                .bind(&key[..])
+                .bind(to_i64(cursor)?)
+                .fetch_all(&mut *conn)
+                .await?;
+                let Some(&last) = seqs.last() else { break };
+                for seq in seqs {
+                    let seq = u64::try_from(seq)
+                        .map_err(|_| AuditError::Damaged("a lookup has a negative seq".into()))?;
+                    if !page.as_ref().is_some_and(|p| p.holds(seq)) {
+                        page = page_containing(&mut conn, seq).await?;
+                    }
+                    let Some(rec) = page.as_ref().map(|p| p.record(seq)).transpose()?.flatten()
+                    else {
+                        continue;
+                    };
+                    if keep(&rec) {
+                        out.push(rec);
+                        if out.len() >= limit {
+                            break 'outer;
+                        }
+                    }
+                }
+                cursor = u64::try_from(last).unwrap_or(u64::MAX).saturating_add(1);
+            }
+            return Ok(out);
         }
-        if let Some(a) = &q.actor {
-            qb.push(" AND actor = ").push_bind(a.clone());
+        let key = match &q.actor {
+            Some(a) => lookup_key(KEY_ACTOR, tenant_b, &json_escaped(a)),
+            None => lookup_key(KEY_TENANT, tenant_b, b""),
+        };
+        // Start at the page holding `from_seq`: its first seq may be smaller.
+        let mut cursor = match page_start(&mut conn, from_seq).await? {
+            Some(s) => s,
+            None => from_seq,
+        };
+        let from_ms = q.from_ms.unwrap_or(i64::MIN);
+        let to_ms = q.to_ms.unwrap_or(i64::MAX);
+        'pages: loop {
+            let rows = sqlx::query(
+                "SELECT p.first_seq, p.count, p.bodies, p.leaf_hashes FROM audit_lookup l \
+                 JOIN audit_pages p ON p.first_seq = l.seq \
+                 WHERE l.key = ? AND l.seq >= ? AND p.max_at_ms >= ? AND p.min_at_ms < ? \
+                 ORDER BY l.seq LIMIT 16",
+            )
+            .bind(&key[..])
+            .bind(to_i64(cursor)?)
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(&mut *conn)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let page = StoredPage::from_row(r)?;
+                cursor = page.first_seq.saturating_add(1);
+                for rec in page.records()? {
+                    if keep(&rec) {
+                        out.push(rec);
+                        if out.len() >= limit {
+                            break 'pages;
+                        }
+                    }
+                }
+            }
         }
-        if let Some(t) = q.from_ms {
-            qb.push(" AND at_ms >= ").push_bind(t);
-        }
-        if let Some(t) = q.to_ms {
-            qb.push(" AND at_ms < ").push_bind(t);
-        }
-        if let Some(a) = q.action {
-            qb.push(" AND action = ").push_bind(a.as_str());
-        }
-        if let Some(s) = q.after_seq {
-            qb.push(" AND seq > ").push_bind(to_i64(s)?);
-        }
-        let limit = i64::from(q.limit.unwrap_or(1000).min(100_000));
-        qb.push(" ORDER BY seq LIMIT ").push_bind(limit);
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let recs = rows
-            .iter()
-            .map(record_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        // The columns are generated from the body, so this holds unless the schema was
-        // changed; even then no other tenant's entry is ever returned.
-        Ok(recs
-            .into_iter()
-            .filter(|r| r.entry.tenant == *tenant)
-            .collect())
+        Ok(out)
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
@@ -672,23 +774,109 @@ impl AuditLog {
     }
 }
 
-const SELECT_RECORD: &str = "SELECT seq, body, leaf_hash FROM audit_entries";
+/// A stored page, read back.
+pub(crate) struct StoredPage {
+    pub(crate) first_seq: u64,
+    pub(crate) count: u64,
+    pub(crate) bodies: Vec<u8>,
+    pub(crate) leaf_hashes: Vec<u8>,
+}
 
-fn record_from_row(r: &SqliteRow) -> Result<Record, AuditError> {
-    let seq: i64 = r.try_get(0)?;
-    let bad = |what: &str| AuditError::Damaged(format!("entry {seq} has {what}"));
-    let body: &[u8] = r.try_get_unchecked(1)?;
-    let leaf: &[u8] = r.try_get_unchecked(2)?;
-    let (claimed, entry) = Entry::from_canonical(body).map_err(|_| bad("an invalid encoding"))?;
-    let seq = u64::try_from(seq).map_err(|_| bad("a negative seq"))?;
-    if claimed != seq {
-        return Err(bad("the encoding of another seq"));
+impl StoredPage {
+    fn from_row(r: &SqliteRow) -> Result<Self, AuditError> {
+        let first: i64 = r.try_get(0)?;
+        let count: i64 = r.try_get(1)?;
+        let damaged = || AuditError::Damaged(format!("the page at seq {first} is malformed"));
+        Ok(Self {
+            first_seq: u64::try_from(first).map_err(|_| damaged())?,
+            count: u64::try_from(count).map_err(|_| damaged())?,
+            bodies: r
+                .try_get_unchecked::<Option<Vec<u8>>, _>(2)?
+                .unwrap_or_default(),
+            leaf_hashes: r
+                .try_get_unchecked::<Option<Vec<u8>>, _>(3)?
+                .unwrap_or_default(),
+        })
     }
-    Ok(Record {
-        seq,
-        entry,
-        leaf_hash: hash_from(leaf).ok_or_else(|| bad("an invalid leaf hash"))?,
-    })
+
+    fn holds(&self, seq: u64) -> bool {
+        seq >= self.first_seq && seq - self.first_seq < self.count
+    }
+
+    fn decode(&self, i: usize, body: &[u8]) -> Result<Record, AuditError> {
+        let seq = self.first_seq + i as u64;
+        let bad = |what: &str| AuditError::Damaged(format!("entry {seq} has {what}"));
+        let (claimed, entry) =
+            Entry::from_canonical(body).map_err(|_| bad("an invalid encoding"))?;
+        if claimed != seq {
+            return Err(bad("the encoding of another seq"));
+        }
+        Ok(Record {
+            seq,
+            entry,
+            leaf_hash: leaf_at(&self.leaf_hashes, i).ok_or_else(|| bad("no leaf hash"))?,
+        })
+    }
+
+    /// The record at `seq`, if this page holds it.
+    fn record(&self, seq: u64) -> Result<Option<Record>, AuditError> {
+        if !self.holds(seq) {
+            return Ok(None);
+        }
+        let i = (seq - self.first_seq) as usize;
+        let (bodies, _) = split_bodies(&self.bodies);
+        match bodies.get(i) {
+            Some(b) => self.decode(i, b).map(Some),
+            None => Err(AuditError::Damaged(format!("entry {seq} is missing"))),
+        }
+    }
+
+    fn records(&self) -> Result<Vec<Record>, AuditError> {
+        let (bodies, whole) = split_bodies(&self.bodies);
+        if !whole || bodies.len() as u64 != self.count {
+            return Err(AuditError::Damaged(format!(
+                "the page at seq {} is malformed",
+                self.first_seq
+            )));
+        }
+        bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| self.decode(i, b))
+            .collect()
+    }
+}
+
+/// The first seq of the page holding `seq`, if any page starts at or before it.
+async fn page_start(conn: &mut SqliteConnection, seq: u64) -> Result<Option<u64>, AuditError> {
+    let s: Option<i64> = sqlx::query_scalar(
+        "SELECT first_seq FROM audit_pages WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
+    )
+    .bind(to_i64(seq)?)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(s.and_then(|s| u64::try_from(s).ok()))
+}
+
+/// The page holding `seq`.
+async fn page_containing(
+    conn: &mut SqliteConnection,
+    seq: u64,
+) -> Result<Option<StoredPage>, AuditError> {
+    let row = sqlx::query(
+        "SELECT first_seq, count, bodies, leaf_hashes FROM audit_pages WHERE first_seq <= ? \
+         ORDER BY first_seq DESC LIMIT 1",
+    )
+    .bind(to_i64(seq)?)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => {
+            let p = StoredPage::from_row(&r)?;
+            Ok(p.holds(seq).then_some(p))
+        }
+        None => Ok(None),
+    }
 }
 
 /// MTH(D[a:b]): the right fold of the perfect subtrees it splits into.
@@ -736,22 +924,36 @@ async fn perfect_hash(
             return Ok(h);
         }
     }
-    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT seq, leaf_hash FROM audit_entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+    let first = page_start(conn, start).await?.unwrap_or(start);
+    let rows = sqlx::query(
+        "SELECT first_seq, count, NULL, leaf_hashes FROM audit_pages \
+         WHERE first_seq >= ? AND first_seq < ? ORDER BY first_seq",
     )
-    .bind(to_i64(start)?)
+    .bind(to_i64(first)?)
     .bind(to_i64(start + len)?)
     .fetch_all(&mut *conn)
     .await?;
     let mut f = Frontier::new();
-    for (i, (seq, leaf)) in rows.iter().enumerate() {
-        let want = start + i as u64;
-        if u64::try_from(*seq).ok() != Some(want) {
-            return Err(AuditError::Damaged(format!("entry {want} is missing")));
+    for r in &rows {
+        let page = StoredPage::from_row(r)?;
+        for i in 0..page.count {
+            let seq = page.first_seq + i;
+            if seq < start + f.size() {
+                continue;
+            }
+            if seq >= start + len {
+                break;
+            }
+            if seq != start + f.size() {
+                return Err(AuditError::Damaged(format!(
+                    "entry {} is missing",
+                    start + f.size()
+                )));
+            }
+            let leaf = leaf_at(&page.leaf_hashes, i as usize)
+                .ok_or_else(|| AuditError::Damaged(format!("entry {seq} has no leaf hash")))?;
+            f.push(leaf);
         }
-        f.push(hash_from(leaf).ok_or_else(|| {
-            AuditError::Damaged(format!("entry {want} has an invalid leaf hash"))
-        })?);
     }
     if f.size() != len {
         return Err(AuditError::Damaged(format!(

@@ -6,6 +6,7 @@ use crate::error::AuditError;
 use crate::log::{AuditLog, SCHEMA};
 use crate::merkle::{hash_leaf, Frontier, Hash};
 use crate::note::SignedCheckpoint;
+use crate::page::{leaf_at, split_bodies, PostingTally};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -35,6 +36,8 @@ pub enum ProblemKind {
     RolledBack,
     /// The first entries no longer hash to the root a checkpoint signed.
     HistoryRewritten,
+    /// The query lookups do not match the entries (a query could miss or show extra entries).
+    LookupChanged,
 }
 
 impl ProblemKind {
@@ -50,6 +53,7 @@ impl ProblemKind {
             ProblemKind::SchemaChanged => "schema changed",
             ProblemKind::RolledBack => "rolled back",
             ProblemKind::HistoryRewritten => "history rewritten",
+            ProblemKind::LookupChanged => "lookup changed",
         }
     }
 }
@@ -130,9 +134,8 @@ impl fmt::Display for VerifyReport {
 const MAX_SUSPECTS: usize = 100_000;
 /// At most this many problems are listed; the rest are summarised.
 const MAX_PROBLEMS: usize = 1_000;
-/// Entries fetched per query on the fast path (SQLite concatenates them; one row crosses into
-/// Rust per chunk instead of one per entry).
-const VERIFY_CHUNK: u64 = 8192;
+/// Pages fetched per query.
+const VERIFY_PAGES: i64 = 64;
 
 struct Suspect {
     stored: Option<Hash>,
@@ -155,10 +158,24 @@ struct Pass {
     problems: Vec<Problem>,
     targets: std::iter::Peekable<std::vec::IntoIter<u64>>,
     roots_at: BTreeMap<u64, Hash>,
+    /// What the lookup table should hold, from the pages read.
+    tally: PostingTally,
 }
 
 impl Pass {
     fn row(&mut self, seq: u64, body: &[u8], stored: &[u8]) {
+        if seq < self.expected {
+            // Pages overlap: a second copy of a seq was stored (a lookup may show it instead
+            // of the first). The tree is built from the first copy.
+            if self.problems.len() < MAX_PROBLEMS {
+                self.problems.push(Problem {
+                    seq: Some(seq),
+                    kind: ProblemKind::InsertedEntry,
+                    detail: format!("a second entry {seq} was stored (overlapping pages)"),
+                });
+            }
+            return;
+        }
         if seq != self.expected {
             let e = self.expected;
             self.problems.push(Problem {
@@ -202,19 +219,41 @@ impl Pass {
         }
     }
 
-    /// Feeds a chunk the reader checked: lines of 64 hex digits (the stored leaf hash)
-    /// followed by the body, for seqs `lo, lo + 1, ...`.
-    fn fast_chunk(&mut self, lo: u64, blob: &[u8]) {
-        for (i, line) in blob.split(|&b| b == b'\n').enumerate() {
-            let (hex_part, body) = line.split_at(64.min(line.len()));
-            let mut h = [0u8; 32];
-            let stored: &[u8] = match hex::decode_to_slice(hex_part, &mut h) {
-                Ok(()) => &h,
-                Err(_) => &[],
+    /// Feeds one stored page: each body with its stored leaf hash, at `first_seq + i`.
+    fn page(&mut self, p: &PageRow) {
+        let (bodies, whole) = split_bodies(&p.bodies);
+        let hashes_ok = p.leaf_hashes.len() == bodies.len() * 32;
+        if !whole || bodies.len() as u64 != p.count || !hashes_ok {
+            self.problems.push(Problem {
+                seq: Some(p.first_seq),
+                kind: ProblemKind::EditedEntry,
+                detail: format!(
+                    "the page at seq {} is malformed: it says {} entries, holds {} readable bodies and {} bytes of leaf hashes",
+                    p.first_seq,
+                    p.count,
+                    bodies.len(),
+                    p.leaf_hashes.len()
+                ),
+            });
+        }
+        self.tally.add_page(p.first_seq, &bodies);
+        for (i, body) in bodies.iter().enumerate() {
+            let stored = leaf_at(&p.leaf_hashes, i);
+            let stored: &[u8] = match &stored {
+                Some(h) => h,
+                None => &[],
             };
-            self.row(lo + i as u64, body, stored);
+            self.row(p.first_seq + i as u64, body, stored);
         }
     }
+}
+
+/// A page as read for verification.
+struct PageRow {
+    first_seq: u64,
+    count: u64,
+    bodies: Vec<u8>,
+    leaf_hashes: Vec<u8>,
 }
 
 struct CheckpointRow {
@@ -324,16 +363,22 @@ impl AuditLog {
         }
         targets.retain(|&t| t > 0);
 
-        let negative: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_entries WHERE seq < 0")
-            .fetch_one(&mut *tx)
-            .await?;
+        let negative: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_pages WHERE first_seq < 0")
+                .fetch_one(&mut *tx)
+                .await?;
         if negative > 0 {
             problems.push(Problem {
                 seq: None,
                 kind: ProblemKind::InsertedEntry,
-                detail: format!("{negative} row(s) with a negative seq were added"),
+                detail: format!("{negative} page(s) with a negative seq were added"),
             });
         }
+        // COUNT and SUM(seq) of the lookup postings, compared with what the pages imply.
+        let (lookup_count, lookup_sum): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), SUM(seq % 4294967291) FROM audit_lookup")
+                .fetch_one(&mut *tx)
+                .await?;
 
         let schema_problems = self.check_schema(&mut tx).await?;
 
@@ -347,17 +392,13 @@ impl AuditLog {
             problems: Vec::new(),
             targets: targets.into_iter().peekable(),
             roots_at,
+            tally: PostingTally::default(),
         };
         let (chunks_tx, mut chunks_rx) = tokio::sync::mpsc::channel(3);
         let reader = tokio::spawn(read_chunks(tx, chunks_tx));
         while let Some(msg) = chunks_rx.recv().await {
-            match msg? {
-                Chunk::Fast { lo, blob } => pass.fast_chunk(lo, &blob),
-                Chunk::Rows(rows) => {
-                    for (seq, body, stored) in rows {
-                        pass.row(seq, &body, &stored);
-                    }
-                }
+            for p in msg? {
+                pass.page(&p);
             }
         }
         reader
@@ -371,8 +412,20 @@ impl AuditLog {
             mut suspects,
             extra_suspects,
             roots_at,
+            tally,
             ..
         } = pass;
+        if !lookup_matches(&tally, lookup_count, lookup_sum) {
+            problems.push(Problem {
+                seq: None,
+                kind: ProblemKind::LookupChanged,
+                detail: format!(
+                    "the query lookups hold {lookup_count} postings where the entries imply {}: \
+                     entries could be hidden from (or added to) queries",
+                    tally.count
+                ),
+            });
+        }
         let rows = frontier.size();
         let root = frontier.root();
 
@@ -580,19 +633,9 @@ impl AuditLog {
     }
 }
 
-enum Chunk {
-    /// SQLite's concatenation of `hex(leaf_hash) || body` lines for seqs `lo, lo + 1, ...`.
-    Fast { lo: u64, blob: Vec<u8> },
-    /// (seq, body, stored leaf hash), read row by row.
-    Rows(Vec<(u64, Vec<u8>, Vec<u8>)>),
-}
+type ChunkSender = tokio::sync::mpsc::Sender<Result<Vec<PageRow>, AuditError>>;
 
-/// (seq, body, leaf hash) as stored; NULLs only where someone rebuilt the table.
-type RawRow = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
-
-type ChunkSender = tokio::sync::mpsc::Sender<Result<Chunk, AuditError>>;
-
-/// Reads the entries in seq order inside the verification's read transaction.
+/// Reads the pages in seq order inside the verification's read transaction.
 async fn read_chunks(mut tx: sqlx::Transaction<'static, sqlx::Sqlite>, out: ChunkSender) {
     if let Err(e) = read_chunks_in(&mut tx, &out).await {
         let _ = out.send(Err(e)).await;
@@ -600,95 +643,58 @@ async fn read_chunks(mut tx: sqlx::Transaction<'static, sqlx::Sqlite>, out: Chun
     let _ = tx.rollback().await;
 }
 
-/// Whether a concatenated chunk has exactly `count` lines, each a 64-digit hash followed by
-/// a body that names the expected seq. Anything else is read again row by row.
-fn well_formed(lo: u64, count: u64, blob: &[u8]) -> bool {
-    let mut n = 0u64;
-    for line in blob.split(|&b| b == b'\n') {
-        if line.len() < 64 || claimed_seq(&line[64..]) != Some(lo + n) {
-            return false;
-        }
-        n += 1;
-    }
-    n == count
-}
-
 async fn read_chunks_in(
     tx: &mut sqlx::SqliteConnection,
     out: &ChunkSender,
 ) -> Result<(), AuditError> {
-    let mut lo: u64 = 0;
+    let mut from = i64::MIN;
     loop {
-        let hi = lo.saturating_add(VERIFY_CHUNK);
-        let (Ok(lo_i), Ok(hi_i)) = (i64::try_from(lo), i64::try_from(hi)) else {
-            return Ok(());
-        };
-        // Concatenated in scan (seq) order; `well_formed` checks every line's seq, so an
-        // unexpected order only sends the chunk down the row-by-row path.
-        let r = sqlx::query(
-            "SELECT COUNT(*), MIN(seq), MAX(seq), group_concat(hex(leaf_hash) || body, char(10)) \
-             FROM audit_entries WHERE seq >= ?1 AND seq < ?2",
+        let rows = sqlx::query(
+            "SELECT first_seq, count, bodies, leaf_hashes FROM audit_pages \
+             WHERE first_seq >= ? ORDER BY first_seq LIMIT ?",
         )
-        .bind(lo_i)
-        .bind(hi_i)
-        .fetch_one(&mut *tx)
+        .bind(from)
+        .bind(VERIFY_PAGES)
+        .fetch_all(&mut *tx)
         .await?;
-        let count: i64 = r.try_get_unchecked(0)?;
-        if count == 0 {
-            let next: Option<i64> =
-                sqlx::query_scalar("SELECT MIN(seq) FROM audit_entries WHERE seq >= ?")
-                    .bind(hi_i)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            match next.and_then(|n| u64::try_from(n).ok()) {
-                None => return Ok(()),
-                Some(n) => {
-                    lo = n;
-                    continue;
-                }
-            }
-        }
-        let min: i64 = r.try_get_unchecked(1)?;
-        let max: i64 = r.try_get_unchecked(2)?;
-        let blob: Option<&[u8]> = r.try_get_unchecked(3)?;
-        let msg = match blob {
-            Some(b)
-                if min == lo_i
-                    && max - min + 1 == count
-                    && well_formed(lo, count.unsigned_abs(), b) =>
-            {
-                Chunk::Fast {
-                    lo,
-                    blob: b.to_vec(),
-                }
-            }
-            _ => {
-                let rows: Vec<RawRow> = sqlx::query_as(
-                    "SELECT seq, CAST(body AS BLOB), leaf_hash FROM audit_entries \
-                     WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
-                )
-                .bind(lo_i)
-                .bind(hi_i)
-                .fetch_all(&mut *tx)
-                .await?;
-                Chunk::Rows(
-                    rows.into_iter()
-                        .map(|(s, b, h)| {
-                            (
-                                s.unsigned_abs(),
-                                b.unwrap_or_default(),
-                                h.unwrap_or_default(),
-                            )
-                        })
-                        .collect(),
-                )
-            }
+        let Some(last) = rows.last() else {
+            return Ok(());
         };
-        if out.send(Ok(msg)).await.is_err() {
+        let last: i64 = last.try_get(0)?;
+        let mut pages = Vec::with_capacity(rows.len());
+        for r in rows {
+            let first: i64 = r.try_get(0)?;
+            let count: i64 = r.try_get_unchecked(1).unwrap_or(-1);
+            if first < 0 {
+                continue; // reported by the negative-seq check
+            }
+            pages.push(PageRow {
+                first_seq: first.unsigned_abs(),
+                // A negative or non-integer count is malformed; `page` reports it.
+                count: u64::try_from(count).unwrap_or(u64::MAX),
+                bodies: r
+                    .try_get_unchecked::<Option<Vec<u8>>, _>(2)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                leaf_hashes: r
+                    .try_get_unchecked::<Option<Vec<u8>>, _>(3)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            });
+        }
+        if out.send(Ok(pages)).await.is_err() {
             return Ok(());
         }
-        lo = hi;
+        from = last.saturating_add(1);
     }
+}
+
+/// Whether the lookup table's COUNT and SUM(seq mod P) agree with the tally.
+fn lookup_matches(tally: &PostingTally, count: i64, sum: Option<i64>) -> bool {
+    u64::try_from(count).ok() == Some(tally.count)
+        && u128::try_from(sum.unwrap_or(0)).ok() == Some(tally.seq_sum)
 }
 
 async fn schema_rows(

@@ -77,8 +77,10 @@ async fn raw(path: &Path) -> SqliteConnection {
         .await
         .unwrap();
     for t in [
-        "audit_entries_no_update",
-        "audit_entries_no_delete",
+        "audit_pages_no_update",
+        "audit_pages_no_delete",
+        "audit_lookup_no_update",
+        "audit_lookup_no_delete",
         "audit_nodes_no_update",
         "audit_nodes_no_delete",
         "audit_checkpoints_no_update",
@@ -92,8 +94,100 @@ async fn raw(path: &Path) -> SqliteConnection {
     c
 }
 
-async fn exec(c: &mut SqliteConnection, sql: &str) {
+/// Runs `sql` against the raw tables.
+async fn exec_raw(c: &mut SqliteConnection, sql: &str) {
     sqlx::raw_sql(sql).execute(&mut *c).await.unwrap();
+}
+
+/// Runs `sql` with the entries laid out one row each, as an operator with a little tooling
+/// would: the pages are unpacked into a temporary `audit_entries (seq, body, leaf_hash)`
+/// table, `sql` edits it (and whatever else it names), and the result is packed back into
+/// pages, keeping the original page boundaries where the seqs still run on.
+async fn exec(c: &mut SqliteConnection, sql: &str) {
+    exec_raw(
+        c,
+        "CREATE TEMP TABLE audit_entries (seq INTEGER PRIMARY KEY, body TEXT, leaf_hash BLOB,
+             page INTEGER,
+             at_ms INTEGER GENERATED ALWAYS AS (json_extract(body, '$.at_ms')) VIRTUAL)",
+    )
+    .await;
+    let pages: Vec<(i64, Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("SELECT first_seq, bodies, leaf_hashes FROM audit_pages ORDER BY first_seq")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+    for (first, bodies, hashes) in pages {
+        let mut at = 0usize;
+        let mut i = 0usize;
+        while at < bodies.len() {
+            let len = u32::from_le_bytes(bodies[at..at + 4].try_into().unwrap()) as usize;
+            let body = std::str::from_utf8(&bodies[at + 4..at + 4 + len]).unwrap();
+            sqlx::query(
+                "INSERT INTO temp.audit_entries (seq, body, leaf_hash, page) VALUES (?, ?, ?, ?)",
+            )
+            .bind(first + i as i64)
+            .bind(body)
+            .bind(&hashes[i * 32..i * 32 + 32])
+            .bind(first)
+            .execute(&mut *c)
+            .await
+            .unwrap();
+            at += 4 + len;
+            i += 1;
+        }
+    }
+    exec_raw(c, sql).await;
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>, Option<i64>)> = sqlx::query_as(
+        "SELECT seq, CAST(body AS BLOB), leaf_hash, page FROM temp.audit_entries ORDER BY seq",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .unwrap();
+    exec_raw(
+        c,
+        "DELETE FROM main.audit_pages; DROP TABLE temp.audit_entries;",
+    )
+    .await;
+    // Group into runs of consecutive seqs from the same original page.
+    let mut groups: Vec<Vec<(i64, Vec<u8>, Vec<u8>)>> = Vec::new();
+    let mut last: Option<(i64, i64)> = None;
+    for (seq, body, hash, page) in rows {
+        let page = page.or(last.map(|(_, p)| p)).unwrap_or(seq);
+        match (last, groups.last_mut()) {
+            (Some((ls, lp)), Some(g)) if ls + 1 == seq && lp == page => g.push((seq, body, hash)),
+            _ => groups.push(vec![(seq, body, hash)]),
+        }
+        last = Some((seq, page));
+    }
+    for g in groups {
+        let mut bodies = Vec::new();
+        let mut hashes = Vec::new();
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (_, body, hash) in &g {
+            bodies.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            bodies.extend_from_slice(body);
+            hashes.extend_from_slice(hash);
+            let at = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["at_ms"].as_i64())
+                .unwrap_or(0);
+            lo = lo.min(at);
+            hi = hi.max(at);
+        }
+        sqlx::query(
+            "INSERT INTO audit_pages (first_seq, count, bodies, leaf_hashes, min_at_ms, max_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(g[0].0)
+        .bind(g.len() as i64)
+        .bind(bodies)
+        .bind(hashes)
+        .bind(lo)
+        .bind(hi)
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
 }
 
 async fn verify(f: &Fixture, kept: Option<&SignedCheckpoint>) -> VerifyReport {
@@ -139,8 +233,10 @@ async fn the_triggers_refuse_updates_and_deletes() {
         .await
         .unwrap();
     for sql in [
-        "UPDATE audit_entries SET body = json_set(body, '$.actor', 'user:mallory') WHERE seq = 3",
-        "DELETE FROM audit_entries WHERE seq = 999",
+        "UPDATE audit_pages SET count = 1 WHERE first_seq = 0",
+        "DELETE FROM audit_pages WHERE first_seq = 750",
+        "DELETE FROM audit_lookup",
+        "UPDATE audit_lookup SET seq = seq + 1",
         "DELETE FROM audit_checkpoints",
         "UPDATE audit_checkpoints SET note = '' WHERE id = 1",
         "DELETE FROM audit_nodes",
@@ -414,6 +510,7 @@ async fn a_thorough_rollback_is_caught_by_a_kept_checkpoint() {
     exec(
         &mut c,
         "DELETE FROM audit_entries WHERE seq >= 900;
+         DELETE FROM audit_lookup WHERE seq >= 900;
          DELETE FROM audit_checkpoints WHERE size > 900;
          UPDATE sqlite_sequence SET seq = (SELECT MAX(id) FROM audit_checkpoints)
              WHERE name = 'audit_checkpoints';
@@ -536,16 +633,15 @@ async fn a_kept_checkpoint_for_another_log_is_reported() {
 async fn a_rebuilt_table_with_writable_columns_is_reported() {
     let f = fixture().await;
     let mut c = raw(&f.path).await;
-    // Plain columns could be edited to hide rows from queries without touching the bodies.
-    exec(
+    // Plain columns could be edited to hide pages from queries without touching the bodies.
+    exec_raw(
         &mut c,
-        "ALTER TABLE audit_entries RENAME TO old_entries;
-         CREATE TABLE audit_entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL,
-             leaf_hash BLOB NOT NULL, tenant TEXT, at_ms INTEGER, actor TEXT, action TEXT,
-             subject TEXT, object TEXT, from_addr TEXT, purpose TEXT, outcome TEXT);
-         INSERT INTO audit_entries SELECT seq, body, leaf_hash, tenant, at_ms, actor, action,
-             subject, object, from_addr, purpose, outcome FROM old_entries;
-         DROP TABLE old_entries;",
+        "ALTER TABLE audit_pages RENAME TO old_pages;
+         CREATE TABLE audit_pages (first_seq INTEGER PRIMARY KEY, count INTEGER NOT NULL,
+             bodies BLOB NOT NULL, leaf_hashes BLOB NOT NULL, min_at_ms INTEGER NOT NULL,
+             max_at_ms INTEGER NOT NULL, tenant TEXT);
+         INSERT INTO audit_pages SELECT *, NULL FROM old_pages;
+         DROP TABLE old_pages;",
     )
     .await;
     c.close().await.unwrap();
@@ -597,4 +693,65 @@ async fn problems_across_verification_chunks_are_all_found() {
     );
     // Entries 16384.. are gone at the end: the log is shorter than the kept checkpoint.
     assert!(has(&rep, Some(16384), ProblemKind::RolledBack), "{rep}");
+}
+
+#[tokio::test]
+async fn removed_query_lookups_are_noticed() {
+    let f = fixture().await;
+    let subject = read_entry(&f.path, 123).await.subject.unwrap();
+    let mut c = raw(&f.path).await;
+    // Hide entry 123 from queries by its subject without touching the entry.
+    exec_raw(&mut c, "DELETE FROM audit_lookup WHERE seq = 123").await;
+    c.close().await.unwrap();
+    let log = AuditLog::open(&f.path, signer()).await.unwrap();
+    let q = sotto_audit::Query {
+        subject: Some(subject),
+        ..Default::default()
+    };
+    let tenant = TenantId::new("acme").unwrap();
+    assert!(log.query(&tenant, &q).await.unwrap().is_empty());
+    let rep = log.verify(f.kept.last()).await.unwrap();
+    assert_eq!(rep.problems.len(), 1, "{rep}");
+    assert_eq!(rep.problems[0].kind, ProblemKind::LookupChanged, "{rep}");
+}
+
+#[tokio::test]
+async fn a_malformed_page_is_named() {
+    let f = fixture().await;
+    let mut c = raw(&f.path).await;
+    // Cut the last bytes off the page holding entries 500 to 749.
+    exec_raw(
+        &mut c,
+        "UPDATE audit_pages SET bodies = substr(bodies, 1, length(bodies) - 10) WHERE first_seq = 500",
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert_eq!(first(&rep), (Some(500), ProblemKind::EditedEntry), "{rep}");
+    assert!(rep.problems[0].detail.contains("malformed"), "{rep}");
+    assert!(has(&rep, Some(749), ProblemKind::MissingEntry), "{rep}");
+}
+
+#[tokio::test]
+async fn an_overlapping_page_is_named() {
+    let f = fixture().await;
+    let forged = entry(600);
+    let mut bodies = Vec::new();
+    let b = forged.canonical_bytes(600);
+    bodies.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    bodies.extend_from_slice(&b);
+    let h = hex::encode(forged.leaf_hash(600));
+    let mut c = raw(&f.path).await;
+    // A one-entry page at seq 600, inside the page that starts at 500.
+    exec_raw(
+        &mut c,
+        &format!(
+            "INSERT INTO audit_pages VALUES (600, 1, X'{}', X'{h}', 0, 0)",
+            hex::encode(&bodies)
+        ),
+    )
+    .await;
+    c.close().await.unwrap();
+    let rep = verify(&f, None).await;
+    assert!(has(&rep, Some(600), ProblemKind::InsertedEntry), "{rep}");
 }
