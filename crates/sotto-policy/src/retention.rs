@@ -120,8 +120,10 @@ impl RetentionEngine {
             dry_run,
             ..Default::default()
         };
+        // Subjects an interrupted run acted on: they may now be left with nothing.
+        let mut resumed_subjects: Vec<(TenantId, SubjectId)> = Vec::new();
         if !dry_run {
-            self.resume(&mut report).await?;
+            resumed_subjects = self.resume(&mut report).await?;
         }
         let run = ObjectId::new();
         report.run = Some(run);
@@ -137,7 +139,11 @@ impl RetentionEngine {
             let holds = store.active_holds(t, now).await?;
             let anon = anonymous_subject_id(t);
             let before = (report.reduced, report.anonymised, report.deleted, report.subjects_erased);
-            let mut touched: BTreeSet<SubjectId> = BTreeSet::new();
+            let mut touched: BTreeSet<SubjectId> = resumed_subjects
+                .iter()
+                .filter(|(rt, _)| rt == t)
+                .map(|(_, s)| *s)
+                .collect();
             let mut after = None;
             loop {
                 let page = store.due_interactions(t, now, after, PAGE).await?;
@@ -269,12 +275,19 @@ impl RetentionEngine {
             .any(|i| Policies::covering(holds, subject, i.id, i.case_id).is_some()))
     }
 
-    /// Completes the open journal of an interrupted run.
-    async fn resume(&self, report: &mut RetentionReport) -> Result<()> {
+    /// Completes the open journal of an interrupted run; returns the subjects it acted on.
+    async fn resume(&self, report: &mut RetentionReport) -> Result<Vec<(TenantId, SubjectId)>> {
         let open = self.policies.vault.store().open_journal().await?;
         if open.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let subjects: Vec<(TenantId, SubjectId)> = open
+            .iter()
+            .filter(|r| r.action != JournalAction::EraseSubject)
+            .map(|r| (r.tenant.clone(), r.subject))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let (planned, done): (Vec<JournalRow>, Vec<JournalRow>) = open
             .into_iter()
             .partition(|r| r.state == JournalState::Planned);
@@ -287,7 +300,7 @@ impl RetentionEngine {
         self.finish_done(&done, report, true).await?;
         self.execute(&planned, report).await?;
         report.resumed += total(report) - before;
-        Ok(())
+        Ok(subjects)
     }
 
     /// Executes planned journal rows in order, in batches.
