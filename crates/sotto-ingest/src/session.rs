@@ -621,7 +621,7 @@ impl CallSession {
         };
         let w = l.engine.watermark_ms();
         let mut spans = Vec::new();
-        if l.words_since_flush > 0 && (w == u64::MAX || w >= l.last_word_end + window) {
+        if l.words_since_flush > 0 && (closing || w == u64::MAX || w >= l.last_word_end + window) {
             spans = l.det.flush();
             l.words_since_flush = 0;
         }
@@ -781,8 +781,8 @@ impl CallSession {
         let bps = l.bps;
         let rate = u64::from(l.spec.sample_rate);
         let blank = |s_ms: u64, e_ms: u64, out: &mut Vec<u8>| -> u64 {
-            let s = (s_ms * rate / 1000).max(base);
-            let e = (e_ms * rate / 1000).min(to);
+            let s = (s_ms.saturating_mul(rate) / 1000).max(base);
+            let e = (e_ms.saturating_mul(rate) / 1000).min(to);
             if e > s {
                 let from = (s - base) as usize * bps;
                 let until = ((e - base) as usize * bps).min(out.len());
@@ -884,20 +884,27 @@ impl CallSession {
                 return None;
             };
             for i in 0..s.legs.len() {
-                let done = s.legs.get(i).is_some_and(|l| l.engine.is_done());
-                if done {
-                    let to = s.legs.get(i).map_or(0, |l| l.received);
-                    s.release_to(i, to, true);
+                let (w, received, rate) = match s.legs.get(i) {
+                    Some(l) => (l.engine.watermark_ms(), l.received, l.spec.sample_rate),
+                    None => continue,
+                };
+                // Checked: everything the engine covered (the detector was flushed by the
+                // closing pump). The rest was never transcribed: silenced, and said so.
+                let covered = if w == u64::MAX {
+                    received
                 } else {
+                    (w.saturating_mul(u64::from(rate)) / 1000).min(received)
+                };
+                s.release_to(i, covered, true);
+                if covered < received {
                     let until_ms = s.now_media_ms();
                     s.event(
                         Some(i as u8),
                         TimelineKind::TranscriptionFailed { until_ms },
                         "engine",
-                        Some("engine did not finish in time: remaining audio silenced".into()),
+                        Some("audio after the last transcript was never checked: silenced".into()),
                     );
-                    let to = s.legs.get(i).map_or(0, |l| l.received);
-                    s.release_to(i, to, false);
+                    s.release_to(i, received, false);
                 }
                 s.report(i);
             }

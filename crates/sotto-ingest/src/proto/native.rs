@@ -34,7 +34,7 @@ pub const HEADER_LEN: usize = 5;
 pub const FOLLOWS: u32 = u32::MAX;
 
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
     Start(StartMsg),
     Attach {
