@@ -72,6 +72,21 @@ fn idx(l: Lang) -> usize {
 
 /// One of the seven languages, or `None` when unsure.
 pub fn detect(text: &str) -> Option<Lang> {
+    let folded = fold(text);
+    let toks = crate::lexical::tokenize(text);
+    detect_prepared(text, &folded, &toks)
+}
+
+fn has(w: &[u8], pat: &[u8]) -> bool {
+    w.windows(pat.len()).any(|x| x == pat)
+}
+
+/// [`detect`] over a text already folded and cut into words (the detector's shared pass).
+pub(crate) fn detect_prepared(
+    text: &str,
+    folded: &str,
+    toks: &[crate::lexical::Tok],
+) -> Option<Lang> {
     let mut score = [0f32; 7];
     let mut add = |ls: &[Lang], w: f32| {
         let share = w / ls.len().max(1) as f32;
@@ -82,7 +97,7 @@ pub fn detect(text: &str) -> Option<Lang> {
         }
     };
     // Letters.
-    for c in text.chars() {
+    for c in text.chars().filter(|c| !c.is_ascii()) {
         match c {
             'õ' | 'Õ' => add(&[Lang::Et], 2.0),
             'ß' => add(&[Lang::De], 2.0),
@@ -94,9 +109,9 @@ pub fn detect(text: &str) -> Option<Lang> {
             _ => {}
         }
     }
-    let folded = fold(text);
-    for w in folded
-        .split(|c: char| !c.is_alphanumeric())
+    for w in toks
+        .iter()
+        .map(|t| folded.get(t.s..t.e).unwrap_or(""))
         .filter(|w| w.chars().nth(1).is_some())
     {
         if let Some(ls) = WORDS.get(w) {
@@ -109,17 +124,18 @@ pub fn detect(text: &str) -> Option<Lang> {
             continue;
         }
         // Shapes of unknown words.
-        let fi_shape = w.contains("ää")
-            || w.contains("yy")
-            || w.contains("äy")
-            || w.contains("yä")
+        let wb = w.as_bytes();
+        let fi_shape = has(wb, "ää".as_bytes())
+            || has(wb, b"yy")
+            || has(wb, "äy".as_bytes())
+            || has(wb, "yä".as_bytes())
             || w.ends_with("ssa")
             || w.ends_with("ssä")
             || w.ends_with("llä")
             || w.ends_with("stä");
         if fi_shape {
             add(&[Lang::Fi], 0.5);
-        } else if w.contains("og")
+        } else if has(wb, b"og")
             && (w.ends_with("tyve")
                 || w.ends_with("tres")
                 || w.ends_with("fems")

@@ -66,12 +66,28 @@ impl Detector {
 
     /// Like [`Detector::detect`] but in byte offsets (resolved, sorted, non-overlapping).
     pub fn detect_bytes(&self, text: &str, lang: Option<Lang>) -> Vec<Candidate> {
-        let lang = lang.or_else(|| langid::detect(text));
         let mut out = Vec::new();
-        match lang {
-            Some(l) => self.collect(text, &[l], &mut out),
-            None => self.collect(text, &Lang::ALL, &mut out),
+        if text.is_empty() {
+            return out;
         }
+        // One fold, one tokenisation and one word lookup serve language identification and
+        // every language's word-list recognisers.
+        self.lexical.with_prepared(text, |p| {
+            let lang = lang.or_else(|| langid::detect_prepared(text, &p.folded, &p.toks));
+            let one: [Lang; 1];
+            let langs: &[Lang] = match lang {
+                Some(l) => {
+                    one = [l];
+                    &one
+                }
+                None => &Lang::ALL,
+            };
+            self.rec.find(text, langs, &mut out);
+            for &l in langs {
+                self.lexical.find_prepared(text, p, l, &mut out);
+            }
+        });
+        retain_valid(text, &mut out);
         resolve::resolve(text, out)
     }
 
@@ -87,17 +103,19 @@ impl Detector {
             return;
         }
         self.rec.find(text, langs, out);
-        for &l in langs {
-            self.lexical.find(text, l, out);
-        }
-        // Never trust a recogniser with offsets: drop anything out of bounds or off a boundary.
-        out.retain(|c| {
-            c.start < c.end
-                && c.end <= text.len()
-                && text.is_char_boundary(c.start)
-                && text.is_char_boundary(c.end)
-        });
+        self.lexical.find_langs(text, langs, out);
+        retain_valid(text, out);
     }
+}
+
+/// Never trust a recogniser with offsets: drops anything out of bounds or off a boundary.
+fn retain_valid(text: &str, out: &mut Vec<Candidate>) {
+    out.retain(|c| {
+        c.start < c.end
+            && c.end <= text.len()
+            && text.is_char_boundary(c.start)
+            && text.is_char_boundary(c.end)
+    });
 }
 
 /// Converts byte-offset candidates to code-point spans (input need not be sorted).

@@ -16,7 +16,7 @@ use crate::span::Candidate;
 use sotto_core::Lang;
 
 use data::{lang_index, lines, sections, word_set, PhraseSet, WordSet};
-pub use text::{fold, tokenize, Tok};
+pub use text::{fold, fold_into, tokenize, tokenize_into, Tok};
 
 /// Cue words of one language.
 #[derive(Debug, Default)]
@@ -92,6 +92,24 @@ pub(crate) mod flag {
     }
 }
 
+/// A text folded, tokenized and looked up once (reused buffers).
+#[derive(Default)]
+pub(crate) struct Prepared {
+    /// [`fold`]ed text (same byte offsets).
+    pub folded: String,
+    /// Its words.
+    pub toks: Vec<Tok>,
+    /// `word_flags` of every token, before the per-language bits are applied.
+    raw: Vec<u64>,
+    mixed: bool,
+    /// Only white space: nothing to find.
+    blank: bool,
+}
+
+thread_local! {
+    static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
+}
+
 /// Word-list recognisers, built once and shared (Send + Sync).
 #[derive(Debug)]
 pub struct Lexical {
@@ -120,7 +138,7 @@ impl Doc<'_> {
 /// One text, prepared once per call.
 pub(crate) struct Doc<'a> {
     pub text: &'a str,
-    pub toks: Vec<Tok>,
+    pub toks: &'a [Tok],
     pub words: Vec<&'a str>,
     /// [`flag`] bits per token.
     pub flags: Vec<u64>,
@@ -200,11 +218,65 @@ impl Lexical {
 
     /// Appends person_name, address and special-category candidates (byte offsets).
     pub fn find(&self, text: &str, lang: Lang, out: &mut Vec<Candidate>) {
-        if text.trim().is_empty() {
+        self.find_langs(text, &[lang], out);
+    }
+
+    /// [`Lexical::find`] for several languages: the text is folded, tokenized and looked up
+    /// once, then each language's recognisers run over the shared result.
+    pub fn find_langs(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
+        self.with_prepared(text, |p| {
+            for &l in langs {
+                self.find_prepared(text, p, l, out);
+            }
+        });
+    }
+
+    /// Runs `f` over `text` folded, tokenized and looked up once, in this thread's reused
+    /// buffers.
+    pub(crate) fn with_prepared<R>(&self, text: &str, f: impl FnOnce(&Prepared) -> R) -> R {
+        PREPARED.with(|p| match p.try_borrow_mut() {
+            Ok(mut p) => {
+                self.prepare(text, &mut p);
+                f(&p)
+            }
+            Err(_) => {
+                let mut p = Prepared::default();
+                self.prepare(text, &mut p);
+                f(&p)
+            }
+        })
+    }
+
+    /// Folds, tokenizes and looks up every word of `text` once.
+    fn prepare(&self, text: &str, p: &mut Prepared) {
+        fold_into(text, &mut p.folded);
+        tokenize_into(text, &mut p.toks);
+        p.raw.clear();
+        let folded = p.folded.as_str();
+        p.raw.extend(p.toks.iter().map(|t| {
+            folded
+                .get(t.s..t.e)
+                .and_then(|w| self.word_flags.get(w))
+                .copied()
+                .unwrap_or(0)
+        }));
+        p.mixed = text::mixed_case(text);
+        p.blank = text.trim().is_empty();
+    }
+
+    /// One language's names, addresses and special categories over a prepared text.
+    pub(crate) fn find_prepared(
+        &self,
+        text: &str,
+        p: &Prepared,
+        lang: Lang,
+        out: &mut Vec<Candidate>,
+    ) {
+        if p.blank {
             return;
         }
-        let folded = fold(text);
-        let toks = tokenize(text);
+        let folded = p.folded.as_str();
+        let toks = p.toks.as_slice();
         // `fold` keeps every character's byte length, so token offsets are valid in both.
         let words: Vec<&str> = toks
             .iter()
@@ -216,10 +288,10 @@ impl Lexical {
             flag::lang_filler(li),
             flag::lang_cue(li),
         );
-        let flags: Vec<u64> = words
+        let flags: Vec<u64> = p
+            .raw
             .iter()
-            .map(|w| {
-                let f = self.word_flags.get(*w).copied().unwrap_or(0);
+            .map(|&f| {
                 let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
                 if f & lc != 0 {
                     g |= flag::NAME_CUE;
@@ -238,7 +310,7 @@ impl Lexical {
             toks,
             words,
             flags,
-            mixed: text::mixed_case(text),
+            mixed: p.mixed,
         };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
         let n0 = out.len();
@@ -246,8 +318,7 @@ impl Lexical {
         let n1 = out.len();
         address::find(self, cues, &doc, out);
         let mut terms: Vec<(usize, usize)> = Vec::new();
-        self.special
-            .find(cues, lang, &doc, &folded, out, &mut terms);
+        self.special.find(cues, lang, &doc, folded, out, &mut terms);
         // A capitalised pair that is really a special-category term ("Dansk Metal", "Zeuge
         // Jehovas"), personal or not, is not a name unless it starts with a known first name.
         if !terms.is_empty() && n1 > n0 {

@@ -4,32 +4,44 @@
 /// a different UTF-8 length (or is several characters) is kept as it is. Hyphens become spaces so
 /// that "brca1-mutation" and "brca1 mutation" match the same pattern.
 pub fn fold(text: &str) -> String {
-    if text.is_ascii() {
-        let mut b = text.as_bytes().to_ascii_lowercase();
-        for x in &mut b {
-            if *x == b'-' {
-                *x = b' ';
-            }
-        }
-        return String::from_utf8(b).unwrap_or_default();
-    }
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == '-' {
-            out.push(' ');
-        } else if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-        } else if c.is_uppercase() {
-            let mut lower = c.to_lowercase();
-            match (lower.next(), lower.next()) {
-                (Some(l), None) if l.len_utf8() == c.len_utf8() => out.push(l),
-                _ => out.push(c),
-            }
-        } else {
-            out.push(c);
-        }
-    }
+    fold_into(text, &mut out);
     out
+}
+
+/// [`fold`] into a reused buffer.
+pub fn fold_into(text: &str, out: &mut String) {
+    out.clear();
+    out.push_str(text);
+    out.make_ascii_lowercase();
+    // Hyphens (rare) and non-ASCII capitals (rarer) are replaced in place, same byte length.
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    let mut tmp = [0u8; 4];
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or(0);
+        if c < 0x80 {
+            if c == b'-' {
+                out.replace_range(i..i + 1, " ");
+            }
+            i += 1;
+            continue;
+        }
+        let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
+            i += 1;
+            continue;
+        };
+        let n = ch.len_utf8();
+        if ch.is_uppercase() {
+            let mut lower = ch.to_lowercase();
+            if let (Some(l), None) = (lower.next(), lower.next()) {
+                if l.len_utf8() == n {
+                    out.replace_range(i..i + n, l.encode_utf8(&mut tmp));
+                }
+            }
+        }
+        i += n;
+    }
 }
 
 /// A word: a maximal run of alphanumeric characters.
@@ -57,58 +69,138 @@ pub struct Tok {
 }
 
 pub fn tokenize(text: &str) -> Vec<Tok> {
-    let mut toks: Vec<Tok> = Vec::with_capacity(text.len() / 5 + 1);
-    let mut start: Option<usize> = None;
-    let mut prev_end = 0usize;
-    for (i, c) in text.char_indices() {
-        let alnum = if c.is_ascii() {
-            c.is_ascii_alphanumeric()
-        } else {
-            c.is_alphanumeric()
-        };
-        if alnum {
-            if start.is_none() {
-                start = Some(i);
-            }
-        } else if let Some(s) = start.take() {
-            toks.push(make_tok(text, prev_end, s, i, toks.is_empty()));
-            prev_end = i;
-        }
-    }
-    if let Some(s) = start {
-        toks.push(make_tok(text, prev_end, s, text.len(), toks.is_empty()));
-    }
+    let mut toks = Vec::with_capacity(text.len() / 5 + 1);
+    tokenize_into(text, &mut toks);
     toks
 }
 
-fn make_tok(text: &str, prev_end: usize, s: usize, e: usize, first_tok: bool) -> Tok {
-    let gap = text.get(prev_end..s).unwrap_or("");
-    let w = text.get(s..e).unwrap_or("");
-    let mut chars = w.chars();
-    let first = chars.next();
-    let cap = first.is_some_and(char::is_uppercase);
-    let digits = !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
-    let has_digit = w.bytes().any(|b| b.is_ascii_digit());
-    let letter = first.is_some_and(char::is_alphabetic) && chars.next().is_none();
-    let dot_after = text.as_bytes().get(e) == Some(&b'.');
-    let brk = first_tok
-        || gap
-            .chars()
-            .any(|c| matches!(c, '.' | '!' | '?' | ':' | ';' | '\n' | '\r'));
-    let comma = gap.contains(',');
-    let tight = !first_tok
-        && (gap == "-" || (!gap.is_empty() && gap.chars().all(|c| c == ' ' || c == '\t')));
-    Tok {
-        s,
-        e,
-        cap,
-        digits,
-        has_digit,
-        letter,
-        brk,
-        comma,
-        tight,
-        dot_after,
+const ALNUM: u8 = 1;
+const DIGIT: u8 = 2;
+const UPPER: u8 = 4;
+const ALPHA: u8 = 8;
+const BRK: u8 = 16;
+const COMMA: u8 = 32;
+const SPACE: u8 = 64;
+
+/// Character classes of the ASCII bytes.
+static ASCII_CLASS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0usize;
+    while c < 128 {
+        let b = c as u8;
+        let mut k = 0u8;
+        if b.is_ascii_digit() {
+            k |= ALNUM | DIGIT;
+        }
+        if b.is_ascii_alphabetic() {
+            k |= ALNUM | ALPHA;
+        }
+        if b.is_ascii_uppercase() {
+            k |= UPPER;
+        }
+        if matches!(b, b'.' | b'!' | b'?' | b':' | b';' | b'\n' | b'\r') {
+            k |= BRK;
+        }
+        if b == b',' {
+            k |= COMMA;
+        }
+        if b == b' ' || b == b'\t' {
+            k |= SPACE;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
+
+#[inline]
+fn ascii_class(c: u8) -> u8 {
+    ASCII_CLASS.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// [`tokenize`] into a reused vector: one pass over the bytes, ASCII without decoding.
+pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
+    toks.clear();
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    let mut gap_start = 0usize;
+    loop {
+        // the gap before the next word
+        let (mut g_brk, mut g_comma, mut g_ws_only) = (false, false, true);
+        // (class bits of the word's first character, its byte length)
+        let mut first: Option<(u8, usize)> = None;
+        while let Some(&c) = b.get(i) {
+            if c < 0x80 {
+                let k = ascii_class(c);
+                if k & ALNUM != 0 {
+                    first = Some((k, 1));
+                    break;
+                }
+                g_brk |= k & BRK != 0;
+                g_comma |= k & COMMA != 0;
+                g_ws_only &= k & SPACE != 0;
+                i += 1;
+            } else {
+                let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+                if ch.is_alphanumeric() {
+                    let mut k = ALNUM;
+                    if ch.is_alphabetic() {
+                        k |= ALPHA;
+                    }
+                    if ch.is_uppercase() {
+                        k |= UPPER;
+                    }
+                    first = Some((k, ch.len_utf8()));
+                    break;
+                }
+                g_ws_only = false;
+                i += ch.len_utf8().max(1);
+            }
+        }
+        let Some((k0, l0)) = first else { break };
+        let s = i;
+        i += l0;
+        let mut chars = 1usize;
+        let mut all_digits = k0 & DIGIT != 0;
+        let mut has_digit = all_digits;
+        // the rest of the word
+        while let Some(&c) = b.get(i) {
+            if c < 0x80 {
+                let k = ascii_class(c);
+                if k & ALNUM == 0 {
+                    break;
+                }
+                let d = k & DIGIT != 0;
+                all_digits &= d;
+                has_digit |= d;
+                i += 1;
+            } else {
+                let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+                if !ch.is_alphanumeric() {
+                    break;
+                }
+                all_digits = false;
+                i += ch.len_utf8();
+            }
+            chars += 1;
+        }
+        let e = i;
+        let first_tok = toks.is_empty();
+        let gap_len = s - gap_start;
+        let hyphen = gap_len == 1 && b.get(gap_start) == Some(&b'-');
+        toks.push(Tok {
+            s,
+            e,
+            cap: k0 & UPPER != 0,
+            digits: all_digits,
+            has_digit,
+            letter: k0 & ALPHA != 0 && chars == 1,
+            brk: first_tok || g_brk,
+            comma: g_comma,
+            tight: !first_tok && (hyphen || (gap_len > 0 && g_ws_only)),
+            dot_after: b.get(e) == Some(&b'.'),
+        });
+        gap_start = e;
     }
 }
 

@@ -489,21 +489,36 @@ fn build() -> Table {
 
 pub static TABLE: Lazy<Table> = Lazy::new(build);
 
-/// Every strong (not weak) table word, for [`maybe_number`].
-static STRONG: Lazy<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> = Lazy::new(|| {
-    let mut words: Vec<&str> = Vec::new();
-    // 0: strong, long (may sit inside a glued word); 1: strong, short (whole word: "tre" is not
-    // "street"); 2: weak (whole word, counts only next to another number word)
-    let mut class: Vec<u8> = Vec::new();
+/// The words [`maybe_number`] looks for: strong long ones anywhere (they may sit inside a glued
+/// word), short strong and weak ones as whole words.
+struct NumberWords {
+    /// Strong words longer than three characters, and the long spoken "dot" words.
+    inside: aho_corasick::AhoCorasick,
+    /// Whole words: 1 = strong and short ("tre" is not "street"), 2 = weak (counts only next to
+    /// another number word).
+    whole: FxMap<Vec<u8>, u8>,
+    longest_whole: usize,
+}
+
+static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
+    let mut inside: Vec<&str> = Vec::new();
+    let mut whole: FxMap<Vec<u8>, u8> = FxMap::default();
+    let mut put = |w: &'static str, class: u8| {
+        if class == 0 {
+            inside.push(w);
+        } else {
+            whole.insert(w.as_bytes().to_vec(), class);
+        }
+    };
     for (k, (_, weak)) in TABLE.words.iter() {
-        words.push(k.as_str());
-        class.push(if *weak {
+        let class = if *weak {
             2
         } else if k.chars().count() <= 3 {
             1
         } else {
             0
-        });
+        };
+        put(k.as_str(), class);
     }
     // a spoken e-mail address needs one of these "dot" words (see rec::email)
     for (w, c) in [
@@ -514,67 +529,78 @@ static STRONG: Lazy<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> = Lazy::new(||
         ("pist", 0),
         ("point", 0),
     ] {
-        words.push(w);
-        class.push(c);
+        put(w, c);
     }
-    let short = class;
-    let ac = aho_corasick::AhoCorasick::builder()
+    let longest_whole = whole.keys().map(Vec::len).max().unwrap_or(0);
+    let inside = aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&words)
+        .build(&inside)
         .ok()?;
-    Some((ac, short))
+    Some(NumberWords {
+        inside,
+        whole,
+        longest_whole,
+    })
 });
 
 /// Could `text` hold a spoken number (or a spoken e-mail address)? True when a strong number
-/// word or a spoken "dot" occurs (a short one as a
-/// whole word), or when the text has non-ASCII capitals the ASCII-folding automaton cannot see.
-/// Cheap: one automaton pass, no allocation.
+/// word or a spoken "dot" occurs (a short one as a whole word), when two weak number words stand
+/// next to each other, or when the text has non-ASCII capitals the ASCII-folding automaton
+/// cannot see. Cheap: one automaton test, one pass over the words, no allocation.
 pub fn maybe_number(text: &str) -> bool {
-    let Some((ac, short)) = STRONG.as_ref() else {
+    let Some(nw) = NUMBER_WORDS.as_ref() else {
         return true;
     };
     if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
         return true;
     }
+    if nw.inside.is_match(text) {
+        return true;
+    }
     let b = text.as_bytes();
-    let is_word = |i: usize| -> bool {
-        // the char ending before byte i (or starting at i) is alphanumeric
-        text.get(..i)
-            .and_then(|s| s.chars().next_back())
-            .is_some_and(char::is_alphanumeric)
-    };
-    let mut last_weak_end: Option<usize> = None;
-    for m in ac.find_overlapping_iter(aho_corasick::Input::new(text)) {
-        let (s, e) = (m.start(), m.end());
-        let class = short.get(m.pattern().as_usize()).copied().unwrap_or(0);
-        if class == 0 {
-            return true;
-        }
-        let before = s > 0 && is_word(s);
-        let after = e < b.len()
-            && text
-                .get(e..)
-                .and_then(|x| x.chars().next())
-                .is_some_and(char::is_alphanumeric);
-        if before || after {
-            continue;
-        }
-        if class == 1 {
-            return true;
-        }
-        // two weak words in a row ("en to", "nul to en") can be a number
-        if let Some(le) = last_weak_end {
-            if le <= s
-                && s - le <= 4
-                && text
-                    .get(le..s)
-                    .is_some_and(|g| !g.chars().any(char::is_alphanumeric))
-            {
-                return true;
+    let mut buf = [0u8; 32];
+    let longest = nw.longest_whole.min(buf.len());
+    // end of the word before, when it was a weak number word
+    let mut weak_end: Option<usize> = None;
+    let mut i = 0usize;
+    let mut start: Option<usize> = None;
+    while i <= b.len() {
+        let (alnum, len) = match b.get(i) {
+            None => (false, 1),
+            Some(&c) if c < 0x80 => (c.is_ascii_alphanumeric(), 1),
+            Some(_) => {
+                let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+                (ch.is_alphanumeric(), ch.len_utf8())
+            }
+        };
+        if alnum {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            let w = b.get(s..i).unwrap_or(&[]);
+            let class = if w.len() <= longest {
+                let key = buf.get_mut(..w.len()).unwrap_or(&mut []);
+                key.copy_from_slice(w);
+                key.make_ascii_lowercase();
+                nw.whole.get(&key[..]).copied()
+            } else {
+                None
+            };
+            match class {
+                Some(1) => return true,
+                Some(2) => {
+                    // two weak words in a row ("en to", "nul to en") can be a number
+                    if weak_end.is_some_and(|le| s - le <= 4) {
+                        return true;
+                    }
+                    weak_end = Some(i);
+                }
+                _ => weak_end = None,
             }
         }
-        last_weak_end = Some(e);
+        i += len;
     }
     false
 }

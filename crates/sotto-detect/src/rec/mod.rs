@@ -100,7 +100,7 @@ impl Recognisers {
                     .get(t.s..t.s + 6)
                     .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
         });
-        if hetu_shape {
+        if hetu_shape && hetu_possible(text) {
             if let Some(re) = &self.hetu {
                 for m in re.find_iter(text) {
                     let ok = ck::hetu(m.as_str());
@@ -322,6 +322,7 @@ impl Recognisers {
 fn Lazy_init() {
     let _ = cues::CUES.is_some();
     let _ = &*crate::numbers::TABLE;
+    let _ = crate::numbers::maybe_number("");
 }
 
 /// "… 2003 geboren", "… 1990 born": a birth cue right after a date.
@@ -338,6 +339,22 @@ fn dob_near(text: &str, cues: &[CueHit], at: usize) -> bool {
             && !text
                 .get(c.e..at)
                 .is_some_and(|x| x.bytes().any(|b| b.is_ascii_digit()))
+    })
+}
+
+/// A necessary condition for the HETU pattern (`\\d{6}[-+A-FU-Y]\\d{3}…`): somewhere a digit, a
+/// century sign and a digit in a row. Any non-ASCII byte counts as all three (Unicode digits and
+/// case folding), so this never rejects what the regex would find.
+fn hetu_possible(text: &str) -> bool {
+    let b = text.as_bytes();
+    let d = |c: u8| c.is_ascii_digit() || c >= 0x80;
+    let sep = |c: u8| {
+        matches!(c, b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y')
+            || c >= 0x80
+    };
+    b.windows(3).any(|w| match w {
+        [x, y, z] => d(*x) && sep(*y) && d(*z),
+        _ => false,
     })
 }
 
