@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod hub;
+pub mod loadgen;
 pub mod metrics;
 pub mod proto;
 pub mod registry;

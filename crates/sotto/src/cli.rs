@@ -64,6 +64,8 @@ pub enum Command {
     /// Measure performance
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Simulate N concurrent live calls on loopback and report latency, CPU, RSS and the PCI check
+    Loadgen(crate::loadgen::LoadgenArgs),
 }
 
 #[derive(Subcommand)]

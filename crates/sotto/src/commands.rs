@@ -18,6 +18,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let cfg = Config::load(cli.global.config.as_deref(), cli.global.data_dir.as_deref())?;
     match cli.command {
         Command::Demo(a) => crate::demo::run(cfg, a).await,
+        Command::Loadgen(a) => crate::loadgen::run(a).await,
         Command::Init(a) => init(cfg, a).await,
         Command::Ingest(a) => ingest(cfg, a).await,
         Command::List(a) => list(cfg, a).await,

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod loadgen;
 
 use clap::Parser;
 use std::process::ExitCode;
