@@ -47,7 +47,11 @@ impl Default for AccessConfig {
 impl AccessConfig {
     pub(crate) fn validate(&self) -> Result<(), crate::AccessError> {
         self.argon2.validate()?;
-        let bad = |what: &str| Err(crate::AccessError::Invalid(format!("access config: {what}")));
+        let bad = |what: &str| {
+            Err(crate::AccessError::Invalid(format!(
+                "access config: {what}"
+            )))
+        };
         if self.max_failures == 0 {
             return bad("max_failures must be at least 1");
         }

@@ -32,6 +32,7 @@ pub mod totp;
 
 pub use config::AccessConfig;
 pub use error::AccessError;
+pub use ipnet::IpNet;
 pub use matrix::{grant, matrix_markdown, widest, Permission, Role, Scope};
 pub use net::{client_ip, UNPARSEABLE_CLIENT};
 pub use password::{Argon2Cost, MIN_PASSWORD_CHARS};
@@ -43,4 +44,3 @@ pub use service::{
     csrf_token_for, AccessService, AllowlistEntry, IssuedSession, TokenInfo, TotpEnrolment,
     UserInfo, RECOVERY_CODES,
 };
-pub use ipnet::IpNet;

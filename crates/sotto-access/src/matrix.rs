@@ -235,7 +235,10 @@ pub(crate) fn parse_list<T: FromStr<Err = AccessError>>(s: &str) -> Result<Vec<T
 }
 
 pub(crate) fn join_list<T: fmt::Display>(v: &[T]) -> String {
-    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -290,10 +293,7 @@ mod tests {
         );
         // Analyst: statistics only; auditor: audit log only.
         for p in Permission::ALL {
-            assert_eq!(
-                grant(Role::Analyst, *p).is_some(),
-                *p == P::StatisticsRead
-            );
+            assert_eq!(grant(Role::Analyst, *p).is_some(), *p == P::StatisticsRead);
             assert_eq!(
                 grant(Role::Auditor, *p).is_some(),
                 matches!(p, P::AuditRead | P::AuditVerify)

@@ -457,7 +457,15 @@ impl AccessService {
     ) -> AccessError {
         let purpose = Some(err.code().to_owned());
         if let Err(e) = self
-            .audit(tenant, actor, action, Outcome::Denied, object, from, purpose)
+            .audit(
+                tenant,
+                actor,
+                action,
+                Outcome::Denied,
+                object,
+                from,
+                purpose,
+            )
             .await
         {
             tracing::error!(error = %e, code = err.code(), "cannot audit a refused access");
@@ -509,7 +517,9 @@ impl AccessService {
         }
         let roles = dedup(roles);
         if roles.is_empty() {
-            return Err(AccessError::Invalid("a user needs at least one role".into()));
+            return Err(AccessError::Invalid(
+                "a user needs at least one role".into(),
+            ));
         }
         check_password_policy(password.expose_secret())?;
         if self.user_by_name(tenant, username).await?.is_some() {
@@ -671,7 +681,9 @@ impl AccessService {
     ) -> Result<(), AccessError> {
         let roles = dedup(roles);
         if roles.is_empty() {
-            return Err(AccessError::Invalid("a user needs at least one role".into()));
+            return Err(AccessError::Invalid(
+                "a user needs at least one role".into(),
+            ));
         }
         let u = self.user_row(user).await?;
         let mut tx = self.inner.pool.begin().await?;
@@ -969,7 +981,16 @@ impl AccessService {
         };
         let ukey = user_key(tenant, username);
         let ikey = failure_key(client);
-        let fail = |err: AccessError| self.deny(tenant, actor.clone(), Action::LoginFailure, None, Some(client), err);
+        let fail = |err: AccessError| {
+            self.deny(
+                tenant,
+                actor.clone(),
+                Action::LoginFailure,
+                None,
+                Some(client),
+                err,
+            )
+        };
 
         // Locked: refuse without looking at the password.
         if let Some(retry_after_ms) = self.locked(&[&ukey, &ikey], now).await? {
@@ -980,9 +1001,10 @@ impl AccessService {
             return Err(fail(AccessError::IpNotAllowed).await);
         }
 
-        let phc = user
-            .as_ref()
-            .map_or_else(|| self.inner.dummy_hash.clone(), |u| u.password_hash.clone());
+        let phc = user.as_ref().map_or_else(
+            || self.inner.dummy_hash.clone(),
+            |u| u.password_hash.clone(),
+        );
         let pw = Zeroizing::new(password.expose_secret().as_bytes().to_vec());
         let pw_ok = blocking(move || verify_password(&pw, &phc)).await?;
         let Some(user) = user.filter(|_| pw_ok) else {
@@ -991,18 +1013,16 @@ impl AccessService {
         };
 
         let second = match factor {
-            SecondFactor::Totp(code) => {
-                match totp::matching_step(&user.totp_secret, code, now) {
-                    None => Err(AccessError::InvalidCredentials),
-                    Some(step) => {
-                        if self.consume_step(user.id, step).await? {
-                            Ok(())
-                        } else {
-                            Err(AccessError::TotpReplay)
-                        }
+            SecondFactor::Totp(code) => match totp::matching_step(&user.totp_secret, code, now) {
+                None => Err(AccessError::InvalidCredentials),
+                Some(step) => {
+                    if self.consume_step(user.id, step).await? {
+                        Ok(())
+                    } else {
+                        Err(AccessError::TotpReplay)
                     }
                 }
-            }
+            },
             SecondFactor::Recovery(code) => {
                 let r = sqlx::query(
                     "UPDATE recovery_codes SET used_ms = ? \

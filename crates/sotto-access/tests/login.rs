@@ -13,10 +13,17 @@ use sotto_core::Clock;
 async fn login_with_password_and_totp_then_replay_is_refused() {
     let e = env().await;
     let u = e.user("anna", &[Role::Agent]).await;
-    assert!(u.enrolment.otpauth_uri.expose_secret().starts_with("otpauth://totp/"));
+    assert!(u
+        .enrolment
+        .otpauth_uri
+        .expose_secret()
+        .starts_with("otpauth://totp/"));
     assert!(u.enrolment.qr_svg.contains("<svg"));
     assert_eq!(u.enrolment.recovery_codes.len(), 10);
-    assert!(u.secret.len() >= 20, "TOTP secret must have at least 160 bits");
+    assert!(
+        u.secret.len() >= 20,
+        "TOTP secret must have at least 160 bits"
+    );
     assert!(!e.svc.get_user(u.id).await.unwrap().totp_confirmed);
 
     let code = e.fresh_code(&u);
@@ -70,7 +77,10 @@ async fn login_with_password_and_totp_then_replay_is_refused() {
     }
     let text = e.audit_text().await;
     for secret in [PASSWORD, code.as_str(), next.as_str(), "anna"] {
-        assert!(!text.contains(secret), "audit log contains a secret: {secret}");
+        assert!(
+            !text.contains(secret),
+            "audit log contains a secret: {secret}"
+        );
     }
 }
 
@@ -133,12 +143,24 @@ async fn wrong_password_unknown_user_and_wrong_code_look_alike() {
     let code = e.fresh_code(&u);
     let a = e
         .svc
-        .login(&e.tenant, "dag", &pw("wrong password!!"), &code, ip("192.0.2.1"))
+        .login(
+            &e.tenant,
+            "dag",
+            &pw("wrong password!!"),
+            &code,
+            ip("192.0.2.1"),
+        )
         .await
         .unwrap_err();
     let b = e
         .svc
-        .login(&e.tenant, "nobody-here", &pw(PASSWORD), &code, ip("192.0.2.1"))
+        .login(
+            &e.tenant,
+            "nobody-here",
+            &pw(PASSWORD),
+            &code,
+            ip("192.0.2.1"),
+        )
         .await
         .unwrap_err();
     let c = e
@@ -213,7 +235,10 @@ async fn lockout_after_five_failures_with_exponential_backoff() {
     let AccessError::LockedOut { retry_after_ms } = err else {
         panic!("expected a lock, got {err:?}");
     };
-    assert!(retry_after_ms > 60_000 && retry_after_ms <= 120_000, "{retry_after_ms}");
+    assert!(
+        retry_after_ms > 60_000 && retry_after_ms <= 120_000,
+        "{retry_after_ms}"
+    );
     e.clock.advance_ms(120_000);
     let code = e.fresh_code(&u);
     e.svc
@@ -237,14 +262,26 @@ async fn brute_force_over_many_usernames_locks_the_address() {
     for i in 0..5 {
         let _ = e
             .svc
-            .login(&e.tenant, &format!("guess{i}"), &pw(PASSWORD), "123456", attacker)
+            .login(
+                &e.tenant,
+                &format!("guess{i}"),
+                &pw(PASSWORD),
+                "123456",
+                attacker,
+            )
             .await;
     }
     let code = e.fresh_code(&u);
     // Another address in the same /64 is locked too.
     let err = e
         .svc
-        .login(&e.tenant, "fay", &pw(PASSWORD), &code, ip("2001:db8:bad::2"))
+        .login(
+            &e.tenant,
+            "fay",
+            &pw(PASSWORD),
+            &code,
+            ip("2001:db8:bad::2"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AccessError::LockedOut { .. }), "{err:?}");
@@ -266,13 +303,25 @@ async fn failures_are_forgotten_after_the_window() {
     for _ in 0..2 {
         let _ = e
             .svc
-            .login(&e.tenant, "gil", &pw("nope nope nope"), "1", ip("192.0.2.1"))
+            .login(
+                &e.tenant,
+                "gil",
+                &pw("nope nope nope"),
+                "1",
+                ip("192.0.2.1"),
+            )
             .await;
     }
     e.clock.advance_ms(2 * 60 * 60_000);
     let _ = e
         .svc
-        .login(&e.tenant, "gil", &pw("nope nope nope"), "1", ip("192.0.2.1"))
+        .login(
+            &e.tenant,
+            "gil",
+            &pw("nope nope nope"),
+            "1",
+            ip("192.0.2.1"),
+        )
         .await;
     let code = e.fresh_code(&u);
     e.svc
@@ -339,7 +388,15 @@ async fn users_are_validated_and_unique_per_tenant() {
     e.user("ida", &[Role::Agent]).await;
     let err = e
         .svc
-        .create_user(&e.tenant, "ida", &pw(PASSWORD), &[Role::Agent], None, None, "t")
+        .create_user(
+            &e.tenant,
+            "ida",
+            &pw(PASSWORD),
+            &[Role::Agent],
+            None,
+            None,
+            "t",
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AccessError::Conflict(_)));

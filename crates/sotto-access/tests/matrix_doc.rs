@@ -22,12 +22,19 @@ fn parse(table: &str) -> BTreeMap<(Permission, Role), Option<Scope>> {
     assert_eq!(header[0], "permission");
     let roles: Vec<Role> = header[1..]
         .iter()
-        .map(|r| r.parse().unwrap_or_else(|_| panic!("unknown role column {r}")))
+        .map(|r| {
+            r.parse()
+                .unwrap_or_else(|_| panic!("unknown role column {r}"))
+        })
         .collect();
     let mut sorted = roles.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), Role::ALL.len(), "every role has exactly one column");
+    assert_eq!(
+        sorted.len(),
+        Role::ALL.len(),
+        "every role has exactly one column"
+    );
     let mut out = BTreeMap::new();
     for line in lines {
         let c = cells(line);
@@ -59,7 +66,10 @@ fn parse(table: &str) -> BTreeMap<(Permission, Role), Option<Scope>> {
 fn architecture_md_shows_the_matrix_the_code_enforces() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ARCHITECTURE.md");
     let doc = std::fs::read_to_string(path).unwrap();
-    let start = doc.find(BEGIN).expect("ARCHITECTURE.md has the matrix markers") + BEGIN.len();
+    let start = doc
+        .find(BEGIN)
+        .expect("ARCHITECTURE.md has the matrix markers")
+        + BEGIN.len();
     let end = doc[start..].find(END).expect("end marker") + start;
     let documented = parse(&doc[start..end]);
     for p in Permission::ALL {

@@ -28,11 +28,18 @@ async fn signed_in(e: &Env, name: &str, roles: &[Role]) -> (TestUser, sotto_acce
 async fn idle_expiry_is_extended_by_use() {
     let e = env().await;
     let (_, s) = signed_in(&e, "anna", &[Role::Agent]).await;
-    assert_eq!(s.absolute_expires_ms - s.idle_expires_ms, 12 * 60 * MIN - 30 * MIN);
+    assert_eq!(
+        s.absolute_expires_ms - s.idle_expires_ms,
+        12 * 60 * MIN - 30 * MIN
+    );
     let secret = s.secret.expose_secret().to_owned();
     for _ in 0..3 {
         e.clock.advance_ms(29 * MIN);
-        let p = e.svc.authenticate_session(&secret, ip("192.0.2.1")).await.unwrap();
+        let p = e
+            .svc
+            .authenticate_session(&secret, ip("192.0.2.1"))
+            .await
+            .unwrap();
         assert_eq!(p.session, s.principal.session);
     }
     e.clock.advance_ms(30 * MIN);
@@ -63,7 +70,10 @@ async fn absolute_expiry_ends_even_a_busy_session() {
     while t + 20 * MIN < 12 * 60 * MIN {
         e.clock.advance_ms(20 * MIN);
         t += 20 * MIN;
-        e.svc.authenticate_session(&secret, ip("192.0.2.1")).await.unwrap();
+        e.svc
+            .authenticate_session(&secret, ip("192.0.2.1"))
+            .await
+            .unwrap();
     }
     e.clock.advance_ms(12 * 60 * MIN - t);
     assert!(matches!(
@@ -155,7 +165,10 @@ async fn csrf_token_is_per_session_and_refusals_are_audited() {
         .authenticate_session(s1.secret.expose_secret(), ip("192.0.2.1"))
         .await
         .unwrap();
-    assert_eq!(s1.csrf, sotto_access::csrf_token_for(s1.secret.expose_secret()));
+    assert_eq!(
+        s1.csrf,
+        sotto_access::csrf_token_for(s1.secret.expose_secret())
+    );
     e.svc.verify_csrf(&p1, &s1.csrf).await.unwrap();
     for bad in [s2.csrf.as_str(), "", "x"] {
         let err = e.svc.verify_csrf(&p1, bad).await.unwrap_err();
@@ -167,7 +180,8 @@ async fn csrf_token_is_per_session_and_refusals_are_audited() {
         .await
         .into_iter()
         .filter(|r| {
-            r.entry.outcome == Outcome::Denied && r.entry.purpose.as_deref() == Some("csrf_mismatch")
+            r.entry.outcome == Outcome::Denied
+                && r.entry.purpose.as_deref() == Some("csrf_mismatch")
         })
         .count();
     assert_eq!(refused, 3);
@@ -209,7 +223,9 @@ async fn tokens_are_scoped_shown_once_revocable_and_expire() {
         Err(AccessError::TokenUnknown)
     ));
     assert!(matches!(
-        e.svc.authenticate_token("sotto_nonsense", ip("192.0.2.1")).await,
+        e.svc
+            .authenticate_token("sotto_nonsense", ip("192.0.2.1"))
+            .await,
         Err(AccessError::TokenUnknown)
     ));
     // Listed without the secret.
@@ -225,7 +241,13 @@ async fn tokens_are_scoped_shown_once_revocable_and_expire() {
     // Revocation.
     let (tid2, tok2) = e
         .svc
-        .create_token(&e.tenant, "webhook", &[Permission::InteractionList], None, "cli")
+        .create_token(
+            &e.tenant,
+            "webhook",
+            &[Permission::InteractionList],
+            None,
+            "cli",
+        )
         .await
         .unwrap();
     e.svc
@@ -234,7 +256,9 @@ async fn tokens_are_scoped_shown_once_revocable_and_expire() {
         .unwrap();
     e.svc.revoke_token(&e.tenant, tid2, "cli").await.unwrap();
     assert!(matches!(
-        e.svc.authenticate_token(tok2.expose_secret(), ip("192.0.2.1")).await,
+        e.svc
+            .authenticate_token(tok2.expose_secret(), ip("192.0.2.1"))
+            .await,
         Err(AccessError::TokenRevoked)
     ));
     assert!(matches!(
@@ -279,7 +303,12 @@ async fn allowlists_by_tenant_and_role_v4_and_v6() {
         .unwrap();
     assert!(matches!(
         e.svc
-            .allowlist_add(&e.tenant, Some(Role::Admin), "192.0.2.7/24".parse().unwrap(), "cli")
+            .allowlist_add(
+                &e.tenant,
+                Some(Role::Admin),
+                "192.0.2.7/24".parse().unwrap(),
+                "cli"
+            )
             .await,
         Err(AccessError::Conflict(_))
     ));
@@ -287,7 +316,13 @@ async fn allowlists_by_tenant_and_role_v4_and_v6() {
     let code = e.fresh_code(&admin);
     let err = e
         .svc
-        .login(&e.tenant, "admin1", &pw(PASSWORD), &code, ip("198.51.100.3"))
+        .login(
+            &e.tenant,
+            "admin1",
+            &pw(PASSWORD),
+            &code,
+            ip("198.51.100.3"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AccessError::IpNotAllowed));
@@ -299,13 +334,25 @@ async fn allowlists_by_tenant_and_role_v4_and_v6() {
         .unwrap();
     let code = e.fresh_code(&admin);
     e.svc
-        .login(&e.tenant, "admin1", &pw(PASSWORD), &code, ip("2001:db8:1:2::9"))
+        .login(
+            &e.tenant,
+            "admin1",
+            &pw(PASSWORD),
+            &code,
+            ip("2001:db8:1:2::9"),
+        )
         .await
         .unwrap();
     let code = e.fresh_code(&agent);
     let sa = e
         .svc
-        .login(&e.tenant, "agent1", &pw(PASSWORD), &code, ip("198.51.100.3"))
+        .login(
+            &e.tenant,
+            "agent1",
+            &pw(PASSWORD),
+            &code,
+            ip("198.51.100.3"),
+        )
         .await
         .unwrap();
     // The list is checked at every authentication, not just at login.
@@ -343,11 +390,19 @@ async fn allowlists_by_tenant_and_role_v4_and_v6() {
     ));
     let (_, tok) = e
         .svc
-        .create_token(&e.tenant, "crm", &[Permission::InteractionList], None, "cli")
+        .create_token(
+            &e.tenant,
+            "crm",
+            &[Permission::InteractionList],
+            None,
+            "cli",
+        )
         .await
         .unwrap();
     assert!(matches!(
-        e.svc.authenticate_token(tok.expose_secret(), ip("198.51.100.3")).await,
+        e.svc
+            .authenticate_token(tok.expose_secret(), ip("198.51.100.3"))
+            .await,
         Err(AccessError::IpNotAllowed)
     ));
     e.svc
@@ -388,7 +443,12 @@ async fn forwarded_for_spoofing_does_not_pass_the_allowlist() {
     let e = env_with(cfg).await;
     let admin = e.user("root", &[Role::Admin]).await;
     e.svc
-        .allowlist_add(&e.tenant, Some(Role::Admin), "192.0.2.0/24".parse().unwrap(), "cli")
+        .allowlist_add(
+            &e.tenant,
+            Some(Role::Admin),
+            "192.0.2.0/24".parse().unwrap(),
+            "cli",
+        )
         .await
         .unwrap();
     // Straight from the internet, claiming to be in the office.
@@ -422,8 +482,15 @@ async fn role_and_override_changes_apply_at_once_and_are_audited() {
     let e = env().await;
     let (u, s) = signed_in(&e, "sup", &[Role::Supervisor]).await;
     let secret = s.secret.expose_secret().to_owned();
-    let p = e.svc.authenticate_session(&secret, ip("192.0.2.1")).await.unwrap();
-    assert_eq!(p.scope_for(Permission::RecordingDownload), Some(Scope::Team));
+    let p = e
+        .svc
+        .authenticate_session(&secret, ip("192.0.2.1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.scope_for(Permission::RecordingDownload),
+        Some(Scope::Team)
+    );
     e.svc
         .set_overrides(
             u.id,
@@ -435,29 +502,51 @@ async fn role_and_override_changes_apply_at_once_and_are_audited() {
         )
         .await
         .unwrap();
-    let p = e.svc.authenticate_session(&secret, ip("192.0.2.1")).await.unwrap();
+    let p = e
+        .svc
+        .authenticate_session(&secret, ip("192.0.2.1"))
+        .await
+        .unwrap();
     assert_eq!(p.scope_for(Permission::RecordingDownload), None);
     assert_eq!(p.scope_for(Permission::RecordingListen), Some(Scope::Team));
     e.svc
         .set_roles(u.id, &[Role::Billing], "cli")
         .await
         .unwrap();
-    let p = e.svc.authenticate_session(&secret, ip("192.0.2.1")).await.unwrap();
+    let p = e
+        .svc
+        .authenticate_session(&secret, ip("192.0.2.1"))
+        .await
+        .unwrap();
     assert_eq!(p.scope_for(Permission::RecordingListen), None);
-    assert_eq!(p.scope_for(Permission::CallerNumberRead), Some(Scope::Tenant));
+    assert_eq!(
+        p.scope_for(Permission::CallerNumberRead),
+        Some(Scope::Tenant)
+    );
     let text = e.audit_text().await;
     assert!(text.contains("user.overrides listen=none download=deny"));
     assert!(text.contains("user.roles supervisor -> billing"));
     assert!(text.contains(&format!("\"actor\":\"user:{}\"", u.id)));
     // Team lookups for Scope::Team.
     assert_eq!(
-        e.svc.team_of_agent(&e.tenant, "sup").await.unwrap().as_deref(),
+        e.svc
+            .team_of_agent(&e.tenant, "sup")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("north")
     );
-    assert_eq!(e.svc.team_agents(&e.tenant, "north").await.unwrap(), vec!["sup"]);
+    assert_eq!(
+        e.svc.team_agents(&e.tenant, "north").await.unwrap(),
+        vec!["sup"]
+    );
     // Passwords can be replaced; that ends the sessions.
     e.svc
-        .set_password(u.id, &SecretString::from("another long passphrase".to_owned()), "cli")
+        .set_password(
+            u.id,
+            &SecretString::from("another long passphrase".to_owned()),
+            "cli",
+        )
         .await
         .unwrap();
     assert!(matches!(
