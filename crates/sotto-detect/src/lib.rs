@@ -82,7 +82,8 @@ impl Detector {
                 }
                 None => &Lang::ALL,
             };
-            self.rec.find(text, langs, &mut out);
+            self.rec
+                .find_hinted(text, langs, || p.maybe_number(text), &mut out);
             for &l in langs {
                 self.lexical.find_prepared(text, p, l, &mut out);
             }

@@ -52,45 +52,61 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     }
 }
 
-/// Cuts into tokens.
+/// Cuts into tokens: one pass over the bytes, ASCII without decoding.
 pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
     out.clear();
-    let mut cur: Option<(usize, bool, bool)> = None; // start, has_alpha, has_digit
+    let b = text.as_bytes();
     let mut nl = false;
     let mut sp = false;
-    for (i, c) in text.char_indices() {
-        if if c.is_ascii() {
-            c.is_ascii_alphanumeric()
+    let mut i = 0usize;
+    while let Some(&c) = b.get(i) {
+        let (alnum, ws, len) = if c < 0x80 {
+            (
+                c.is_ascii_alphanumeric(),
+                matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
+                1,
+            )
         } else {
-            c.is_alphanumeric()
-        } {
-            let d = c.is_ascii_digit();
-            match &mut cur {
-                Some((_, a, dd)) => {
-                    if d {
-                        *dd = true
+            let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+            (ch.is_alphanumeric(), ch.is_whitespace(), ch.len_utf8())
+        };
+        if alnum {
+            // a word: letters and digits
+            let s = i;
+            let (mut a, mut d) = (false, false);
+            while let Some(&c) = b.get(i) {
+                if c < 0x80 {
+                    if c.is_ascii_digit() {
+                        d = true;
+                    } else if c.is_ascii_alphabetic() {
+                        a = true;
                     } else {
-                        *a = true
+                        break;
                     }
+                    i += 1;
+                } else {
+                    let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+                    if !ch.is_alphanumeric() {
+                        break;
+                    }
+                    a = true;
+                    i += ch.len_utf8();
                 }
-                None => cur = Some((i, !d, d)),
             }
-            continue;
-        }
-        if let Some((s, a, d)) = cur.take() {
             out.push(mk(s, i, a, d, nl, sp));
             nl = false;
             sp = false;
+            continue;
         }
-        if c.is_whitespace() {
+        if ws {
             sp = true;
-            if c == '\n' || c == '\r' {
+            if c == b'\n' || c == b'\r' {
                 nl = true;
             }
         } else {
             out.push(Tok {
                 s: i,
-                e: i + c.len_utf8(),
+                e: i + len,
                 class: TokClass::Punct,
                 nl_before: nl,
                 space_before: sp,
@@ -98,9 +114,7 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
             nl = false;
             sp = false;
         }
-    }
-    if let Some((s, a, d)) = cur {
-        out.push(mk(s, text.len(), a, d, nl, sp));
+        i += len;
     }
 }
 

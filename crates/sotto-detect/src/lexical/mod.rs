@@ -73,6 +73,10 @@ pub(crate) mod flag {
     pub const NUM_WORD: u64 = 1 << 7;
     /// A whole-word special-category term that needs a strong frame ("christian", "same").
     pub const TERM_STRONG: u64 = 1 << 12;
+    /// A strong short number word ("tre", "dot"): see `numbers::maybe_number`.
+    pub const NUM_SHORT: u64 = 1 << 13;
+    /// A weak number word ("en", "to"): see `numbers::maybe_number`.
+    pub const NUM_WEAK: u64 = 1 << 14;
     /// A function word of the text's language (set per call).
     pub const STOP: u64 = 1 << 8;
     /// A filler of the text's language (set per call).
@@ -104,6 +108,36 @@ pub(crate) struct Prepared {
     mixed: bool,
     /// Only white space: nothing to find.
     blank: bool,
+}
+
+impl Prepared {
+    /// The answer of [`crate::numbers::maybe_number`] for the prepared text, from the words
+    /// already looked up (no second pass over the words).
+    pub(crate) fn maybe_number(&self, text: &str) -> bool {
+        if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+            return true;
+        }
+        if crate::numbers::strong_inside(text) {
+            return true;
+        }
+        // Without non-ASCII capitals a folded word is the ASCII-lower-cased word.
+        let mut weak_end: Option<usize> = None;
+        for (t, &f) in self.toks.iter().zip(&self.raw) {
+            if f & flag::NUM_SHORT != 0 {
+                return true;
+            }
+            if f & flag::NUM_WEAK != 0 {
+                // two weak words in a row ("en to", "nul to en") can be a number
+                if weak_end.is_some_and(|le| t.s - le <= 4) {
+                    return true;
+                }
+                weak_end = Some(t.e);
+            } else {
+                weak_end = None;
+            }
+        }
+        false
+    }
 }
 
 thread_local! {
@@ -191,6 +225,16 @@ impl Lexical {
         }
         for w in streets.cue_first_words() {
             set(w, flag::ADDR_CUE);
+        }
+        for (w, class) in crate::numbers::whole_words() {
+            set(
+                &w,
+                if class == 1 {
+                    flag::NUM_SHORT
+                } else {
+                    flag::NUM_WEAK
+                },
+            );
         }
         for (li, c) in cues.iter().enumerate() {
             for w in &c.stop {

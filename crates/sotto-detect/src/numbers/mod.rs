@@ -544,6 +544,25 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
     })
 });
 
+/// Does a strong number word (or a long spoken "dot") occur anywhere in `text`, even inside a
+/// word? (The first test of [`maybe_number`].)
+pub fn strong_inside(text: &str) -> bool {
+    NUMBER_WORDS
+        .as_ref()
+        .is_none_or(|nw| nw.inside.is_match(text))
+}
+
+/// The words [`maybe_number`] takes only as whole words, lower case: (word, 1) strong and short,
+/// (word, 2) weak.
+pub fn whole_words() -> Vec<(String, u8)> {
+    NUMBER_WORDS.as_ref().map_or_else(Vec::new, |nw| {
+        nw.whole
+            .iter()
+            .filter_map(|(k, &c)| Some((String::from_utf8(k.clone()).ok()?, c)))
+            .collect()
+    })
+}
+
 /// Could `text` hold a spoken number (or a spoken e-mail address)? True when a strong number
 /// word or a spoken "dot" occurs (a short one as a whole word), when two weak number words stand
 /// next to each other, or when the text has non-ASCII capitals the ASCII-folding automaton

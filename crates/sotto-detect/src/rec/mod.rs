@@ -54,41 +54,64 @@ impl Recognisers {
     }
 
     pub fn find(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
-        let _ = langs;
-        SCRATCH.with(|sc| match sc.try_borrow_mut() {
-            Ok(mut sc) => self.find_with(text, &mut sc, out),
-            Err(_) => self.find_with(text, &mut Scratch::default(), out),
-        });
+        self.find_hinted(text, langs, || crate::numbers::maybe_number(text), out);
     }
 
-    fn find_with(&self, text: &str, sc: &mut Scratch, out: &mut Vec<Candidate>) {
-        let start_len = out.len();
+    /// [`Recognisers::find`] with the number-word prefilter supplied by the caller (the
+    /// detector answers it from its shared pass over the words).
+    pub(crate) fn find_hinted(
+        &self,
+        text: &str,
+        langs: &[Lang],
+        maybe_number: impl FnOnce() -> bool,
+        out: &mut Vec<Candidate>,
+    ) {
+        let _ = langs;
         let bytes = text.as_bytes();
         let has_digit = bytes.iter().any(|b| b.is_ascii_digit());
         let has_at = bytes.contains(&b'@');
         // cheap prefilter: no digit, no '@', no number word, no spoken e-mail → nothing for us
-        if !has_digit && !has_at && !crate::numbers::maybe_number(text) {
+        if !has_digit && !has_at && !maybe_number() {
             return;
         }
+        SCRATCH.with(|sc| match sc.try_borrow_mut() {
+            Ok(mut sc) => self.find_with(text, has_digit, has_at, &mut sc, out),
+            Err(_) => self.find_with(text, has_digit, has_at, &mut Scratch::default(), out),
+        });
+    }
+
+    fn find_with(
+        &self,
+        text: &str,
+        has_digit: bool,
+        has_at: bool,
+        sc: &mut Scratch,
+        out: &mut Vec<Candidate>,
+    ) {
+        let start_len = out.len();
         lower_same_len(text, &mut sc.lower);
         let lower = sc.lower.as_str();
         tokenize(text, &mut sc.toks);
         number_runs(text, lower, &sc.toks, &mut sc.runs);
-        if sc.runs.is_empty() && !has_digit && !has_at && !email::maybe_spoken(lower) {
+        let spoken_email = email::maybe_spoken(lower);
+        if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email {
             return;
         }
         cues::find(lower, &mut sc.cues);
         let cues = &sc.cues;
+        // Without digits, '@', a spoken e-mail or any cue, only an international phone number
+        // could come from number words, and the shortest has eight digits (+358 and five).
+        if !has_digit
+            && !has_at
+            && !spoken_email
+            && cues.is_empty()
+            && sc.runs.iter().all(|r| r.digits.len() < 8)
+        {
+            return;
+        }
 
         // e-mail (written and spoken)
-        email::find(
-            text,
-            lower,
-            &sc.toks,
-            has_at,
-            email::maybe_spoken(lower),
-            out,
-        );
+        email::find(text, lower, &sc.toks, has_at, spoken_email, out);
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
         // HETU
@@ -323,6 +346,7 @@ fn Lazy_init() {
     let _ = cues::CUES.is_some();
     let _ = &*crate::numbers::TABLE;
     let _ = crate::numbers::maybe_number("");
+    let _ = email::maybe_spoken("");
 }
 
 /// "… 2003 geboren", "… 1990 born": a birth cue right after a date.
