@@ -140,7 +140,7 @@ pub(crate) fn leaf_at(hashes: &[u8], i: usize) -> Option<Hash> {
 /// The lookup postings of a page: one per entry with a subject (at the entry's seq), one per
 /// distinct tenant and one per distinct (tenant, actor) (at the page's first seq).
 pub(crate) fn page_postings(first_seq: u64, bodies: &[&[u8]], out: &mut Vec<([u8; 16], u64)>) {
-    let mut per_page: Vec<[u8; 16]> = Vec::new();
+    let mut actors: Vec<(&[u8], &[u8])> = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.iter().enumerate() {
         let Some(f) = index_fields(body) else {
             continue;
@@ -148,12 +148,23 @@ pub(crate) fn page_postings(first_seq: u64, bodies: &[&[u8]], out: &mut Vec<([u8
         if let Some(s) = f.subject {
             out.push((lookup_key(KEY_SUBJECT, f.tenant, s), first_seq + i as u64));
         }
-        per_page.push(lookup_key(KEY_TENANT, f.tenant, b""));
-        per_page.push(lookup_key(KEY_ACTOR, f.tenant, f.actor));
+        actors.push((f.tenant, f.actor));
     }
-    per_page.sort_unstable();
-    per_page.dedup();
-    out.extend(per_page.into_iter().map(|k| (k, first_seq)));
+    // Hash each distinct (tenant, actor) and tenant once.
+    actors.sort_unstable();
+    actors.dedup();
+    let mut tenants: Vec<&[u8]> = actors.iter().map(|(t, _)| *t).collect();
+    tenants.dedup();
+    out.extend(
+        tenants
+            .into_iter()
+            .map(|t| (lookup_key(KEY_TENANT, t, b""), first_seq)),
+    );
+    out.extend(
+        actors
+            .into_iter()
+            .map(|(t, a)| (lookup_key(KEY_ACTOR, t, a), first_seq)),
+    );
 }
 
 /// What the lookup table should sum to, computed from the pages during verification (and
@@ -171,8 +182,7 @@ pub(crate) const TALLY_PRIME: u64 = 4_294_967_291;
 
 impl PostingTally {
     pub(crate) fn add_page(&mut self, first_seq: u64, bodies: &[&[u8]]) {
-        let mut per_page: Vec<(&[u8], &[u8])> = Vec::new();
-        let mut tenants: Vec<&[u8]> = Vec::new();
+        let mut actors: Vec<(&[u8], &[u8])> = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.iter().enumerate() {
             let Some(f) = index_fields(body) else {
                 continue;
@@ -181,14 +191,13 @@ impl PostingTally {
                 self.count += 1;
                 self.seq_sum += u128::from((first_seq + i as u64) % TALLY_PRIME);
             }
-            if !tenants.contains(&f.tenant) {
-                tenants.push(f.tenant);
-            }
-            if !per_page.contains(&(f.tenant, f.actor)) {
-                per_page.push((f.tenant, f.actor));
-            }
+            actors.push((f.tenant, f.actor));
         }
-        let n = (tenants.len() + per_page.len()) as u64;
+        actors.sort_unstable();
+        actors.dedup();
+        let mut tenants: Vec<&[u8]> = actors.iter().map(|(t, _)| *t).collect();
+        tenants.dedup();
+        let n = (tenants.len() + actors.len()) as u64;
         self.count += n;
         self.seq_sum += u128::from(first_seq % TALLY_PRIME) * u128::from(n);
     }

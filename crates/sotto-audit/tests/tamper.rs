@@ -94,6 +94,11 @@ async fn raw(path: &Path) -> SqliteConnection {
     c
 }
 
+/// (seq, body, leaf hash, original page) of an unpacked entry.
+type UnpackedRow = (i64, Vec<u8>, Vec<u8>, Option<i64>);
+/// (seq, body, leaf hash) of an entry to pack.
+type Packed = (i64, Vec<u8>, Vec<u8>);
+
 /// Runs `sql` against the raw tables.
 async fn exec_raw(c: &mut SqliteConnection, sql: &str) {
     sqlx::raw_sql(sql).execute(&mut *c).await.unwrap();
@@ -137,7 +142,7 @@ async fn exec(c: &mut SqliteConnection, sql: &str) {
         }
     }
     exec_raw(c, sql).await;
-    let rows: Vec<(i64, Vec<u8>, Vec<u8>, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<UnpackedRow> = sqlx::query_as(
         "SELECT seq, CAST(body AS BLOB), leaf_hash, page FROM temp.audit_entries ORDER BY seq",
     )
     .fetch_all(&mut *c)
@@ -149,7 +154,7 @@ async fn exec(c: &mut SqliteConnection, sql: &str) {
     )
     .await;
     // Group into runs of consecutive seqs from the same original page.
-    let mut groups: Vec<Vec<(i64, Vec<u8>, Vec<u8>)>> = Vec::new();
+    let mut groups: Vec<Vec<Packed>> = Vec::new();
     let mut last: Option<(i64, i64)> = None;
     for (seq, body, hash, page) in rows {
         let page = page.or(last.map(|(_, p)| p)).unwrap_or(seq);

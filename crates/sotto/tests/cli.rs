@@ -402,11 +402,44 @@ fn audit_verify_detects_tampering() {
             }
         })
     };
+    // Rewrites entry `seq` inside its page (bodies are length-prefixed: 4 bytes LE + JSON).
+    let edit_entry = |seq: i64, from: &str, to: &str| {
+        assert_eq!(from.len(), to.len());
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .connect()
+                .await
+                .unwrap();
+            let (first, mut bodies): (i64, Vec<u8>) = sqlx::query_as(
+                "SELECT first_seq, bodies FROM audit_pages WHERE first_seq <= ? \
+                 ORDER BY first_seq DESC LIMIT 1",
+            )
+            .bind(seq)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+            let mut at = 0usize;
+            for _ in first..seq {
+                at += 4 + u32::from_le_bytes(bodies[at..at + 4].try_into().unwrap()) as usize;
+            }
+            let len = u32::from_le_bytes(bodies[at..at + 4].try_into().unwrap()) as usize;
+            let body = String::from_utf8(bodies[at + 4..at + 4 + len].to_vec()).unwrap();
+            assert!(body.contains(from), "{body}");
+            bodies[at + 4..at + 4 + len].copy_from_slice(body.replacen(from, to, 1).as_bytes());
+            sqlx::query("UPDATE audit_pages SET bodies = ? WHERE first_seq = ?")
+                .bind(bodies)
+                .bind(first)
+                .execute(&mut c)
+                .await
+                .unwrap();
+        })
+    };
     let backup = std::fs::read(&db).unwrap();
 
-    sql(vec![
-        "UPDATE audit_entries SET body = replace(body, 'ingest', 'forged') WHERE seq = 1".into(),
-    ]);
+    sql(vec![]);
+    edit_entry(1, "ingest", "forged");
     let err = fails(sotto(&data).args(["audit", "verify"]));
     assert!(err.contains("seq 1") && err.contains("edited"), "{err}");
 
@@ -415,7 +448,7 @@ fn audit_verify_detects_tampering() {
     let _ = std::fs::remove_file(data.join("audit/audit.db-wal"));
     let _ = std::fs::remove_file(data.join("audit/audit.db-shm"));
     sql(vec![
-        "DELETE FROM audit_entries WHERE seq = (SELECT max(seq) FROM audit_entries)".into(),
+        "DELETE FROM audit_pages WHERE first_seq = (SELECT max(first_seq) FROM audit_pages)".into(),
     ]);
     fails(
         sotto(&data)
