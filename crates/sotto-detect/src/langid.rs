@@ -74,7 +74,37 @@ fn idx(l: Lang) -> usize {
 pub fn detect(text: &str) -> Option<Lang> {
     let folded = fold(text);
     let toks = crate::lexical::tokenize(text);
-    detect_prepared(text, &folded, &toks)
+    detect_prepared(text, &folded, &toks, None)
+}
+
+/// The marker words and their languages as a bit set (bit i: `Lang::ALL[i]`), for callers that
+/// look words up once for several purposes.
+pub(crate) fn word_masks() -> impl Iterator<Item = (&'static str, u8)> {
+    WORDS
+        .iter()
+        .map(|(w, ls)| (w.as_str(), ls.iter().fold(0u8, |m, l| m | (1u8 << idx(*l)))))
+}
+
+/// A Finnish vowel pair: "ää", "yy", "äy" or "yä".
+fn fi_pair(w: &[u8]) -> bool {
+    let mut prev = false;
+    let mut i = 0usize;
+    while let Some(&c) = w.get(i) {
+        let cur = if c == b'y' {
+            true
+        } else if c == 0xC3 && w.get(i + 1) == Some(&0xA4) {
+            i += 1;
+            true
+        } else {
+            false
+        };
+        if prev && cur {
+            return true;
+        }
+        prev = cur;
+        i += 1;
+    }
+    false
 }
 
 fn has(w: &[u8], pat: &[u8]) -> bool {
@@ -82,10 +112,12 @@ fn has(w: &[u8], pat: &[u8]) -> bool {
 }
 
 /// [`detect`] over a text already folded and cut into words (the detector's shared pass).
+/// `masks`: the [`word_masks`] bits of every token when the caller has looked them up.
 pub(crate) fn detect_prepared(
     text: &str,
     folded: &str,
     toks: &[crate::lexical::Tok],
+    masks: Option<&dyn Fn(usize) -> u8>,
 ) -> Option<Lang> {
     let mut score = [0f32; 7];
     let mut add = |ls: &[Lang], w: f32| {
@@ -96,8 +128,16 @@ pub(crate) fn detect_prepared(
             }
         }
     };
-    // Letters.
-    for c in text.chars().filter(|c| !c.is_ascii()) {
+    // Letters (all of them two bytes long, after a 0xC3 or 0xC5 lead byte).
+    let tb = text.as_bytes();
+    for (i, _) in tb
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c == 0xC3 || c == 0xC5)
+    {
+        let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else {
+            continue;
+        };
         match c {
             'õ' | 'Õ' => add(&[Lang::Et], 2.0),
             'ß' => add(&[Lang::De], 2.0),
@@ -109,26 +149,49 @@ pub(crate) fn detect_prepared(
             _ => {}
         }
     }
-    for w in toks
+    for (ti, w) in toks
         .iter()
-        .map(|t| folded.get(t.s..t.e).unwrap_or(""))
-        .filter(|w| w.chars().nth(1).is_some())
+        .enumerate()
+        .map(|(i, t)| (i, folded.get(t.s..t.e).unwrap_or("")))
+        .filter(|(_, w)| w.len() >= 2 && w.chars().nth(1).is_some())
     {
-        if let Some(ls) = WORDS.get(w) {
-            // "er" is Swedish "you" but mostly Danish/Norwegian "is".
-            if w == "er" {
-                add(&[Lang::Da, Lang::Nb], 1.0);
-            } else {
-                add(ls, 1.0);
+        // "er" is Swedish "you" but mostly Danish/Norwegian "is".
+        match masks {
+            Some(m) => {
+                let mask = m(ti);
+                if mask != 0 {
+                    if w == "er" {
+                        add(&[Lang::Da, Lang::Nb], 1.0);
+                    } else {
+                        let mut ls = [Lang::Da; 7];
+                        let mut n = 0usize;
+                        for (i, l) in Lang::ALL.iter().enumerate() {
+                            if mask & (1 << i) != 0 {
+                                if let Some(slot) = ls.get_mut(n) {
+                                    *slot = *l;
+                                    n += 1;
+                                }
+                            }
+                        }
+                        add(ls.get(..n).unwrap_or(&[]), 1.0);
+                    }
+                    continue;
+                }
             }
-            continue;
+            None => {
+                if let Some(ls) = WORDS.get(w) {
+                    if w == "er" {
+                        add(&[Lang::Da, Lang::Nb], 1.0);
+                    } else {
+                        add(ls, 1.0);
+                    }
+                    continue;
+                }
+            }
         }
         // Shapes of unknown words.
         let wb = w.as_bytes();
-        let fi_shape = has(wb, "ää".as_bytes())
-            || has(wb, b"yy")
-            || has(wb, "äy".as_bytes())
-            || has(wb, "yä".as_bytes())
+        let fi_shape = fi_pair(wb)
             || w.ends_with("ssa")
             || w.ends_with("ssä")
             || w.ends_with("llä")

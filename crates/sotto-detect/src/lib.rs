@@ -73,7 +73,9 @@ impl Detector {
         // One fold, one tokenisation and one word lookup serve language identification and
         // every language's word-list recognisers.
         self.lexical.with_prepared(text, |p| {
-            let lang = lang.or_else(|| langid::detect_prepared(text, &p.folded, &p.toks));
+            let lang = lang.or_else(|| {
+                langid::detect_prepared(text, &p.folded, &p.toks, Some(&|i| p.langid_mask(i)))
+            });
             let one: [Lang; 1];
             let langs: &[Lang] = match lang {
                 Some(l) => {

@@ -64,6 +64,18 @@ pub enum Command {
     /// Measure performance
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Retention: delete, reduce and anonymise what is due (issue 6)
+    #[command(subcommand)]
+    Retention(crate::policy_cmd::RetentionCommand),
+    /// Deal timelines: open and link cases, export a case sealed in the audit log, verify an export
+    #[command(subcommand)]
+    Case(crate::policy_cmd::CaseCommand),
+    /// Processing-mode rules per tenant, campaign, queue or called number
+    #[command(subcommand)]
+    Policy(crate::policy_cmd::PolicyCommand),
+    /// Legal holds on cases, subjects and interactions (MiFID II preset)
+    #[command(subcommand)]
+    Hold(crate::policy_cmd::HoldCommand),
     /// Simulate N concurrent live calls on loopback and report latency, CPU, RSS and the PCI check
     Loadgen(crate::loadgen::LoadgenArgs),
 }
@@ -298,6 +310,17 @@ pub enum KeysCommand {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Retention: one run over N interactions written directly to the store (time, peak RSS)
+    Retention {
+        #[arg(long, default_value_t = 1_000_000)]
+        interactions: u32,
+        /// Subjects the interactions belong to
+        #[arg(long, default_value_t = 10_000)]
+        subjects: u32,
+        /// Where to build the benchmark data (deleted afterwards); default: a temporary directory
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
     /// Audit log: batched appends per second and verification speed
     Audit {
         /// Entries to append and verify

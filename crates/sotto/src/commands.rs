@@ -29,6 +29,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tenant(c) => tenant(cfg, c).await,
         Command::Keys(c) => keys(cfg, c).await,
         Command::Audit(c) => audit(cfg, c).await,
+        Command::Retention(c) => crate::policy_cmd::retention(cfg, c).await,
+        Command::Case(c) => crate::policy_cmd::case(cfg, c).await,
+        Command::Policy(c) => crate::policy_cmd::policy(cfg, c).await,
+        Command::Hold(c) => crate::policy_cmd::hold(cfg, c).await,
+        Command::Bench(BenchCommand::Retention {
+            interactions,
+            subjects,
+            work_dir,
+        }) => crate::policy_cmd::bench_retention(cfg, interactions, subjects, work_dir).await,
         Command::Bench(BenchCommand::Audit { entries }) => {
             let r = sotto_audit::bench(entries).await?;
             println!("{r}");

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod policy_cmd;
 mod loadgen;
 
 use clap::Parser;

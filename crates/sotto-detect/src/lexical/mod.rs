@@ -85,6 +85,10 @@ pub(crate) mod flag {
     pub const NAME_CUE: u64 = 1 << 10;
     /// First word of an address cue.
     pub const ADDR_CUE: u64 = 1 << 11;
+    /// The language-identification marker bits of a word (`langid::word_masks`).
+    pub const fn langid(mask: u8) -> u64 {
+        (mask as u64) << 40
+    }
     pub const fn lang_cue(li: usize) -> u64 {
         1 << (32 + li)
     }
@@ -111,6 +115,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// The `langid::word_masks` bits of token `i`.
+    pub(crate) fn langid_mask(&self, i: usize) -> u8 {
+        self.raw.get(i).map_or(0, |f| ((f >> 40) & 0x7f) as u8)
+    }
+
     /// The answer of [`crate::numbers::maybe_number`] for the prepared text, from the words
     /// already looked up (no second pass over the words).
     pub(crate) fn maybe_number(&self, text: &str) -> bool {
@@ -225,6 +234,9 @@ impl Lexical {
         }
         for w in streets.cue_first_words() {
             set(w, flag::ADDR_CUE);
+        }
+        for (w, mask) in crate::langid::word_masks() {
+            set(w, flag::langid(mask));
         }
         for (w, class) in crate::numbers::whole_words() {
             set(

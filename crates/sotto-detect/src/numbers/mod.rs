@@ -532,6 +532,18 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
         put(w, c);
     }
     let longest_whole = whole.keys().map(Vec::len).max().unwrap_or(0);
+    // Only "does any occur" is asked of these, so a word that contains a shorter one
+    // ("fyrtiofem" ⊃ "fyrtio", "neljäkymmentäviisi" ⊃ "neljä") adds nothing: keeping the
+    // minimal ones makes the automaton small enough to stay in cache.
+    inside.sort_by_key(|w| (w.len(), *w));
+    inside.dedup();
+    let mut minimal: Vec<&str> = Vec::with_capacity(inside.len());
+    for w in inside {
+        if !minimal.iter().any(|m| w.contains(m)) {
+            minimal.push(w);
+        }
+    }
+    let inside = minimal;
     let inside = aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
