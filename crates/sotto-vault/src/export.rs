@@ -159,7 +159,7 @@ impl Vault {
         Ok(export)
     }
 
-    async fn collect_export_unaudited(
+    pub(crate) async fn collect_export_unaudited(
         &self,
         tenant: &TenantId,
         subject: SubjectId,
@@ -350,7 +350,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn xlsx_bytes(e: &SubjectExport) -> Result<Vec<u8>> {
+pub(crate) fn xlsx_bytes(e: &SubjectExport) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
     let xe = |err: rust_xlsxwriter::XlsxError| VaultError::Export(err.to_string());
     let mut wb = Workbook::new();

@@ -7,6 +7,7 @@
 //! special-category data at all (they are removed from text and silenced in audio first), or
 //! hand out content without naming who asked (`actor`), so the audit log can record it.
 
+pub mod context;
 pub mod error;
 pub mod export;
 pub mod identifiers;
@@ -15,6 +16,7 @@ pub mod retention;
 pub mod transcript;
 mod vault;
 
+pub use context::{AccessContext, InteractionFacts};
 pub use error::{Result, VaultError};
 pub use export::{ExportFormat, SubjectExport};
 pub use identifiers::Identifier;

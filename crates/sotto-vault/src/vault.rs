@@ -774,7 +774,11 @@ impl Vault {
         })
     }
 
-    fn interaction_key(&self, cipher: &SubjectCipher, row: &InteractionRow) -> Result<ObjectKey> {
+    pub(crate) fn interaction_key(
+        &self,
+        cipher: &SubjectCipher,
+        row: &InteractionRow,
+    ) -> Result<ObjectKey> {
         let ctx = ObjectContext {
             tenant: row.tenant.clone(),
             subject: row.subject,
@@ -819,7 +823,7 @@ impl Vault {
         .await
     }
 
-    async fn decrypt_recording(
+    pub(crate) async fn decrypt_recording(
         &self,
         tenant: &TenantId,
         subject: SubjectId,
@@ -873,7 +877,7 @@ impl Vault {
         .await
     }
 
-    async fn forget_unaudited(
+    pub(crate) async fn forget_unaudited(
         &self,
         tenant: &TenantId,
         subject: SubjectId,
@@ -979,7 +983,7 @@ impl Vault {
     }
 }
 
-fn summary(r: &InteractionRow, has_audio: bool) -> InteractionSummary {
+pub(crate) fn summary(r: &InteractionRow, has_audio: bool) -> InteractionSummary {
     InteractionSummary {
         id: r.id,
         subject: r.subject,

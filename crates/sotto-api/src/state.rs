@@ -1,0 +1,112 @@
+//! What every handler shares: the vault, the access service, the clock and the settings.
+
+use crate::error::ApiError;
+use crate::ratelimit::RateLimiter;
+use sotto_access::AccessService;
+use sotto_core::{Clock, TenantId, UnixMillis};
+use sotto_vault::Vault;
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+
+/// Server settings (the `[server]` table of the configuration, minus listening and TLS).
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest request body accepted (default 1 MiB).
+    pub body_limit_bytes: usize,
+    /// Requests per minute per client address (0 = no limit; default 600).
+    pub rate_per_minute: u32,
+    /// Requests a client may make at once before the rate applies (default 60).
+    pub rate_burst: u32,
+    /// The tenant of logins that name none, and where refusals of unidentified callers are
+    /// recorded.
+    pub default_tenant: TenantId,
+    /// ISO 3166 region national phone numbers are read in (subject lookups).
+    pub default_region: String,
+}
+
+impl ApiSettings {
+    pub fn new(default_tenant: TenantId) -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            rate_per_minute: 600,
+            rate_burst: 60,
+            default_tenant,
+            default_region: "DK".into(),
+        }
+    }
+}
+
+struct Inner {
+    vault: Vault,
+    access: AccessService,
+    clock: Arc<dyn Clock>,
+    settings: ApiSettings,
+    limiter: RateLimiter,
+    openapi: OnceLock<Arc<String>>,
+}
+
+/// Shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState(Arc<Inner>);
+
+impl ApiState {
+    pub fn new(
+        vault: Vault,
+        access: AccessService,
+        clock: Arc<dyn Clock>,
+        settings: ApiSettings,
+    ) -> Self {
+        let limiter = RateLimiter::new(settings.rate_per_minute, settings.rate_burst);
+        Self(Arc::new(Inner {
+            vault,
+            access,
+            clock,
+            settings,
+            limiter,
+            openapi: OnceLock::new(),
+        }))
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.0.vault
+    }
+    pub fn access(&self) -> &AccessService {
+        &self.0.access
+    }
+    pub fn settings(&self) -> &ApiSettings {
+        &self.0.settings
+    }
+    pub fn now_ms(&self) -> UnixMillis {
+        self.0.clock.now_ms()
+    }
+    pub(crate) fn limiter(&self) -> &RateLimiter {
+        &self.0.limiter
+    }
+
+    pub(crate) fn set_openapi(&self, doc: utoipa::openapi::OpenApi) {
+        let json = doc.to_json().unwrap_or_else(|_| "{}".into());
+        let _ = self.0.openapi.set(Arc::new(json));
+    }
+
+    pub(crate) fn openapi_json(&self) -> Arc<String> {
+        self.0
+            .openapi
+            .get()
+            .cloned()
+            .unwrap_or_else(|| Arc::new("{}".into()))
+    }
+
+    /// The agent references of a team's members (what `Scope::Team` reaches).
+    pub async fn team_agents(
+        &self,
+        tenant: &TenantId,
+        team: &str,
+    ) -> Result<BTreeSet<String>, ApiError> {
+        Ok(self
+            .access()
+            .team_agents(tenant, team)
+            .await?
+            .into_iter()
+            .collect())
+    }
+}
