@@ -84,6 +84,13 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
                         break;
                     }
                     i += 1;
+                } else if c == 0xC3
+                    && b.get(i + 1)
+                        .is_some_and(|&t| (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7)
+                {
+                    // a Latin-1 letter (U+00C0..=U+00FF but × and ÷): no table lookup
+                    a = true;
+                    i += 2;
                 } else {
                     let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
                     if !ch.is_alphanumeric() {

@@ -149,7 +149,10 @@ impl Prepared {
     }
 }
 
+type DocBufs = (Vec<&'static str>, Vec<u64>);
+
 thread_local! {
+    static DOC_BUFS: std::cell::RefCell<DocBufs> = std::cell::RefCell::new(DocBufs::default());
     static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
 }
 
@@ -333,34 +336,40 @@ impl Lexical {
         }
         let folded = p.folded.as_str();
         let toks = p.toks.as_slice();
+        // Buffers reused across calls (this thread's); `Vec<&'static str>` becomes a
+        // `Vec<&str>` of this text by variance and goes back empty through an in-place collect.
+        let (words_buf, flags_buf) = DOC_BUFS
+            .with(|b| {
+                b.try_borrow_mut()
+                    .ok()
+                    .map(|mut b| (std::mem::take(&mut b.0), std::mem::take(&mut b.1)))
+            })
+            .unwrap_or_default();
+        let mut words: Vec<&str> = words_buf;
+        words.clear();
         // `fold` keeps every character's byte length, so token offsets are valid in both.
-        let words: Vec<&str> = toks
-            .iter()
-            .map(|t| folded.get(t.s..t.e).unwrap_or(""))
-            .collect();
+        words.extend(toks.iter().map(|t| folded.get(t.s..t.e).unwrap_or("")));
+        let mut flags = flags_buf;
+        flags.clear();
         let li = lang_index(lang);
         let (ls, lf, lc) = (
             flag::lang_stop(li),
             flag::lang_filler(li),
             flag::lang_cue(li),
         );
-        let flags: Vec<u64> = p
-            .raw
-            .iter()
-            .map(|&f| {
-                let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
-                if f & lc != 0 {
-                    g |= flag::NAME_CUE;
-                }
-                if f & ls != 0 {
-                    g |= flag::STOP;
-                }
-                if f & lf != 0 {
-                    g |= flag::FILLER;
-                }
-                g
-            })
-            .collect();
+        flags.extend(p.raw.iter().map(|&f| {
+            let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
+            if f & lc != 0 {
+                g |= flag::NAME_CUE;
+            }
+            if f & ls != 0 {
+                g |= flag::STOP;
+            }
+            if f & lf != 0 {
+                g |= flag::FILLER;
+            }
+            g
+        }));
         let doc = Doc {
             text,
             toks,
@@ -394,6 +403,19 @@ impl Lexical {
                 doc.has(ti, flag::FIRST)
             });
         }
+        let Doc {
+            mut words,
+            mut flags,
+            ..
+        } = doc;
+        words.clear();
+        flags.clear();
+        let words: Vec<&'static str> = words.into_iter().map(|_| "").collect();
+        DOC_BUFS.with(|b| {
+            if let Ok(mut b) = b.try_borrow_mut() {
+                *b = (words, flags);
+            }
+        });
     }
 }
 

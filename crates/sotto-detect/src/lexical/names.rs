@@ -26,9 +26,23 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         return;
     }
     let words = &doc.words;
+    // Buffers reused across calls (this thread's).
+    let (mut seq, mut brk_eff, mut found) = BUFS
+        .with(|b| {
+            b.try_borrow_mut().ok().map(|mut b| {
+                (
+                    std::mem::take(&mut b.0),
+                    std::mem::take(&mut b.1),
+                    std::mem::take(&mut b.2),
+                )
+            })
+        })
+        .unwrap_or_default();
     // Word sequence without fillers; a break before a skipped filler moves to the next word.
-    let mut seq: Vec<usize> = Vec::with_capacity(n);
-    let mut brk_eff = vec![false; n];
+    seq.clear();
+    brk_eff.clear();
+    brk_eff.resize(n, false);
+    found.clear();
     let mut pending_brk = false;
     for (i, t) in doc.toks.iter().enumerate() {
         if doc.has(i, flag::FILLER) {
@@ -44,7 +58,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let brk = |i: usize| brk_eff.get(i).copied().unwrap_or(true);
     let mut covered_until = 0usize; // token index: names found end here
 
-    let mut found: Vec<(usize, usize)> = Vec::new(); // token ranges, inclusive
+    // found: token ranges, inclusive
     let mut pos = 0usize;
     while pos < seq.len() {
         let mut cue: Option<(Cue, usize)> = None;
@@ -101,11 +115,22 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     spelled(lex, cues, doc, &seq, &brk, &found, out);
 
-    for (a, b) in found {
+    for &(a, b) in &found {
         if let (Some(ta), Some(tb)) = (doc.toks.get(a), doc.toks.get(b)) {
             out.push(Candidate::new(ta.s, tb.e, Kind::PersonName, 0.85));
         }
     }
+    BUFS.with(|b| {
+        if let Ok(mut b) = b.try_borrow_mut() {
+            *b = (seq, brk_eff, found);
+        }
+    });
+}
+
+type Bufs = (Vec<usize>, Vec<bool>, Vec<(usize, usize)>);
+
+thread_local! {
+    static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
 }
 
 fn is_alpha_word(doc: &Doc<'_>, i: usize) -> bool {

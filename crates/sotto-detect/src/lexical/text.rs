@@ -113,6 +113,38 @@ static ASCII_CLASS: [u8; 128] = {
     t
 };
 
+/// Class bits and byte length of the non-ASCII character at `i`: Latin-1 letters (æ, ø, å, ä,
+/// ö, ü, õ, ß…, lead byte 0xC3) without a Unicode table lookup, the rest decoded.
+#[inline]
+fn wide_class(text: &str, i: usize) -> (u8, usize) {
+    let b = text.as_bytes();
+    if b.get(i) == Some(&0xC3) {
+        if let Some(&t) = b.get(i + 1) {
+            if (0x80..0xC0).contains(&t) {
+                // U+00C0..=U+00FF: letters except × (U+00D7) and ÷ (U+00F7); capitals up to U+00DE
+                let cp = 0xC0u32 + u32::from(t - 0x80);
+                if cp == 0xD7 || cp == 0xF7 {
+                    return (0, 2);
+                }
+                let upper = if cp <= 0xDE { UPPER } else { 0 };
+                return (ALNUM | ALPHA | upper, 2);
+            }
+        }
+    }
+    let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+    let mut k = 0u8;
+    if ch.is_alphanumeric() {
+        k |= ALNUM;
+        if ch.is_alphabetic() {
+            k |= ALPHA;
+        }
+        if ch.is_uppercase() {
+            k |= UPPER;
+        }
+    }
+    (k, ch.len_utf8().max(1))
+}
+
 #[inline]
 fn ascii_class(c: u8) -> u8 {
     ASCII_CLASS.get(usize::from(c)).copied().unwrap_or(0)
@@ -141,20 +173,13 @@ pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
                 g_ws_only &= k & SPACE != 0;
                 i += 1;
             } else {
-                let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
-                if ch.is_alphanumeric() {
-                    let mut k = ALNUM;
-                    if ch.is_alphabetic() {
-                        k |= ALPHA;
-                    }
-                    if ch.is_uppercase() {
-                        k |= UPPER;
-                    }
-                    first = Some((k, ch.len_utf8()));
+                let (k, len) = wide_class(text, i);
+                if k & ALNUM != 0 {
+                    first = Some((k, len));
                     break;
                 }
                 g_ws_only = false;
-                i += ch.len_utf8().max(1);
+                i += len;
             }
         }
         let Some((k0, l0)) = first else { break };
@@ -175,12 +200,12 @@ pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
                 has_digit |= d;
                 i += 1;
             } else {
-                let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
-                if !ch.is_alphanumeric() {
+                let (k, len) = wide_class(text, i);
+                if k & ALNUM == 0 {
                     break;
                 }
                 all_digits = false;
-                i += ch.len_utf8();
+                i += len;
             }
             chars += 1;
         }
