@@ -4,7 +4,6 @@
 //!
 //! `cargo bench -p sotto-detect --bench detect`
 
-#[allow(dead_code)]
 mod gen;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -48,8 +48,8 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
     }
     fn digit(&mut self) -> u8 {
         self.below(10) as u8
@@ -570,7 +570,7 @@ impl Gen {
             if i > 0 {
                 s.push(' ');
                 if i % 4 == 0 && self.rng.below(4) == 0 {
-                    s.push_str(*self.rng.pick(&["øh ", "ähm ", "um ", "öö ", "eh "]));
+                    s.push_str(self.rng.pick(&["øh ", "ähm ", "um ", "öö ", "eh "]));
                 }
             }
             s.push_str(l.units[usize::from(x)]);
@@ -579,7 +579,7 @@ impl Gen {
     }
 
     fn card(&mut self) -> Vec<u8> {
-        let mut d = vec![*self.rng.pick(&[4u8, 5])];
+        let mut d = vec![self.rng.pick(&[4u8, 5])];
         d.extend(self.digits(14));
         luhn_complete(&mut d);
         d
@@ -679,8 +679,8 @@ impl Gen {
                 .to_string(),
                 "FIRST" => self.first[li][self.rng.below(self.first[li].len())].to_string(),
                 "SUR" => self.sur[li][self.rng.below(self.sur[li].len())].to_string(),
-                "STREET" => (*self.rng.pick(l.streets)).to_string(),
-                "CITY" => (*self.rng.pick(l.cities)).to_string(),
+                "STREET" => self.rng.pick(l.streets).to_string(),
+                "CITY" => self.rng.pick(l.cities).to_string(),
                 "NUM" => format!("{}", 1 + self.rng.below(150)),
                 "ZIP2" => digits_str(&self.digits(2)),
                 "ZIP3" => format!("{}{}", 1 + self.rng.below(9), digits_str(&self.digits(2))),
@@ -722,16 +722,16 @@ impl Gen {
             roll
         };
         let frame: &str = match roll {
-            0..=51 => *self.rng.pick(l.plain),
-            52..=61 => *self.rng.pick(l.negative),
-            62..=65 => *self.rng.pick(l.card),
-            66..=69 => *self.rng.pick(l.phone),
-            70..=72 => *self.rng.pick(l.id),
-            73..=75 => *self.rng.pick(l.iban),
-            76..=78 => *self.rng.pick(l.email),
-            79..=87 => *self.rng.pick(l.name),
-            88..=91 => *self.rng.pick(l.address),
-            _ => *self.rng.pick(l.special),
+            0..=51 => self.rng.pick(l.plain),
+            52..=61 => self.rng.pick(l.negative),
+            62..=65 => self.rng.pick(l.card),
+            66..=69 => self.rng.pick(l.phone),
+            70..=72 => self.rng.pick(l.id),
+            73..=75 => self.rng.pick(l.iban),
+            76..=78 => self.rng.pick(l.email),
+            79..=87 => self.rng.pick(l.name),
+            88..=91 => self.rng.pick(l.address),
+            _ => self.rng.pick(l.special),
         };
         let body = self.fill(li, l, frame);
         let text = match self.rng.below(10) {
