@@ -292,12 +292,18 @@ pub async fn policy(cfg: Config, c: PolicyCommand) -> Result<ExitCode> {
             let r = p
                 .set_rule(&t, scope, &key, mode.into(), days, None, vec![], "cli")
                 .await?;
-            println!("{} {} → {} ({} days)", r.scope, r.key, r.mode, r.retention_days);
+            println!(
+                "{} {} → {} ({} days)",
+                r.scope, r.key, r.mode, r.retention_days
+            );
         }
         PolicyCommand::List { tenant } => {
             let t = app.tenant(tenant.as_deref())?;
             for r in p.rules(&t).await? {
-                println!("{:9} {:24} {:10} {} days", r.scope, r.key, r.mode, r.retention_days);
+                println!(
+                    "{:9} {:24} {:10} {} days",
+                    r.scope, r.key, r.mode, r.retention_days
+                );
             }
         }
     }
@@ -361,8 +367,14 @@ pub async fn hold(cfg: Config, c: HoldCommand) -> Result<ExitCode> {
                     h.id,
                     h.scope,
                     h.target,
-                    if h.is_active(now) { "active  " } else { "inactive" },
-                    h.until_ms.map(format_rfc3339).unwrap_or_else(|| "released".into()),
+                    if h.is_active(now) {
+                        "active  "
+                    } else {
+                        "inactive"
+                    },
+                    h.until_ms
+                        .map(format_rfc3339)
+                        .unwrap_or_else(|| "released".into()),
                     h.reason
                 );
             }
@@ -403,8 +415,17 @@ async fn bench_run(cfg: Config, total: u32, subjects: u32) -> Result<ExitCode> {
     let tenant = app.cfg.default_tenant.clone();
     let vault = &app.vault;
     let p = policies(&app);
-    p.set_rule(&tenant, RuleScope::Tenant, "", ProcessingMode::Record, Some(365), None, vec![], "bench")
-        .await?;
+    p.set_rule(
+        &tenant,
+        RuleScope::Tenant,
+        "",
+        ProcessingMode::Record,
+        Some(365),
+        None,
+        vec![],
+        "bench",
+    )
+    .await?;
     println!("sotto bench retention — {total} interactions of {subjects} subjects, record mode, 365 days");
     let now = vault.now_ms();
     // Subject k's calls lie in a 10-day window ending (k / subjects) × 730 days ago: the older
@@ -495,12 +516,26 @@ async fn bench_run(cfg: Config, total: u32, subjects: u32) -> Result<ExitCode> {
     let left = vault.store().count_interactions(&tenant).await?;
     println!("| measure | value |\n|---|---|");
     println!("| interactions before | {made} |");
-    println!("| scheduled + counted for statistics | {} + {} |", r.scheduled, r.counted_for_stats);
+    println!(
+        "| scheduled + counted for statistics | {} + {} |",
+        r.scheduled, r.counted_for_stats
+    );
     println!("| deleted (audited, journaled) | {} |", r.deleted);
-    println!("| subjects erased (key destroyed) | {} |", r.subjects_erased);
+    println!(
+        "| subjects erased (key destroyed) | {} |",
+        r.subjects_erased
+    );
     println!("| interactions left | {left} |");
-    println!("| retention run | {:.1} s ({:.0} deletions/s) |", first.as_secs_f64(), r.deleted as f64 / first.as_secs_f64().max(1e-9));
-    println!("| second run (nothing due) | {:.2} s, {} actions |", second.as_secs_f64(), r2.deleted + r2.subjects_erased);
+    println!(
+        "| retention run | {:.1} s ({:.0} deletions/s) |",
+        first.as_secs_f64(),
+        r.deleted as f64 / first.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "| second run (nothing due) | {:.2} s, {} actions |",
+        second.as_secs_f64(),
+        r2.deleted + r2.subjects_erased
+    );
     println!("| peak RSS | {} |", peak_rss());
     Ok(ExitCode::SUCCESS)
 }
