@@ -6,11 +6,18 @@ use sotto_ingest::loadgen::{run, LoadOptions};
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let protocol = a.get(1).map_or("native", String::as_str).parse().unwrap_or(sotto_ingest::loadgen::Protocol::Native);
+    let protocol = a
+        .get(1)
+        .map_or("native", String::as_str)
+        .parse()
+        .unwrap_or(sotto_ingest::loadgen::Protocol::Native);
     let calls = a.get(2).and_then(|x| x.parse().ok()).unwrap_or(10);
     let seconds = a.get(3).and_then(|x| x.parse().ok()).unwrap_or(30);
     let ramp = a.get(4).and_then(|x| x.parse().ok()).unwrap_or(10);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");

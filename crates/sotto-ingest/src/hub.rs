@@ -45,7 +45,9 @@ pub enum LiveEvent {
     Segment(LiveSegment),
     Timeline(TimelineEvent),
     /// The call ended; no more events follow.
-    Ended { reason: String },
+    Ended {
+        reason: String,
+    },
 }
 
 struct Entry {

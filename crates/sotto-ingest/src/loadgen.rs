@@ -209,14 +209,22 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         .render_prometheus()
         .lines()
         .filter(|l| l.starts_with("sotto_ingest_calls_closed_total{"))
-        .map(|l| l.trim_start_matches("sotto_ingest_calls_closed_total").to_owned())
+        .map(|l| {
+            l.trim_start_matches("sotto_ingest_calls_closed_total")
+                .to_owned()
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let (recs, intervals, loud) = verify(&vault, &meta, opts.verify_max).await?;
     let report = LoadReport {
         protocol: format!("{:?}", opts.protocol).to_lowercase(),
         calls_requested: opts.calls,
-        calls_sustained: if min_active == i64::MAX { 0 } else { min_active.max(0) as u64 }.min(ok),
+        calls_sustained: if min_active == i64::MAX {
+            0
+        } else {
+            min_active.max(0) as u64
+        }
+        .min(ok),
         seconds: opts.seconds,
         frames_sent: shared.sent.load(Ordering::Relaxed),
         frames_dropped_client: shared.dropped.load(Ordering::Relaxed),
@@ -307,8 +315,7 @@ impl Pacer {
             shared.dropped.fetch_add(skip * 2, Ordering::Relaxed);
             self.next += skip;
         }
-        let n = (due_to + 1).saturating_sub(self.next).max(1);
-        n
+        (due_to + 1).saturating_sub(self.next).max(1)
     }
 }
 
@@ -457,9 +464,11 @@ async fn call_native(
     }
     let end = pacer.next * 20;
     for sp in [Speaker::Caller, Speaker::Agent] {
-        ws.feed(Message::Text(supplied_json(sp, &Supplied::Heard { until_ms: end }).into()))
-            .await
-            .map_err(|e| e.to_string())?;
+        ws.feed(Message::Text(
+            supplied_json(sp, &Supplied::Heard { until_ms: end }).into(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
     }
     ws.send(Message::Text(r#"{"type":"stop"}"#.into()))
         .await
@@ -529,7 +538,9 @@ async fn call_twilio(
     }
     let end = pacer.next * 20;
     for sp in [Speaker::Caller, Speaker::Agent] {
-        let _ = st.registry.supply(id, sp, Supplied::Heard { until_ms: end });
+        let _ = st
+            .registry
+            .supply(id, sp, Supplied::Heard { until_ms: end });
     }
     ws.send(Message::Text(r#"{"event":"stop"}"#.into()))
         .await
@@ -594,7 +605,9 @@ async fn call_audiosocket(
     }
     let end = pacer.next * 20;
     for sp in [Speaker::Caller, Speaker::Agent] {
-        let _ = st.registry.supply(id, sp, Supplied::Heard { until_ms: end });
+        let _ = st
+            .registry
+            .supply(id, sp, Supplied::Heard { until_ms: end });
     }
     for c in &mut conns {
         b.clear();
@@ -633,7 +646,8 @@ async fn verify(vault: &Vault, meta: &Meta, max: usize) -> Result<(u64, u64, u64
                     break;
                 }
                 intervals += 1;
-                let db = sotto_audio::rms_dbfs(&pcm, k * len + meta.card_ms.0, k * len + meta.card_ms.1);
+                let db =
+                    sotto_audio::rms_dbfs(&pcm, k * len + meta.card_ms.0, k * len + meta.card_ms.1);
                 if db >= -60.0 {
                     loud += 1;
                 }

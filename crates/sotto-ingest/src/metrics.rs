@@ -69,7 +69,9 @@ impl Metrics {
             silenced_ms: AtomicU64::new(0),
             session_bytes: AtomicI64::new(0),
             redactions: (0..Kind::ALL.len()).map(|_| AtomicU64::new(0)).collect(),
-            latency: (0..=LATENCY_BUCKETS_MS).map(|_| AtomicU64::new(0)).collect(),
+            latency: (0..=LATENCY_BUCKETS_MS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             closes: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
@@ -141,23 +143,112 @@ impl Metrics {
         };
         let ld = |a: &AtomicI64| a.load(Ordering::Relaxed);
         let lu = |a: &AtomicU64| a.load(Ordering::Relaxed) as i64;
-        g(&mut s, "sotto_ingest_active_calls", "Live calls in progress.", "gauge", ld(&self.active_calls));
-        g(&mut s, "sotto_ingest_calls_started_total", "Live calls opened.", "counter", lu(&self.calls_started));
-        g(&mut s, "sotto_ingest_calls_finished_total", "Live calls committed to the vault.", "counter", lu(&self.calls_finished));
-        g(&mut s, "sotto_ingest_calls_failed_total", "Live calls that could not be committed.", "counter", lu(&self.calls_failed));
-        g(&mut s, "sotto_ingest_frames_total", "Audio frames received (rate() gives frames/s).", "counter", lu(&self.frames));
-        g(&mut s, "sotto_ingest_audio_bytes_total", "Audio bytes received.", "counter", lu(&self.audio_bytes));
-        g(&mut s, "sotto_ingest_dropped_frames_total", "Frames refused or discarded.", "counter", lu(&self.dropped_frames));
-        g(&mut s, "sotto_ingest_delay_line_bytes", "Audio bytes held in delay lines.", "gauge", ld(&self.delay_line_bytes));
-        g(&mut s, "sotto_ingest_delay_line_ms_sum", "Milliseconds of audio held, summed over legs.", "gauge", ld(&self.delay_line_ms));
-        g(&mut s, "sotto_ingest_transcription_lag_ms_sum", "Transcription lag summed over legs.", "gauge", ld(&self.transcription_lag_ms));
-        g(&mut s, "sotto_ingest_legs", "Legs of live calls.", "gauge", ld(&self.legs));
-        g(&mut s, "sotto_ingest_session_bytes", "Memory held by call sessions.", "gauge", ld(&self.session_bytes));
-        g(&mut s, "sotto_ingest_gap_ms_total", "Audio silenced because transcription fell behind.", "counter", lu(&self.gap_ms));
-        g(&mut s, "sotto_ingest_silenced_ms_total", "Audio silenced by redaction.", "counter", lu(&self.silenced_ms));
+        g(
+            &mut s,
+            "sotto_ingest_active_calls",
+            "Live calls in progress.",
+            "gauge",
+            ld(&self.active_calls),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_calls_started_total",
+            "Live calls opened.",
+            "counter",
+            lu(&self.calls_started),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_calls_finished_total",
+            "Live calls committed to the vault.",
+            "counter",
+            lu(&self.calls_finished),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_calls_failed_total",
+            "Live calls that could not be committed.",
+            "counter",
+            lu(&self.calls_failed),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_frames_total",
+            "Audio frames received (rate() gives frames/s).",
+            "counter",
+            lu(&self.frames),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_audio_bytes_total",
+            "Audio bytes received.",
+            "counter",
+            lu(&self.audio_bytes),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_dropped_frames_total",
+            "Frames refused or discarded.",
+            "counter",
+            lu(&self.dropped_frames),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_delay_line_bytes",
+            "Audio bytes held in delay lines.",
+            "gauge",
+            ld(&self.delay_line_bytes),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_delay_line_ms_sum",
+            "Milliseconds of audio held, summed over legs.",
+            "gauge",
+            ld(&self.delay_line_ms),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_transcription_lag_ms_sum",
+            "Transcription lag summed over legs.",
+            "gauge",
+            ld(&self.transcription_lag_ms),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_legs",
+            "Legs of live calls.",
+            "gauge",
+            ld(&self.legs),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_session_bytes",
+            "Memory held by call sessions.",
+            "gauge",
+            ld(&self.session_bytes),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_gap_ms_total",
+            "Audio silenced because transcription fell behind.",
+            "counter",
+            lu(&self.gap_ms),
+        );
+        g(
+            &mut s,
+            "sotto_ingest_silenced_ms_total",
+            "Audio silenced by redaction.",
+            "counter",
+            lu(&self.silenced_ms),
+        );
         let _ = writeln!(s, "# HELP sotto_ingest_redactions_total Spans removed, by kind.\n# TYPE sotto_ingest_redactions_total counter");
         for (k, c) in Kind::ALL.iter().zip(&self.redactions) {
-            let _ = writeln!(s, "sotto_ingest_redactions_total{{kind=\"{}\"}} {}", k.as_str(), c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "sotto_ingest_redactions_total{{kind=\"{}\"}} {}",
+                k.as_str(),
+                c.load(Ordering::Relaxed)
+            );
         }
         let _ = writeln!(s, "# HELP sotto_ingest_calls_closed_total Calls closed, by reason.\n# TYPE sotto_ingest_calls_closed_total counter");
         if let Ok(m) = self.closes.lock() {
@@ -171,7 +262,11 @@ impl Metrics {
         for (i, c) in self.latency.iter().enumerate() {
             acc += c.load(Ordering::Relaxed);
             if i + 1 == next || i == LATENCY_BUCKETS_MS - 1 {
-                let _ = writeln!(s, "sotto_ingest_frame_latency_ms_bucket{{le=\"{}\"}} {acc}", i + 1);
+                let _ = writeln!(
+                    s,
+                    "sotto_ingest_frame_latency_ms_bucket{{le=\"{}\"}} {acc}",
+                    i + 1
+                );
                 next *= 2;
             }
         }

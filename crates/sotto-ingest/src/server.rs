@@ -149,7 +149,8 @@ impl IngestServer {
         let _ = self.shutdown.send(true);
         for info in self.state.registry.list() {
             if let Some(s) = self.state.registry.session(info.id) {
-                let _ = CallSession::finish(&s, CloseReason::Shutdown, self.state.engine_wait()).await;
+                let _ =
+                    CallSession::finish(&s, CloseReason::Shutdown, self.state.engine_wait()).await;
             }
         }
         for t in self.tasks {

@@ -121,20 +121,30 @@ pub enum TimelineKind {
     RecordingStopped,
     RecordingPaused,
     RecordingResumed,
-    ConsentGiven { basis: LegalBasis },
+    ConsentGiven {
+        basis: LegalBasis,
+    },
     ConsentWithdrawn,
     /// No legal basis for audio: the call is transcribed and its audio discarded.
     NoLegalBasis,
     /// Transcription fell behind past the memory bound: this interval was silenced unchecked.
-    Gap { until_ms: u64 },
+    Gap {
+        until_ms: u64,
+    },
     /// The engine could not transcribe this interval; it was silenced.
-    TranscriptionFailed { until_ms: u64 },
+    TranscriptionFailed {
+        until_ms: u64,
+    },
     /// A DTMF key (its value is not kept: keyed digits may be card data); audio around it silenced.
     Dtmf,
     /// The telephony side paused the stream itself (AudioHook "secure pause"), audio discarded.
-    StreamPaused { discarded_ms: u64 },
+    StreamPaused {
+        discarded_ms: u64,
+    },
     StreamResumed,
-    Closed { reason: String },
+    Closed {
+        reason: String,
+    },
 }
 
 /// One event with who caused it and why.
@@ -417,7 +427,8 @@ impl CallSession {
     pub fn push_audio(&mut self, leg: usize, media_ms: Option<u64>, bytes: &[u8]) -> Result<()> {
         let m = &self.state.metrics;
         m.frames.fetch_add(1, Ordering::Relaxed);
-        m.audio_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        m.audio_bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if self.closed {
             m.dropped_frames.fetch_add(1, Ordering::Relaxed);
             return Err(IngestError::CallEnded(self.id.to_string()));
@@ -502,7 +513,12 @@ impl CallSession {
 
     /// The telephony side paused the stream and discarded audio (AudioHook `paused`/`resumed`).
     pub fn stream_paused(&mut self, discarded_ms: u64, actor: &str) {
-        self.event(None, TimelineKind::StreamPaused { discarded_ms }, actor, None);
+        self.event(
+            None,
+            TimelineKind::StreamPaused { discarded_ms },
+            actor,
+            None,
+        );
     }
     pub fn stream_resumed(&mut self, actor: &str) {
         self.event(None, TimelineKind::StreamResumed, actor, None);
@@ -666,7 +682,8 @@ impl CallSession {
         };
         m.delay_line_bytes
             .fetch_add(bytes - l.reported_bytes, Ordering::Relaxed);
-        m.delay_line_ms.fetch_add(ms - l.reported_ms, Ordering::Relaxed);
+        m.delay_line_ms
+            .fetch_add(ms - l.reported_ms, Ordering::Relaxed);
         m.transcription_lag_ms
             .fetch_add(lag - l.reported_lag, Ordering::Relaxed);
         l.reported_bytes = bytes;

@@ -36,27 +36,43 @@ async fn stream_native(ws: &mut Ws, fx: &Fixture, upto_frames: Option<usize>) {
         let c = &fx.caller[i * 160..((i + 1) * 160).min(fx.caller.len())];
         let a = &fx.agent[i * 160..((i + 1) * 160).min(fx.agent.len())];
         native::encode_binary(0, None, c, &mut frame);
-        ws.send(Message::Binary(frame.clone().into())).await.unwrap();
+        ws.send(Message::Binary(frame.clone().into()))
+            .await
+            .unwrap();
         native::encode_binary(1, None, a, &mut frame);
-        ws.send(Message::Binary(frame.clone().into())).await.unwrap();
+        ws.send(Message::Binary(frame.clone().into()))
+            .await
+            .unwrap();
         let t = (i as u64 + 1) * 20;
         while cp.peek().is_some_and(|p| p.last().unwrap().end_ms <= t) {
             let p = cp.next().unwrap();
-            ws.send(Message::Text(transcript_msg("caller", &p).into())).await.unwrap();
+            ws.send(Message::Text(transcript_msg("caller", &p).into()))
+                .await
+                .unwrap();
         }
         while ap.peek().is_some_and(|p| p.last().unwrap().end_ms <= t) {
             let p = ap.next().unwrap();
-            ws.send(Message::Text(transcript_msg("agent", &p).into())).await.unwrap();
+            ws.send(Message::Text(transcript_msg("agent", &p).into()))
+                .await
+                .unwrap();
         }
         if i % 50 == 49 {
-            ws.send(Message::Text(heard_msg("caller", t).into())).await.unwrap();
-            ws.send(Message::Text(heard_msg("agent", t).into())).await.unwrap();
+            ws.send(Message::Text(heard_msg("caller", t).into()))
+                .await
+                .unwrap();
+            ws.send(Message::Text(heard_msg("agent", t).into()))
+                .await
+                .unwrap();
         }
     }
     if upto_frames.is_none() {
         let end = fx.caller.len() as u64 / 8;
-        ws.send(Message::Text(heard_msg("caller", end).into())).await.unwrap();
-        ws.send(Message::Text(heard_msg("agent", end).into())).await.unwrap();
+        ws.send(Message::Text(heard_msg("caller", end).into()))
+            .await
+            .unwrap();
+        ws.send(Message::Text(heard_msg("agent", end).into()))
+            .await
+            .unwrap();
     }
 }
 
@@ -65,20 +81,28 @@ async fn native_call_end_to_end() {
     let h = harness(ProcessingMode::Anonymise, |_| {}).await;
     let fx = fixture();
     let mut ws = connect(&h, "/v1/ingest/native").await;
-    ws.send(Message::Text(start_native(true).into())).await.unwrap();
+    ws.send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
     let started = next_json(&mut ws).await;
     assert_eq!(started["type"], "started", "{started}");
     let id: InteractionId = InteractionId(started["call_id"].as_str().unwrap().parse().unwrap());
     let mut sub = h.server.hub().subscribe(id).expect("live");
     stream_native(&mut ws, &fx, None).await;
     // the live hand-over view has the redacted transcript so far
-    ws.send(Message::Text(r#"{"type":"ping"}"#.into())).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "pong");
     let so_far = h.server.hub().transcript_so_far(id).unwrap();
     assert!(so_far.len() >= 4);
-    assert!(so_far.iter().any(|s| s.text.expose().contains("[PAYMENT_CARD]")));
+    assert!(so_far
+        .iter()
+        .any(|s| s.text.expose().contains("[PAYMENT_CARD]")));
     assert!(!so_far.iter().any(|s| s.text.expose().contains("diabetes")));
-    ws.send(Message::Text(r#"{"type":"stop"}"#.into())).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"stop"}"#.into()))
+        .await
+        .unwrap();
     let closed = next_json(&mut ws).await;
     assert_eq!(closed["type"], "closed");
     assert_eq!(closed["reason"], "completed");
@@ -96,7 +120,9 @@ async fn native_call_end_to_end() {
     check_stored_call(&h, &fx, 2, false).await;
     let m = h.server.metrics();
     assert!(m.redactions_of(sotto_core::Kind::PaymentCard) >= 1);
-    assert!(m.render_prometheus().contains("sotto_ingest_calls_finished_total 1"));
+    assert!(m
+        .render_prometheus()
+        .contains("sotto_ingest_calls_finished_total 1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,9 +130,11 @@ async fn twilio_call_end_to_end() {
     let h = harness(ProcessingMode::Anonymise, |_| {}).await;
     let fx = fixture();
     let mut ws = connect(&h, "/v1/ingest/twilio").await;
-    ws.send(Message::Text(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#.into()))
-        .await
-        .unwrap();
+    ws.send(Message::Text(
+        r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#.into(),
+    ))
+    .await
+    .unwrap();
     let start = r#"{"event":"start","sequenceNumber":"1","streamSid":"MZ1","start":{"streamSid":"MZ1","accountSid":"AC1","callSid":"CA-e2e-1","tracks":["inbound","outbound"],"customParameters":{"caller":"+4520987654","consent":"yes","lang":"en"},"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}}"#;
     ws.send(Message::Text(start.into())).await.unwrap();
     for _ in 0..200 {
@@ -124,12 +152,18 @@ async fn twilio_call_end_to_end() {
         let c = &fx.caller[i * 160..((i + 1) * 160).min(fx.caller.len())];
         let a = &fx.agent[i * 160..((i + 1) * 160).min(fx.agent.len())];
         // outbound first on odd frames: the tracks are de-interleaved by timestamp
-        let (first, second) = if i % 2 == 0 { (("inbound", c), ("outbound", a)) } else { (("outbound", a), ("inbound", c)) };
+        let (first, second) = if i % 2 == 0 {
+            (("inbound", c), ("outbound", a))
+        } else {
+            (("outbound", a), ("inbound", c))
+        };
         for (track, p) in [first, second] {
             seq += 1;
-            ws.send(Message::Text(twilio::media_json("MZ1", track, seq, ts, p).into()))
-                .await
-                .unwrap();
+            ws.send(Message::Text(
+                twilio::media_json("MZ1", track, seq, ts, p).into(),
+            ))
+            .await
+            .unwrap();
         }
     }
     ws.send(Message::Text(r#"{"event":"stop","sequenceNumber":"99999","streamSid":"MZ1","stop":{"accountSid":"AC1","callSid":"CA-e2e-1"}}"#.into()))
@@ -207,12 +241,22 @@ async fn audiohook_call_end_to_end_and_bad_signature() {
         .unwrap()
         .as_secs();
     let request = |secret: &[u8]| {
-        let (input, sig) = audiohook::sign(&headers, "/v1/ingest/audiohook", &authority, secret, now, "nonce-1");
-        let mut req = format!("ws://{authority}/v1/ingest/audiohook").into_client_request().unwrap();
+        let (input, sig) = audiohook::sign(
+            &headers,
+            "/v1/ingest/audiohook",
+            &authority,
+            secret,
+            now,
+            "nonce-1",
+        );
+        let mut req = format!("ws://{authority}/v1/ingest/audiohook")
+            .into_client_request()
+            .unwrap();
         for (k, v) in headers {
             req.headers_mut().insert(k, v.parse().unwrap());
         }
-        req.headers_mut().insert("signature-input", input.parse().unwrap());
+        req.headers_mut()
+            .insert("signature-input", input.parse().unwrap());
         req.headers_mut().insert("signature", sig.parse().unwrap());
         req
     };
@@ -220,18 +264,24 @@ async fn audiohook_call_end_to_end_and_bad_signature() {
     let bad = tokio_tungstenite::connect_async(request(b"wrong")).await;
     assert!(bad.is_err(), "wrong signature refused");
 
-    let (mut ws, _) = tokio_tungstenite::connect_async(request(&secret)).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(request(&secret))
+        .await
+        .unwrap();
     let open = serde_json::json!({"version":"2","type":"open","seq":1,"serverseq":0,"id":session,"position":"PT0S",
         "parameters":{"organizationId":"org-1","conversationId":"c1","participant":{"id":"p","ani":"+4520987654","aniName":"","dnis":"+4570000000"},
         "media":[{"type":"audio","format":"PCMU","channels":["external","internal"],"rate":8000}],"language":"en-US","customConfig":{"consent":"consent"}}});
-    ws.send(Message::Text(open.to_string().into())).await.unwrap();
+    ws.send(Message::Text(open.to_string().into()))
+        .await
+        .unwrap();
     let opened = next_json(&mut ws).await;
     assert_eq!(opened["type"], "opened", "{opened}");
     assert_eq!(opened["clientseq"], 1);
     assert_eq!(opened["parameters"]["media"][0]["format"], "PCMU");
     attach_and_supply(&h, &session, &fx, "agent").await;
     let ping = serde_json::json!({"version":"2","type":"ping","seq":2,"serverseq":1,"id":session,"position":"PT0.1S","parameters":{}});
-    ws.send(Message::Text(ping.to_string().into())).await.unwrap();
+    ws.send(Message::Text(ping.to_string().into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "pong");
     let n = fx.caller.len().div_ceil(160);
     for i in 0..n {
@@ -245,7 +295,9 @@ async fn audiohook_call_end_to_end_and_bad_signature() {
         ws.send(Message::Binary(inter.into())).await.unwrap();
     }
     let close = serde_json::json!({"version":"2","type":"close","seq":3,"serverseq":2,"id":session,"position":"PT25S","parameters":{"reason":"end"}});
-    ws.send(Message::Text(close.to_string().into())).await.unwrap();
+    ws.send(Message::Text(close.to_string().into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "closed");
     wait_ended(&h).await;
     check_stored_call(&h, &fx, 2, false).await;
@@ -260,22 +312,33 @@ async fn bad_input_closes_only_that_call_and_keeps_what_was_checked() {
     let fx = fixture();
     // a good call runs beside the bad ones
     let mut good = connect(&h, "/v1/ingest/native").await;
-    good.send(Message::Text(start_native(true).into())).await.unwrap();
+    good.send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut good).await["type"], "started");
 
     // malformed JSON
     let mut ws = connect(&h, "/v1/ingest/native").await;
     ws.send(Message::Text("{not json".into())).await.unwrap();
     let c = next_json(&mut ws).await;
-    assert!(c["reason"].as_str().unwrap().starts_with("protocol error"), "{c}");
+    assert!(
+        c["reason"].as_str().unwrap().starts_with("protocol error"),
+        "{c}"
+    );
     // unknown codec
     let mut ws = connect(&h, "/v1/ingest/native").await;
-    ws.send(Message::Text(r#"{"type":"start","legs":[{"speaker":"caller","encoding":"opus","rate":8000}]}"#.into())).await.unwrap();
+    ws.send(Message::Text(
+        r#"{"type":"start","legs":[{"speaker":"caller","encoding":"opus","rate":8000}]}"#.into(),
+    ))
+    .await
+    .unwrap();
     let c = next_json(&mut ws).await;
     assert_eq!(c["reason"], "unknown codec `opus`");
     // oversized frame
     let mut ws = connect(&h, "/v1/ingest/native").await;
-    ws.send(Message::Text(start_native(true).into())).await.unwrap();
+    ws.send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "started");
     let _ = ws.send(Message::Binary(vec![0u8; 100_000].into())).await;
     // twilio: unknown codec
@@ -283,37 +346,65 @@ async fn bad_input_closes_only_that_call_and_keeps_what_was_checked() {
     tw.send(Message::Text(r#"{"event":"start","start":{"callSid":"CA2","mediaFormat":{"encoding":"audio/opus","sampleRate":48000,"channels":1}}}"#.into())).await.unwrap();
     // a silent client
     let mut silent = connect(&h, "/v1/ingest/native").await;
-    silent.send(Message::Text(start_native(true).into())).await.unwrap();
+    silent
+        .send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut silent).await["type"], "started");
     let c = next_json(&mut silent).await;
     assert_eq!(c["reason"], "idle timeout", "{c}");
     // an abrupt disconnect mid-call: what was checked is kept
     let mut abrupt = connect(&h, "/v1/ingest/native").await;
-    abrupt.send(Message::Text(start_native(true).into())).await.unwrap();
+    abrupt
+        .send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut abrupt).await["type"], "started");
     stream_native(&mut abrupt, &fx, Some(500)).await; // 10 s, with its transcripts
-    abrupt.send(Message::Text(r#"{"type":"ping"}"#.into())).await.unwrap();
+    abrupt
+        .send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut abrupt).await["type"], "pong");
     drop(abrupt);
 
     // the good call is still live and finishes normally
     stream_native(&mut good, &fx, Some(100)).await;
-    good.send(Message::Text(r#"{"type":"stop"}"#.into())).await.unwrap();
+    good.send(Message::Text(r#"{"type":"stop"}"#.into()))
+        .await
+        .unwrap();
     let c = next_json(&mut good).await;
     assert_eq!(c["reason"], "completed");
     wait_ended(&h).await;
-    let list = h.vault.list_interactions(&h.tenant, &Default::default()).await.unwrap();
+    let list = h
+        .vault
+        .list_interactions(&h.tenant, &Default::default())
+        .await
+        .unwrap();
     // good + oversized + silent + abrupt were opened and are committed; the others never opened
     assert_eq!(list.len(), 4, "{}", list.len());
     let m = h.server.metrics().render_prometheus();
-    for r in ["frame_too_large", "idle_timeout", "disconnected", "unknown_codec", "protocol_error"] {
+    for r in [
+        "frame_too_large",
+        "idle_timeout",
+        "disconnected",
+        "unknown_codec",
+        "protocol_error",
+    ] {
         assert!(m.contains(&format!("reason=\"{r}\"")), "{r} counted");
     }
     // the abrupt call kept its checked first seconds, transcript included
     let mut found = false;
     for s in &list {
-        let v = h.vault.read_interaction(&h.tenant, s.id, "test").await.unwrap();
-        if v.segments.iter().any(|x| x.text.expose().contains("Quenfeldt")) {
+        let v = h
+            .vault
+            .read_interaction(&h.tenant, s.id, "test")
+            .await
+            .unwrap();
+        if v.segments
+            .iter()
+            .any(|x| x.text.expose().contains("Quenfeldt"))
+        {
             found = true;
         }
     }
@@ -326,31 +417,52 @@ async fn pause_resume_and_no_basis() {
     let fx = fixture();
     // no consent: transcribed, audio discarded
     let mut ws = connect(&h, "/v1/ingest/native").await;
-    ws.send(Message::Text(start_native(false).into())).await.unwrap();
+    ws.send(Message::Text(start_native(false).into()))
+        .await
+        .unwrap();
     let started = next_json(&mut ws).await;
     let id = InteractionId(started["call_id"].as_str().unwrap().parse().unwrap());
     stream_native(&mut ws, &fx, None).await;
-    ws.send(Message::Text(r#"{"type":"stop"}"#.into())).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"stop"}"#.into()))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
     wait_ended(&h).await;
-    let v = h.vault.read_interaction(&h.tenant, id, "test").await.unwrap();
+    let v = h
+        .vault
+        .read_interaction(&h.tenant, id, "test")
+        .await
+        .unwrap();
     assert!(v.recordings.is_empty(), "no audio without a legal basis");
     assert!(!v.segments.is_empty(), "but the transcript is kept");
 
     // consent, then a pause by an agent between 2 s and the end
     let mut ws = connect(&h, "/v1/ingest/native").await;
-    ws.send(Message::Text(start_native(true).into())).await.unwrap();
+    ws.send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
     let started = next_json(&mut ws).await;
     let id = InteractionId(started["call_id"].as_str().unwrap().parse().unwrap());
     stream_native(&mut ws, &fx, Some(100)).await;
-    ws.send(Message::Text(r#"{"type":"ping"}"#.into())).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
     next_json(&mut ws).await;
     h.server
         .registry()
-        .control(id, Command::Pause { reason: Some("card payment".into()) }, "user:anna")
+        .control(
+            id,
+            Command::Pause {
+                reason: Some("card payment".into()),
+            },
+            "user:anna",
+        )
         .unwrap();
     let tl = h.server.registry().timeline(id).unwrap();
-    let p = tl.iter().find(|e| e.kind == TimelineKind::RecordingPaused).unwrap();
+    let p = tl
+        .iter()
+        .find(|e| e.kind == TimelineKind::RecordingPaused)
+        .unwrap();
     assert_eq!(p.actor, "user:anna");
     assert_eq!(p.reason.as_deref(), Some("card payment"));
     assert_eq!(p.at_ms, 2000);
@@ -361,6 +473,10 @@ async fn pause_resume_and_no_basis() {
     let c = next_json(&mut ws).await;
     assert_eq!(c["reason"], "hangup");
     wait_ended(&h).await;
-    let v = h.vault.read_interaction(&h.tenant, id, "test").await.unwrap();
+    let v = h
+        .vault
+        .read_interaction(&h.tenant, id, "test")
+        .await
+        .unwrap();
     assert_eq!(v.recordings.len(), 2);
 }

@@ -107,7 +107,10 @@ impl EnergyVad {
     }
 
     fn frame_in(&mut self, t: u64, chunk: &[i16], out: &mut Vec<Utterance>) {
-        let energy: f64 = chunk.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>()
+        let energy: f64 = chunk
+            .iter()
+            .map(|&s| f64::from(s) * f64::from(s))
+            .sum::<f64>()
             / chunk.len().max(1) as f64;
         let dbfs = if energy <= 0.0 {
             -120.0

@@ -66,7 +66,9 @@ pub fn offers(m: &ClientMessage) -> Result<Vec<MediaOffer>, ProtoError> {
 }
 
 /// Picks one offer: PCMU at 8 kHz with the most channels, else L16.
-pub fn choose_media(offers: &[MediaOffer]) -> Result<(MediaOffer, sotto_audio::SourceEncoding), ProtoError> {
+pub fn choose_media(
+    offers: &[MediaOffer],
+) -> Result<(MediaOffer, sotto_audio::SourceEncoding), ProtoError> {
     let ok = |o: &&MediaOffer| {
         o.kind == "audio"
             && (1..=2).contains(&o.channels.len())
@@ -243,7 +245,9 @@ pub fn verify_signature<'a>(
         .map(|c| c.trim_matches('"'))
         .collect();
     if SIGNED_COMPONENTS.iter().any(|c| !components.contains(c)) {
-        return Err(SignatureError::Malformed("a required component is not signed"));
+        return Err(SignatureError::Malformed(
+            "a required component is not signed",
+        ));
     }
     let mut keyid = None;
     let mut nonce = None;
@@ -378,8 +382,16 @@ mod tests {
         let (o, enc) = choose_media(&offers(&m).unwrap()).unwrap();
         assert_eq!(o.channels.len(), 2);
         assert_eq!(enc, sotto_audio::SourceEncoding::MuLaw);
-        let bad = [MediaOffer { kind: "audio".into(), format: "opus".into(), channels: vec!["external".into()], rate: 48000 }];
-        assert!(matches!(choose_media(&bad), Err(ProtoError::UnknownCodec(_))));
+        let bad = [MediaOffer {
+            kind: "audio".into(),
+            format: "opus".into(),
+            channels: vec!["external".into()],
+            rate: 48000,
+        }];
+        assert!(matches!(
+            choose_media(&bad),
+            Err(ProtoError::UnknownCodec(_))
+        ));
         let mut out = vec![Vec::new(), Vec::new()];
         deinterleave(&[1, 2, 3, 4, 5], 2, 1, &mut out);
         assert_eq!(out, vec![vec![1, 3], vec![2, 4]]);
@@ -394,25 +406,65 @@ mod tests {
             ("x-api-key", "key-1"),
         ];
         let secret = b"0123456789abcdef".to_vec();
-        let (input, sig) = sign(&headers, "/v1/ingest/audiohook", "127.0.0.1:9", &secret, 1000, "n1");
+        let (input, sig) = sign(
+            &headers,
+            "/v1/ingest/audiohook",
+            "127.0.0.1:9",
+            &secret,
+            1000,
+            "n1",
+        );
         let all: Vec<(String, String)> = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .chain([("signature-input".into(), input.clone()), ("signature".into(), sig.clone())])
+            .chain([
+                ("signature-input".into(), input.clone()),
+                ("signature".into(), sig.clone()),
+            ])
             .collect();
-        let look = |all: &Vec<(String, String)>, n: &str| all.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let look = |all: &Vec<(String, String)>, n: &str| {
+            all.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())
+        };
         let secrets = vec![("key-1".to_string(), secret.clone())];
-        let ok = verify_signature(|n| look(&all, n).map(|s| &*Box::leak(s.into_boxed_str())), "/v1/ingest/audiohook", "127.0.0.1:9", &secrets, 1003, 10);
+        let ok = verify_signature(
+            |n| look(&all, n).map(|s| &*Box::leak(s.into_boxed_str())),
+            "/v1/ingest/audiohook",
+            "127.0.0.1:9",
+            &secrets,
+            1003,
+            10,
+        );
         assert_eq!(ok.unwrap(), "key-1");
         // wrong secret, tampered header, expired
         let wrong = vec![("key-1".to_string(), b"other".to_vec())];
-        let r = verify_signature(|n| look(&all, n).map(|s| &*Box::leak(s.into_boxed_str())), "/v1/ingest/audiohook", "127.0.0.1:9", &wrong, 1003, 10);
+        let r = verify_signature(
+            |n| look(&all, n).map(|s| &*Box::leak(s.into_boxed_str())),
+            "/v1/ingest/audiohook",
+            "127.0.0.1:9",
+            &wrong,
+            1003,
+            10,
+        );
         assert_eq!(r, Err(SignatureError::Mismatch));
-        let r = verify_signature(|n| look(&all, n).map(|s| &*Box::leak(s.into_boxed_str())), "/v1/ingest/audiohook", "127.0.0.1:9", &secrets, 2000, 10);
+        let r = verify_signature(
+            |n| look(&all, n).map(|s| &*Box::leak(s.into_boxed_str())),
+            "/v1/ingest/audiohook",
+            "127.0.0.1:9",
+            &secrets,
+            2000,
+            10,
+        );
         assert_eq!(r, Err(SignatureError::Expired));
         let mut tampered = all.clone();
         tampered[1].1 = "sess-2".into();
-        let r = verify_signature(|n| look(&tampered, n).map(|s| &*Box::leak(s.into_boxed_str())), "/v1/ingest/audiohook", "127.0.0.1:9", &secrets, 1003, 10);
+        let r = verify_signature(
+            |n| look(&tampered, n).map(|s| &*Box::leak(s.into_boxed_str())),
+            "/v1/ingest/audiohook",
+            "127.0.0.1:9",
+            &secrets,
+            1003,
+            10,
+        );
         assert_eq!(r, Err(SignatureError::Mismatch));
     }
 

@@ -67,7 +67,9 @@ pub fn parse(buf: &[u8], max_audio: usize) -> Result<Option<(Message<'_>, usize)
         }
         KIND_SLIN => {
             if len % 2 != 0 {
-                return Err(ProtoError::Malformed("slin payload has an odd length".into()));
+                return Err(ProtoError::Malformed(
+                    "slin payload has an odd length".into(),
+                ));
             }
             Message::Audio(payload)
         }

@@ -120,7 +120,9 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtoError> {
             for l in &s.legs {
                 encoding(&l.encoding)?;
                 if !(8_000..=48_000).contains(&l.rate) {
-                    return Err(ProtoError::Malformed("start: rate must be 8000..=48000".into()));
+                    return Err(ProtoError::Malformed(
+                        "start: rate must be 8000..=48000".into(),
+                    ));
                 }
             }
         }
@@ -132,7 +134,9 @@ pub fn parse_text(text: &str) -> Result<ClientMsg, ProtoError> {
                 });
             }
             if t.words.iter().any(|w| w.end_ms < w.start_ms) {
-                return Err(ProtoError::Malformed("transcript: a word ends before it starts".into()));
+                return Err(ProtoError::Malformed(
+                    "transcript: a word ends before it starts".into(),
+                ));
             }
         }
         _ => {}
@@ -167,7 +171,9 @@ pub fn parse_binary(b: &[u8], limit: usize) -> Result<AudioFrame<'_>, ProtoError
         });
     }
     if b.len() < HEADER_LEN {
-        return Err(ProtoError::Malformed("audio frame shorter than its 5-byte header".into()));
+        return Err(ProtoError::Malformed(
+            "audio frame shorter than its 5-byte header".into(),
+        ));
     }
     let ms = u32::from_le_bytes([b[1], b[2], b[3], b[4]]);
     Ok(AudioFrame {
@@ -200,17 +206,29 @@ mod tests {
         let m = parse_text(r#"{"type":"transcript","speaker":"bot","kind":"static","words":[{"w":"hi","start_ms":0,"end_ms":200}]}"#).unwrap();
         assert!(matches!(m, ClientMsg::Transcript(_)));
         let m = parse_text(r#"{"type":"control","command":"pause","reason":"card"}"#).unwrap();
-        assert!(matches!(m, ClientMsg::Control { command: Command::Pause { .. } }));
+        assert!(matches!(
+            m,
+            ClientMsg::Control {
+                command: Command::Pause { .. }
+            }
+        ));
     }
 
     #[test]
     fn refuses_unknown_codecs_and_bad_frames_without_echo() {
-        let e = parse_text(r#"{"type":"start","legs":[{"speaker":"caller","encoding":"opus","rate":8000}]}"#).err().unwrap();
+        let e = parse_text(
+            r#"{"type":"start","legs":[{"speaker":"caller","encoding":"opus","rate":8000}]}"#,
+        )
+        .err()
+        .unwrap();
         assert_eq!(e, ProtoError::UnknownCodec("opus".into()));
         let e = parse_text(r#"{"type":"transcript","speaker":"caller","words":[{"w":"4571 secret","start_ms":"x"}]}"#).err().unwrap();
         assert!(!e.to_string().contains("secret"));
         assert!(parse_binary(&[0, 1], 100).is_err());
-        assert!(matches!(parse_binary(&[0; 200], 100), Err(ProtoError::TooLarge { .. })));
+        assert!(matches!(
+            parse_binary(&[0; 200], 100),
+            Err(ProtoError::TooLarge { .. })
+        ));
     }
 
     proptest! {

@@ -151,13 +151,23 @@ mod tests {
 
     #[test]
     fn parses_a_recorded_sequence() {
-        assert!(matches!(parse(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#).unwrap(), Msg::Connected {}));
-        let Msg::Start { start, .. } = parse(START).unwrap() else { panic!() };
+        assert!(matches!(
+            parse(r#"{"event":"connected","protocol":"Call","version":"1.0.0"}"#).unwrap(),
+            Msg::Connected {}
+        ));
+        let Msg::Start { start, .. } = parse(START).unwrap() else {
+            panic!()
+        };
         assert_eq!(start.call_sid.as_deref(), Some("CA1"));
-        assert_eq!(start.custom_parameters.get("consent").map(String::as_str), Some("yes"));
+        assert_eq!(
+            start.custom_parameters.get("consent").map(String::as_str),
+            Some("yes")
+        );
         check_format(&start.media_format).unwrap();
         let m = media_json("MZ1", "outbound", 3, 40, &[0xFF; 160]);
-        let Msg::Media { media } = parse(&m).unwrap() else { panic!() };
+        let Msg::Media { media } = parse(&m).unwrap() else {
+            panic!()
+        };
         let mut out = Vec::new();
         assert_eq!(decode_payload(&media, &mut out).unwrap(), Some(40));
         assert_eq!(out.len(), 160);
@@ -170,9 +180,15 @@ mod tests {
     #[test]
     fn telnyx_dialect_and_unknown_codecs() {
         let t = r#"{"event":"start","stream_id":"s","start":{"call_control_id":"v3:x","media_format":{"encoding":"PCMU","sample_rate":8000,"channels":1}}}"#;
-        let Msg::Start { start, .. } = parse(t).unwrap() else { panic!() };
+        let Msg::Start { start, .. } = parse(t).unwrap() else {
+            panic!()
+        };
         check_format(&start.media_format).unwrap();
-        let f = MediaFormat { encoding: "audio/opus".into(), sample_rate: 48000, channels: 1 };
+        let f = MediaFormat {
+            encoding: "audio/opus".into(),
+            sample_rate: 48000,
+            channels: 1,
+        };
         assert!(matches!(check_format(&f), Err(ProtoError::UnknownCodec(_))));
     }
 

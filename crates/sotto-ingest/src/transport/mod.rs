@@ -3,8 +3,8 @@
 pub(crate) mod tcp;
 pub(crate) mod ws;
 
-use crate::session::{CallSession, CloseReason, SharedSession};
 use crate::server::IngestState;
+use crate::session::{CallSession, CloseReason, SharedSession};
 
 /// Ends a session the transport owns; returns the reason line for the client.
 pub(crate) async fn end(state: &IngestState, s: &SharedSession, reason: CloseReason) -> String {

@@ -234,8 +234,15 @@ async fn native_text(
             let session = CallSession::open(st, start)
                 .await
                 .map_err(|e| CloseReason::Protocol(e.to_string()))?;
-            let id = session.lock().map(|g| g.id()).map_err(|_| CloseReason::Protocol("session failed".into()))?;
-            send_json(socket, serde_json::json!({"type":"started","call_id":id.to_string()})).await;
+            let id = session
+                .lock()
+                .map(|g| g.id())
+                .map_err(|_| CloseReason::Protocol("session failed".into()))?;
+            send_json(
+                socket,
+                serde_json::json!({"type":"started","call_id":id.to_string()}),
+            )
+            .await;
             *mode = NativeMode::Own(session);
             Ok(None)
         }
@@ -247,14 +254,20 @@ async fn native_text(
                 .filter(|id| st.registry.info(*id).is_some())
                 .or_else(|| st.registry.by_external(&call_id))
                 .ok_or_else(|| CloseReason::Protocol("attach: no such live call".into()))?;
-            send_json(socket, serde_json::json!({"type":"attached","call_id":id.to_string()})).await;
+            send_json(
+                socket,
+                serde_json::json!({"type":"attached","call_id":id.to_string()}),
+            )
+            .await;
             *mode = NativeMode::Attached(id);
             Ok(None)
         }
         (M::Start(_) | M::Attach { .. }, _) => {
             Err(CloseReason::Protocol("start or attach sent twice".into()))
         }
-        (_, NativeMode::Waiting) => Err(CloseReason::Protocol("first message must be start or attach".into())),
+        (_, NativeMode::Waiting) => Err(CloseReason::Protocol(
+            "first message must be start or attach".into(),
+        )),
         (M::Transcript(t), _) => {
             let ev = Supplied::Words {
                 words: words_of(t.words),
@@ -278,15 +291,26 @@ async fn native_text(
         }
         (M::Dtmf { .. }, _) => Ok(None),
         (M::Control { command }, NativeMode::Own(s)) => {
-            let r = s.lock().map_err(|_| CloseReason::Protocol("session failed".into()))?.control(&command, "protocol:native");
+            let r = s
+                .lock()
+                .map_err(|_| CloseReason::Protocol("session failed".into()))?
+                .control(&command, "protocol:native");
             if let Err(e) = r {
-                send_json(socket, serde_json::json!({"type":"error","reason":e.to_string()})).await;
+                send_json(
+                    socket,
+                    serde_json::json!({"type":"error","reason":e.to_string()}),
+                )
+                .await;
             }
             Ok(None)
         }
         (M::Control { command }, NativeMode::Attached(id)) => {
             if let Err(e) = st.registry.control(*id, command, "protocol:native") {
-                send_json(socket, serde_json::json!({"type":"error","reason":e.to_string()})).await;
+                send_json(
+                    socket,
+                    serde_json::json!({"type":"error","reason":e.to_string()}),
+                )
+                .await;
             }
             Ok(None)
         }
@@ -298,14 +322,22 @@ async fn native_text(
     }
 }
 
-fn supply(st: &IngestState, mode: &NativeMode, speaker: Speaker, ev: Supplied) -> Result<(), CloseReason> {
+fn supply(
+    st: &IngestState,
+    mode: &NativeMode,
+    speaker: Speaker,
+    ev: Supplied,
+) -> Result<(), CloseReason> {
     match mode {
         NativeMode::Own(s) => {
-            let mut g = s.lock().map_err(|_| CloseReason::Protocol("session failed".into()))?;
+            let mut g = s
+                .lock()
+                .map_err(|_| CloseReason::Protocol("session failed".into()))?;
             let leg = g
                 .leg_of(speaker)
                 .ok_or_else(|| CloseReason::Protocol(format!("call has no {speaker} leg")))?;
-            g.supply(leg, ev).map_err(|e| CloseReason::Protocol(e.to_string()))
+            g.supply(leg, ev)
+                .map_err(|e| CloseReason::Protocol(e.to_string()))
         }
         NativeMode::Attached(id) => st
             .registry
@@ -438,7 +470,13 @@ struct Hook {
 }
 
 impl Hook {
-    async fn send(&mut self, socket: &mut WebSocket, kind: &str, clientseq: u64, params: serde_json::Value) {
+    async fn send(
+        &mut self,
+        socket: &mut WebSocket,
+        kind: &str,
+        clientseq: u64,
+        params: serde_json::Value,
+    ) {
         self.seq += 1;
         let m = audiohook::server_message(&self.id, kind, self.seq, clientseq, params);
         let _ = socket.send(Message::Text(m.into())).await;
@@ -447,7 +485,13 @@ impl Hook {
 
 async fn audiohook_run(st: IngestState, mut socket: WebSocket, session_id: Option<String>) {
     let mut session: Option<SharedSession> = None;
-    let mut hook = Hook { seq: 0, id: session_id.clone().unwrap_or_default(), channels: 0, bps: 1, bufs: Vec::new() };
+    let mut hook = Hook {
+        seq: 0,
+        id: session_id.clone().unwrap_or_default(),
+        channels: 0,
+        bps: 1,
+        bufs: Vec::new(),
+    };
     let mut tick = tokio::time::interval(TICK);
     let mut last = Instant::now();
     let mut closed_sent = false;
@@ -559,8 +603,18 @@ async fn audiohook_run(st: IngestState, mut socket: WebSocket, session_id: Optio
         }
     };
     if !closed_sent && !matches!(reason, CloseReason::Disconnected) {
-        let r = if matches!(reason, CloseReason::Hangup) { "completed" } else { "error" };
-        hook.send(&mut socket, "disconnect", 0, serde_json::json!({"reason": r, "info": reason.describe()})).await;
+        let r = if matches!(reason, CloseReason::Hangup) {
+            "completed"
+        } else {
+            "error"
+        };
+        hook.send(
+            &mut socket,
+            "disconnect",
+            0,
+            serde_json::json!({"reason": r, "info": reason.describe()}),
+        )
+        .await;
     }
     match &session {
         Some(s) => {

@@ -116,9 +116,8 @@ pub fn heard_msg(speaker: &str, until_ms: u64) -> String {
     serde_json::json!({"type":"heard","speaker":speaker,"until_ms":until_ms}).to_string()
 }
 
-pub type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect(h: &Harness, path: &str) -> Ws {
     let url = format!("ws://{}{}", h.server.ws_addr, path);
@@ -140,14 +139,18 @@ pub async fn next_json(ws: &mut Ws) -> serde_json::Value {
 pub async fn attach_and_supply(h: &Harness, call: &str, fx: &Fixture, agent_speaker: &str) {
     let mut ws = connect(h, "/v1/ingest/native").await;
     ws.send(Message::Text(
-        serde_json::json!({"type":"attach","call_id":call}).to_string().into(),
+        serde_json::json!({"type":"attach","call_id":call})
+            .to_string()
+            .into(),
     ))
     .await
     .unwrap();
     let a = next_json(&mut ws).await;
     assert_eq!(a["type"], "attached", "{a}");
     supply_all(&mut ws, fx, agent_speaker).await;
-    ws.send(Message::Text(r#"{"type":"ping"}"#.into())).await.unwrap();
+    ws.send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
     let p = next_json(&mut ws).await;
     assert_eq!(p["type"], "pong");
     ws.close(None).await.ok();
@@ -188,8 +191,11 @@ pub fn rms_dbfs(samples: &[i16]) -> f64 {
     if samples.is_empty() {
         return -120.0;
     }
-    let e: f64 =
-        samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / samples.len() as f64;
+    let e: f64 = samples
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum::<f64>()
+        / samples.len() as f64;
     if e <= 0.0 {
         -120.0
     } else {
@@ -217,10 +223,17 @@ pub async fn check_stored_call(h: &Harness, fx: &Fixture, expect_legs: usize, pc
         .map(|s| s.text.expose().to_owned())
         .collect::<Vec<_>>()
         .join(" | ");
-    assert!(all.contains("[PAYMENT_CARD]"), "card redacted in text: {}", all.len());
+    assert!(
+        all.contains("[PAYMENT_CARD]"),
+        "card redacted in text: {}",
+        all.len()
+    );
     assert!(!all.contains("eight two one one"), "card words gone");
     assert!(!all.contains("diabetes"), "health term gone");
-    assert!(all.contains("Quenfeldt"), "the name is kept (sealed under the subject key)");
+    assert!(
+        all.contains("Quenfeldt"),
+        "the name is kept (sealed under the subject key)"
+    );
     assert_eq!(view.recordings.len(), expect_legs, "one recording per leg");
 
     // caller leg recording
@@ -256,11 +269,18 @@ pub async fn check_stored_call(h: &Harness, fx: &Fixture, expect_legs: usize, pc
     let card_db = rms_dbfs(card);
     assert!(card_db < -60.0, "card interval is silent: {card_db} dBFS");
     let before_orig = rms_dbfs(&orig[(a * 8) as usize..(b * 8) as usize]);
-    assert!(before_orig > -40.0, "the original had speech there: {before_orig}");
+    assert!(
+        before_orig > -40.0,
+        "the original had speech there: {before_orig}"
+    );
     // unchanged before the card (minus padding) and after the health statement
     let pad = 500;
     let pre = ((a - pad) * 8) as usize;
-    assert_eq!(&stored.samples[..pre], &orig[..pre], "unchanged before the card");
+    assert_eq!(
+        &stored.samples[..pre],
+        &orig[..pre],
+        "unchanged before the card"
+    );
     let (_, he) = fx.meta.health_ms;
     let post = ((he + pad) * 8) as usize;
     let end = stored.samples.len().min(orig.len());
@@ -277,7 +297,11 @@ pub async fn check_stored_call(h: &Harness, fx: &Fixture, expect_legs: usize, pc
     // no spool left, nothing planted in clear
     let spool = h.data.join("spool");
     if spool.exists() {
-        assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0, "spools removed");
+        assert_eq!(
+            std::fs::read_dir(&spool).unwrap().count(),
+            0,
+            "spools removed"
+        );
     }
     let card_audio = &fx.caller[(a * 8 + 2000) as usize..(a * 8 + 2064) as usize];
     let mut canaries: Vec<Vec<u8>> = vec![
