@@ -126,10 +126,8 @@ impl Prepared {
         if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
             return true;
         }
-        if crate::numbers::strong_inside(text) {
-            return true;
-        }
-        // Without non-ASCII capitals a folded word is the ASCII-lower-cased word.
+        // Without non-ASCII capitals a folded word is the ASCII-lower-cased word. The words
+        // first (already looked up), the substring automaton only when they say no.
         let mut weak_end: Option<usize> = None;
         for (t, &f) in self.toks.iter().zip(&self.raw) {
             if f & flag::NUM_SHORT != 0 {
@@ -145,7 +143,7 @@ impl Prepared {
                 weak_end = None;
             }
         }
-        false
+        crate::numbers::strong_inside(text)
     }
 }
 
