@@ -36,13 +36,15 @@ async fn stream_native(ws: &mut Ws, fx: &Fixture, upto_frames: Option<usize>) {
         let c = &fx.caller[i * 160..((i + 1) * 160).min(fx.caller.len())];
         let a = &fx.agent[i * 160..((i + 1) * 160).min(fx.agent.len())];
         native::encode_binary(0, None, c, &mut frame);
-        ws.send(Message::Binary(frame.clone().into()))
-            .await
-            .unwrap();
+        if let Err(e) = ws.send(Message::Binary(frame.clone().into())).await {
+            let why = futures::StreamExt::next(ws).await;
+            panic!("send failed at frame {i}: {e}; {why:?}");
+        }
         native::encode_binary(1, None, a, &mut frame);
-        ws.send(Message::Binary(frame.clone().into()))
-            .await
-            .unwrap();
+        if let Err(e) = ws.send(Message::Binary(frame.clone().into())).await {
+            let why = futures::StreamExt::next(ws).await;
+            panic!("send failed at frame {i}: {e}; {why:?}");
+        }
         let t = (i as u64 + 1) * 20;
         while cp.peek().is_some_and(|p| p.last().unwrap().end_ms <= t) {
             let p = cp.next().unwrap();
@@ -305,8 +307,9 @@ async fn audiohook_call_end_to_end_and_bad_signature() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_closes_only_that_call_and_keeps_what_was_checked() {
+    // the good call waits idle while the bad ones run: a generous idle timeout
     let h = harness(ProcessingMode::Anonymise, |c| {
-        c.idle_timeout = Duration::from_millis(600);
+        c.idle_timeout = Duration::from_secs(300)
     })
     .await;
     let fx = fixture();
@@ -341,18 +344,13 @@ async fn bad_input_closes_only_that_call_and_keeps_what_was_checked() {
         .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "started");
     let _ = ws.send(Message::Binary(vec![0u8; 100_000].into())).await;
+    let c = next_json(&mut ws).await;
+    assert_eq!(c["reason"], "frame too large", "{c}");
     // twilio: unknown codec
     let mut tw = connect(&h, "/v1/ingest/twilio").await;
     tw.send(Message::Text(r#"{"event":"start","start":{"callSid":"CA2","mediaFormat":{"encoding":"audio/opus","sampleRate":48000,"channels":1}}}"#.into())).await.unwrap();
-    // a silent client
-    let mut silent = connect(&h, "/v1/ingest/native").await;
-    silent
-        .send(Message::Text(start_native(true).into()))
-        .await
-        .unwrap();
-    assert_eq!(next_json(&mut silent).await["type"], "started");
-    let c = next_json(&mut silent).await;
-    assert_eq!(c["reason"], "idle timeout", "{c}");
+    let c = next_json(&mut tw).await;
+    assert_eq!(c["type"], "socket_closed", "{c}");
     // an abrupt disconnect mid-call: what was checked is kept
     let mut abrupt = connect(&h, "/v1/ingest/native").await;
     abrupt
@@ -381,12 +379,11 @@ async fn bad_input_closes_only_that_call_and_keeps_what_was_checked() {
         .list_interactions(&h.tenant, &Default::default())
         .await
         .unwrap();
-    // good + oversized + silent + abrupt were opened and are committed; the others never opened
-    assert_eq!(list.len(), 4, "{}", list.len());
+    // good + oversized + abrupt were opened and are committed; the others never opened
+    assert_eq!(list.len(), 3, "{}", list.len());
     let m = h.server.metrics().render_prometheus();
     for r in [
         "frame_too_large",
-        "idle_timeout",
         "disconnected",
         "unknown_codec",
         "protocol_error",
@@ -479,4 +476,97 @@ async fn pause_resume_and_no_basis() {
         .await
         .unwrap();
     assert_eq!(v.recordings.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcription_behind_the_memory_bound_silences_and_marks_a_gap() {
+    let h = harness(ProcessingMode::Anonymise, |c| {
+        c.delay_ms = 2_000;
+        c.max_hold_ms = 3_000;
+    })
+    .await;
+    let fx = fixture();
+    let mut ws = connect(&h, "/v1/ingest/native").await;
+    ws.send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
+    let started = next_json(&mut ws).await;
+    let id = InteractionId(started["call_id"].as_str().unwrap().parse().unwrap());
+    let mut sub = h.server.hub().subscribe(id).unwrap();
+    // 10 s of audio and no transcript at all: the bot "fell behind"
+    let mut frame = Vec::new();
+    for i in 0..500 {
+        native::encode_binary(0, None, &fx.agent[i * 160..(i + 1) * 160], &mut frame);
+        ws.send(Message::Binary(frame.clone().into()))
+            .await
+            .unwrap();
+    }
+    ws.send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
+    next_json(&mut ws).await;
+    let mem = h.server.registry().memory_bytes(id).unwrap();
+    assert!(mem < 200_000, "memory per call stays bounded: {mem}");
+    ws.send(Message::Text(heard_msg("caller", 10_000).into()))
+        .await
+        .unwrap();
+    ws.send(Message::Text(heard_msg("agent", 10_000).into()))
+        .await
+        .unwrap();
+    ws.send(Message::Text(r#"{"type":"stop"}"#.into()))
+        .await
+        .unwrap();
+    next_json(&mut ws).await;
+    wait_ended(&h).await;
+    let mut gap = false;
+    while let Ok(ev) = sub.try_recv() {
+        if let LiveEvent::Timeline(t) = ev {
+            if matches!(t.kind, TimelineKind::Gap { .. }) {
+                gap = true;
+            }
+        }
+    }
+    assert!(gap, "a gap event was recorded");
+    assert!(
+        h.server
+            .metrics()
+            .gap_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 6_000
+    );
+    let v = h
+        .vault
+        .read_interaction(&h.tenant, id, "test")
+        .await
+        .unwrap();
+    let rec = &v.recordings[0];
+    let pcm = h
+        .vault
+        .read_recording(&h.tenant, v.summary.subject, rec, "test")
+        .await
+        .unwrap();
+    // the agent's speech (0.3–2.7 s) was never checked in time: it is silence in the recording
+    assert!(rms_dbfs(&pcm.samples[..3 * 8000]) < -60.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_closed_by_the_idle_timeout() {
+    let h = harness(ProcessingMode::Anonymise, |c| {
+        c.idle_timeout = Duration::from_millis(600);
+    })
+    .await;
+    let mut silent = connect(&h, "/v1/ingest/native").await;
+    silent
+        .send(Message::Text(start_native(true).into()))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut silent).await["type"], "started");
+    let c = next_json(&mut silent).await;
+    assert_eq!(c["reason"], "idle timeout", "{c}");
+    wait_ended(&h).await;
+    assert!(h
+        .server
+        .metrics()
+        .render_prometheus()
+        .contains("reason=\"idle_timeout\""));
 }
