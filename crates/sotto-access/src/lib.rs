@@ -21,6 +21,7 @@
 //! they are; whoever can read `access.db` can generate codes (but still needs the password,
 //! whose Argon2id hash is all that is stored).
 
+mod bench;
 mod config;
 mod error;
 mod matrix;
@@ -30,6 +31,7 @@ mod principal;
 mod service;
 pub mod totp;
 
+pub use bench::{bench_login, LoginBenchReport};
 pub use config::AccessConfig;
 pub use error::AccessError;
 pub use ipnet::IpNet;

@@ -64,6 +64,15 @@ pub enum Command {
     /// Measure performance
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Users, roles and two-factor enrolment (access control)
+    #[command(subcommand)]
+    User(crate::admin::UserCommand),
+    /// API tokens scoped to permissions (shown once, revocable)
+    #[command(subcommand)]
+    Token(crate::admin::TokenCommand),
+    /// IP allowlists (CIDR, IPv4/IPv6) per tenant and per role
+    #[command(subcommand)]
+    Allowlist(crate::admin::AllowlistCommand),
     /// Retention: delete, reduce and anonymise what is due (issue 6)
     #[command(subcommand)]
     Retention(crate::policy_cmd::RetentionCommand),
@@ -310,6 +319,11 @@ pub enum KeysCommand {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Login latency: Argon2id + TOTP + session + audit, p50/p99
+    Login {
+        #[arg(long, default_value_t = 50)]
+        logins: u32,
+    },
     /// Retention: one run over N interactions written directly to the store (time, peak RSS)
     Retention {
         #[arg(long, default_value_t = 1_000_000)]

@@ -1,6 +1,7 @@
 //! The `sotto` command line. Parses arguments, builds the services from configuration, calls the
 //! library crates and prints results. Holds no domain logic.
 
+mod admin;
 mod app;
 mod bench;
 mod cli;
