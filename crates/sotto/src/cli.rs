@@ -64,6 +64,8 @@ pub enum Command {
     /// Measure performance
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve the HTTPS REST API (roles, two-factor login, audited access; OpenAPI at /api/v1/openapi.json)
+    Serve(crate::serve::ServeArgs),
     /// Users, roles and two-factor enrolment (access control)
     #[command(subcommand)]
     User(crate::admin::UserCommand),

@@ -26,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => export(cfg, a).await,
         Command::Forget(a) => forget(cfg, a).await,
         Command::Redact(a) => redact(a),
+        Command::Serve(a) => crate::serve::run(cfg, a).await,
         Command::Tenant(c) => tenant(cfg, c).await,
         Command::Keys(c) => keys(cfg, c).await,
         Command::Audit(c) => audit(cfg, c).await,

@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub tenant: TenantSection,
     #[serde(default)]
     pub ingest: IngestSection,
+    #[serde(default)]
+    pub server: ServerSection,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -38,6 +40,27 @@ pub struct TenantSection {
 #[serde(deny_unknown_fields)]
 pub struct IngestSection {
     pub silence_padding_ms: Option<u64>,
+}
+
+/// `sotto serve` (the HTTPS API). Validated when the server starts.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address:port to listen on (default 127.0.0.1:8443).
+    pub listen: Option<String>,
+    /// PEM certificate chain and private key; without both a self-signed certificate is
+    /// generated in `<data_dir>/tls/` (with a warning).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body in bytes (default 1 MiB).
+    pub body_limit_bytes: Option<usize>,
+    /// Requests per minute per client address (default 600; 0 = no limit).
+    pub rate_per_minute: Option<u32>,
+    /// Requests a client may make at once before the rate applies (default 60).
+    pub rate_burst: Option<u32>,
+    /// Reverse proxies (CIDR) whose X-Forwarded-For is believed; none by default.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Where the master key comes from.
@@ -65,6 +88,7 @@ pub struct Config {
     pub default_tenant: TenantId,
     pub default_region: String,
     pub silence_padding_ms: u64,
+    pub server: ServerSection,
 }
 
 impl Config {
@@ -155,6 +179,7 @@ impl Config {
             default_tenant,
             default_region,
             silence_padding_ms,
+            server: file.server,
         })
     }
 }

@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod demo;
 mod policy_cmd;
+mod serve;
 mod loadgen;
 
 use clap::Parser;

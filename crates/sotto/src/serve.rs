@@ -1,0 +1,132 @@
+//! `sotto serve`: the HTTPS REST API (sotto-api) on this data directory.
+//!
+//! Embedded default: listen on 127.0.0.1:8443 with a self-signed certificate generated into
+//! `<data>/tls/` (a clear warning says so); `[server] tls_cert` / `tls_key` name a real one.
+//! Users, roles and allowlists live in `<data>/access.db` (see `sotto user add`).
+
+use crate::app::App;
+use crate::config::Config;
+use anyhow::{bail, Context, Result};
+use sotto_access::{AccessConfig, AccessService, IpNet};
+use sotto_api::{ApiSettings, ApiState};
+use sotto_core::{Clock, SystemClock};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The default listening address (loopback: put a reverse proxy in front to publish it).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: `[server] listen`, else 127.0.0.1:8443]; port 0 picks one
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Plain HTTP instead of HTTPS, on a loopback address only (local tooling and tests)
+    #[arg(long)]
+    pub insecure_http: bool,
+}
+
+pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
+    let app = if cfg.data_dir.is_dir() {
+        App::open_for_write(cfg).await?
+    } else {
+        let (app, created) = App::init(cfg).await?;
+        if created {
+            eprintln!(
+                "created data directory {} with a new master key",
+                app.cfg.data_dir.display()
+            );
+        }
+        app
+    };
+    let s = app.cfg.server.clone();
+    let listen = match (a.listen, &s.listen) {
+        (Some(l), _) => l,
+        (None, Some(l)) => l
+            .parse()
+            .with_context(|| format!("[server] listen `{l}` is not an address:port"))?,
+        (None, None) => DEFAULT_LISTEN.parse().context("default listen address")?,
+    };
+    if a.insecure_http && !listen.ip().is_loopback() {
+        bail!("--insecure-http is only allowed on a loopback address (got {listen})");
+    }
+    let trusted_proxies = s
+        .trusted_proxies
+        .iter()
+        .map(|p| {
+            p.parse::<IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                .with_context(|| format!("[server] trusted_proxies: `{p}` is not a CIDR network"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let access_cfg = AccessConfig {
+        trusted_proxies,
+        ..AccessConfig::default()
+    };
+    let access_path = app.cfg.data_dir.join("access.db");
+    let access = AccessService::open(
+        &access_path,
+        app.vault.audit().clone(),
+        clock.clone(),
+        access_cfg,
+    )
+    .await
+    .with_context(|| format!("cannot open {}", access_path.display()))?;
+
+    let mut settings = ApiSettings::new(app.cfg.default_tenant.clone());
+    settings.default_region = app.cfg.default_region.clone();
+    if let Some(v) = s.body_limit_bytes {
+        settings.body_limit_bytes = v;
+    }
+    if let Some(v) = s.rate_per_minute {
+        settings.rate_per_minute = v;
+    }
+    if let Some(v) = s.rate_burst {
+        settings.rate_burst = v;
+    }
+    let state = ApiState::new(app.vault.clone(), access, clock, settings);
+    let router = sotto_api::router(state)?;
+
+    let tls = if a.insecure_http {
+        None
+    } else {
+        let setup = match (&s.tls_cert, &s.tls_key) {
+            (Some(c), Some(k)) => sotto_api::tls::from_files(c, k)?,
+            (None, None) => {
+                let dir = app.cfg.data_dir.join("tls");
+                let setup = sotto_api::tls::self_signed(&dir)?;
+                eprintln!(
+                    "WARNING: serving with a SELF-SIGNED certificate ({}); browsers will warn. \
+                     Clients may trust {} — for production set [server] tls_cert and tls_key.",
+                    setup.cert_path.display(),
+                    setup
+                        .self_signed_ca
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+                setup
+            }
+            _ => bail!("[server] tls_cert and tls_key must be given together"),
+        };
+        Some(setup.config)
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if tls.is_none() {
+        eprintln!("WARNING: plain HTTP (--insecure-http): for local testing only");
+    }
+    println!("sotto: serving {scheme}://{addr} (OpenAPI: {scheme}://{addr}/api/v1/openapi.json); Ctrl-C stops");
+    sotto_api::serve(listener, router, tls, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server failed")?;
+    Ok(ExitCode::SUCCESS)
+}
