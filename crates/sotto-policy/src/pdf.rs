@@ -131,8 +131,17 @@ pub(crate) fn render(title: &str, lines: &[Line]) -> Vec<u8> {
     let mut objs: Vec<Vec<u8>> = Vec::new();
     objs.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
     let kids: Vec<String> = (0..n_pages).map(|i| format!("{} 0 R", 6 + 2 * i)).collect();
-    objs.push(format!("<< /Type /Pages /Kids [{}] /Count {n_pages} >>", kids.join(" ")).into_bytes());
-    objs.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec());
+    objs.push(
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n_pages} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    );
+    objs.push(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+    );
     objs.push(
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
             .to_vec(),
@@ -146,14 +155,24 @@ pub(crate) fn render(title: &str, lines: &[Line]) -> Vec<u8> {
         c.extend_from_slice(b"BT\n");
         let mut y = PAGE_H - MARGIN;
         for (heading, text) in page.iter() {
-            let (font, size) = if *heading { ("F2", SIZE + 1.5) } else { ("F1", SIZE) };
-            c.extend_from_slice(format!("/{font} {size} Tf 1 0 0 1 {MARGIN} {y:.1} Tm (").as_bytes());
+            let (font, size) = if *heading {
+                ("F2", SIZE + 1.5)
+            } else {
+                ("F1", SIZE)
+            };
+            c.extend_from_slice(
+                format!("/{font} {size} Tf 1 0 0 1 {MARGIN} {y:.1} Tm (").as_bytes(),
+            );
             escape(text, &mut c);
             c.extend_from_slice(b") Tj\n");
             y -= LEADING;
         }
         c.extend_from_slice(
-            format!("/F1 8 Tf 1 0 0 1 {MARGIN} 24 Tm (page {} of {n_pages}) Tj\nET\n", pi + 1).as_bytes(),
+            format!(
+                "/F1 8 Tf 1 0 0 1 {MARGIN} 24 Tm (page {} of {n_pages}) Tj\nET\n",
+                pi + 1
+            )
+            .as_bytes(),
         );
         let content_id = 7 + 2 * pi;
         objs.push(
@@ -198,7 +217,16 @@ mod tests {
 
     #[test]
     fn nordic_letters_map_to_win_ansi() {
-        for (c, b) in [('æ', 0xe6), ('ø', 0xf8), ('å', 0xe5), ('Ä', 0xc4), ('õ', 0xf5), ('š', 0x9a), ('Ž', 0x8e), ('ß', 0xdf)] {
+        for (c, b) in [
+            ('æ', 0xe6),
+            ('ø', 0xf8),
+            ('å', 0xe5),
+            ('Ä', 0xc4),
+            ('õ', 0xf5),
+            ('š', 0x9a),
+            ('Ž', 0x8e),
+            ('ß', 0xdf),
+        ] {
             assert_eq!(win_ansi(c), b, "{c}");
         }
         assert_eq!(win_ansi('中'), b'?');
@@ -215,10 +243,21 @@ mod tests {
         assert!(a.starts_with(b"%PDF-1.4"));
         assert!(a.ends_with(b"%%EOF\n"));
         let s = String::from_utf8_lossy(&a);
-        assert!(s.contains("/Count 3"), "200 lines make 3 pages");
+        assert!(
+            s.contains("/Count 4"),
+            "200 lines at 64 a page make 4 pages"
+        );
         assert!(s.contains("\\(parentes\\)"));
         // xref offsets point at objects.
-        let xref_at: usize = s.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        let xref_at: usize = s
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(a[xref_at..].starts_with(b"xref"));
     }
 

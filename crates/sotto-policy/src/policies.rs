@@ -124,6 +124,7 @@ impl Policies {
         self.hooks.as_ref()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn audit(
         &self,
         tenant: &TenantId,
@@ -152,7 +153,10 @@ impl Policies {
         let Some(h) = &self.hooks else {
             return Ok(());
         };
-        let fields = self.effective(tenant, &Routing::default()).await?.webhook_fields;
+        let fields = self
+            .effective(tenant, &Routing::default())
+            .await?
+            .webhook_fields;
         h.enqueue(tenant, event, ids, extra, &fields).await?;
         Ok(())
     }
@@ -174,12 +178,22 @@ impl Policies {
         actor: &str,
     ) -> Result<PolicyRuleRow> {
         self.vault.tenant(tenant).await?;
-        let key = if scope == RuleScope::Tenant { "" } else { key.trim() };
+        let key = if scope == RuleScope::Tenant {
+            ""
+        } else {
+            key.trim()
+        };
         if scope != RuleScope::Tenant && key.is_empty() {
-            return Err(PolicyError::invalid("rule key", "a campaign, queue or number is needed"));
+            return Err(PolicyError::invalid(
+                "rule key",
+                "a campaign, queue or number is needed",
+            ));
         }
         if key.len() > 128 || key.chars().any(char::is_control) {
-            return Err(PolicyError::invalid("rule key", "at most 128 printable characters"));
+            return Err(PolicyError::invalid(
+                "rule key",
+                "at most 128 printable characters",
+            ));
         }
         for f in &webhook_fields {
             if !crate::webhook::ALLOWED_EXTRA_FIELDS.contains(&f.as_str()) {
@@ -191,9 +205,6 @@ impl Policies {
                     ),
                 ));
             }
-        }
-        if mode == ProcessingMode::Record && basis == Some(LegalBasis::Consent) {
-            // Fine: recordings then need the caller's consent; nothing to check here.
         }
         let row = PolicyRuleRow {
             tenant: tenant.clone(),
@@ -287,7 +298,8 @@ impl Policies {
             .get_interaction(&r.tenant, r.interaction)
             .await?
             .ok_or_else(|| PolicyError::NotFound(format!("interaction {}", r.interaction)))?;
-        let (next, due) = modes::first_step(eff.mode, eff.retention_days, row.started_ms, row.ended_ms);
+        let (next, due) =
+            modes::first_step(eff.mode, eff.retention_days, row.started_ms, row.ended_ms);
         self.vault
             .store()
             .put_interaction_policy(&InteractionPolicyRow {
@@ -339,8 +351,13 @@ impl Policies {
         if let Some(q) = &routing.queue {
             extra.insert("queue".into(), json!(q));
         }
-        self.emit(&r.tenant, WebhookEvent::CallCompleted, ids.clone(), extra.clone())
-            .await?;
+        self.emit(
+            &r.tenant,
+            WebhookEvent::CallCompleted,
+            ids.clone(),
+            extra.clone(),
+        )
+        .await?;
         if r.audio_stored {
             self.emit(&r.tenant, WebhookEvent::RecordingAvailable, ids, extra)
                 .await?;
@@ -352,7 +369,10 @@ impl Policies {
     /// `routing`. Text channels carry no audio.
     pub async fn ingest_text(&self, t: TextInteraction, routing: Routing) -> Result<IngestReceipt> {
         if t.messages.is_empty() {
-            return Err(PolicyError::invalid("messages", "at least one message is needed"));
+            return Err(PolicyError::invalid(
+                "messages",
+                "at least one message is needed",
+            ));
         }
         let mut segments = Vec::with_capacity(t.messages.len());
         for (speaker, at, text) in t.messages {
@@ -392,7 +412,12 @@ impl Policies {
     // ------------------------------------------------------------------ cases
 
     /// Opens a case (a deal: first contact to close).
-    pub async fn open_case(&self, tenant: &TenantId, reference: &str, actor: &str) -> Result<CaseRow> {
+    pub async fn open_case(
+        &self,
+        tenant: &TenantId,
+        reference: &str,
+        actor: &str,
+    ) -> Result<CaseRow> {
         self.vault.tenant(tenant).await?;
         if reference.trim().is_empty() || reference.len() > 128 {
             return Err(PolicyError::invalid("case reference", "1-128 characters"));
@@ -464,7 +489,10 @@ impl Policies {
             return Err(PolicyError::invalid("hold reason", "1-256 characters"));
         }
         if req.target.parse::<sotto_core::ObjectId>().is_err() {
-            return Err(PolicyError::invalid("hold target", "expected a case, subject or interaction id"));
+            return Err(PolicyError::invalid(
+                "hold target",
+                "expected a case, subject or interaction id",
+            ));
         }
         let (reason, until) = match req.preset {
             Some(HoldPreset::MifidII) => {
@@ -476,7 +504,10 @@ impl Policies {
                         "a MiFID II hold lasts at most seven years",
                     ));
                 }
-                (format!("{MIFID_REASON_PREFIX}: {}", req.reason.trim()), Some(until))
+                (
+                    format!("{MIFID_REASON_PREFIX}: {}", req.reason.trim()),
+                    Some(until),
+                )
             }
             None => (req.reason.trim().to_owned(), req.until_ms),
         };
@@ -525,7 +556,10 @@ impl Policies {
             });
         }
         if row.until_ms.is_some_and(|u| until_ms < u) {
-            return Err(PolicyError::invalid("until", "a hold can be extended, not shortened"));
+            return Err(PolicyError::invalid(
+                "until",
+                "a hold can be extended, not shortened",
+            ));
         }
         if row.reason.starts_with(MIFID_REASON_PREFIX)
             && until_ms > add_years(row.created_ms, MIFID_MAX_YEARS)
@@ -552,7 +586,12 @@ impl Policies {
 
     /// Releases a hold; what it kept becomes subject to retention and pending erasures again
     /// (the next retention run completes them).
-    pub async fn release_hold(&self, tenant: &TenantId, id: ObjectId, actor: &str) -> Result<LegalHoldRow> {
+    pub async fn release_hold(
+        &self,
+        tenant: &TenantId,
+        id: ObjectId,
+        actor: &str,
+    ) -> Result<LegalHoldRow> {
         let mut row = self.hold(tenant, id).await?;
         if row.released_ms.is_none() {
             row.released_ms = Some(self.vault.now_ms());
@@ -585,12 +624,12 @@ impl Policies {
     }
 
     /// The active hold covering an interaction, if any (subject holds first).
-    pub(crate) fn covering<'a>(
-        holds: &'a [LegalHoldRow],
+    pub(crate) fn covering(
+        holds: &[LegalHoldRow],
         subject: SubjectId,
         interaction: InteractionId,
         case: Option<CaseId>,
-    ) -> Option<&'a LegalHoldRow> {
+    ) -> Option<&LegalHoldRow> {
         let s = subject.to_string();
         let i = interaction.to_string();
         let c = case.map(|c| c.to_string());
@@ -623,9 +662,8 @@ impl Policies {
         let history = store.consents_for_subject(&c.tenant, c.subject).await?;
         let current = history
             .iter()
-            .filter(|r| r.purpose == c.purpose && r.interaction.is_none())
-            .next_back()
-            .or_else(|| history.iter().filter(|r| r.purpose == c.purpose).next_back());
+            .rfind(|r| r.purpose == c.purpose && r.interaction.is_none())
+            .or_else(|| history.iter().rfind(|r| r.purpose == c.purpose));
         if let Some(cur) = current {
             if cur.basis == LegalBasis::LegalObligation && cur.state == ConsentState::Given {
                 let what = if c.state == ConsentState::Withdrawn {
@@ -642,7 +680,10 @@ impl Policies {
                         Action::ConsentChange,
                         Some(c.subject),
                         None,
-                        Some(format!("{}/{}/{} refused: legal obligation", c.purpose, c.basis, c.state)),
+                        Some(format!(
+                            "{}/{}/{} refused: legal obligation",
+                            c.purpose, c.basis, c.state
+                        )),
                         Outcome::Denied,
                     )
                     .await?;
@@ -674,7 +715,13 @@ impl Policies {
             Action::ConsentChange,
             Some(c.subject),
             Some(row.id.to_string()),
-            Some(format!("{}/{}/{} source={}", c.purpose, c.basis, c.state, printable(&c.source))),
+            Some(format!(
+                "{}/{}/{} source={}",
+                c.purpose,
+                c.basis,
+                c.state,
+                printable(&c.source)
+            )),
             Outcome::Ok,
         )
         .await?;
@@ -688,7 +735,10 @@ impl Policies {
         };
         if c.state == ConsentState::Withdrawn
             && c.basis == LegalBasis::Consent
-            && matches!(c.purpose, ConsentPurpose::Recording | ConsentPurpose::Transcript)
+            && matches!(
+                c.purpose,
+                ConsentPurpose::Recording | ConsentPurpose::Transcript
+            )
         {
             self.delete_purpose_data(&c, &history, &mut report).await?;
         }
@@ -731,13 +781,11 @@ impl Policies {
             // else the subject-wide one. Data kept on another basis (a legal duty) stays.
             let basis = history
                 .iter()
-                .filter(|r| r.purpose == c.purpose && r.interaction == Some(i.id))
-                .next_back()
+                .rfind(|r| r.purpose == c.purpose && r.interaction == Some(i.id))
                 .or_else(|| {
                     history
                         .iter()
-                        .filter(|r| r.purpose == c.purpose && r.interaction.is_none())
-                        .next_back()
+                        .rfind(|r| r.purpose == c.purpose && r.interaction.is_none())
                 })
                 .map(|r| r.basis);
             if basis.is_some_and(|b| b != LegalBasis::Consent) {
@@ -867,8 +915,14 @@ mod tests {
         // 2024-02-29T00:00:00Z
         let leap = 1_709_164_800_000;
         let five = add_years(leap, 5);
-        assert_eq!(sotto_core::clock::format_rfc3339(five), "2029-02-28T00:00:00Z");
+        assert_eq!(
+            sotto_core::clock::format_rfc3339(five),
+            "2029-02-28T00:00:00Z"
+        );
         let jan = 1_704_067_200_000; // 2024-01-01
-        assert_eq!(sotto_core::clock::format_rfc3339(add_years(jan, 7)), "2031-01-01T00:00:00Z");
+        assert_eq!(
+            sotto_core::clock::format_rfc3339(add_years(jan, 7)),
+            "2031-01-01T00:00:00Z"
+        );
     }
 }

@@ -138,7 +138,12 @@ impl RetentionEngine {
             report.counted_for_stats += store.fold_stats(t).await?;
             let holds = store.active_holds(t, now).await?;
             let anon = anonymous_subject_id(t);
-            let before = (report.reduced, report.anonymised, report.deleted, report.subjects_erased);
+            let before = (
+                report.reduced,
+                report.anonymised,
+                report.deleted,
+                report.subjects_erased,
+            );
             let mut touched: BTreeSet<SubjectId> = resumed_subjects
                 .iter()
                 .filter(|(rt, _)| rt == t)
@@ -154,7 +159,8 @@ impl RetentionEngine {
                     if d.subject == anon && d.next_action != RetentionAction::Delete {
                         continue;
                     }
-                    if let Some(h) = Policies::covering(&holds, d.subject, d.interaction, d.case_id) {
+                    if let Some(h) = Policies::covering(&holds, d.subject, d.interaction, d.case_id)
+                    {
                         report.blocked_total += 1;
                         if report.blocked.len() < MAX_LISTED {
                             report.blocked.push(blocked(t, &d, h));
@@ -192,9 +198,7 @@ impl RetentionEngine {
             // Subjects with nothing left, and restricted subjects whose data is held no more.
             let mut erase = Vec::new();
             for s in &touched {
-                if *s != anon
-                    && (dry_run || store.count_subject_interactions(t, *s).await? == 0)
-                {
+                if *s != anon && (dry_run || store.count_subject_interactions(t, *s).await? == 0) {
                     erase.push(*s);
                 }
             }
@@ -231,7 +235,12 @@ impl RetentionEngine {
                 store.insert_journal(&planned).await?;
                 self.execute(&planned, &mut report).await?;
             }
-            let after_counts = (report.reduced, report.anonymised, report.deleted, report.subjects_erased);
+            let after_counts = (
+                report.reduced,
+                report.anonymised,
+                report.deleted,
+                report.subjects_erased,
+            );
             if !dry_run && after_counts != before {
                 let mut ids = Map::new();
                 ids.insert("run".into(), json!(run.to_string()));
@@ -255,7 +264,10 @@ impl RetentionEngine {
         holds: &[LegalHoldRow],
     ) -> Result<bool> {
         let s = subject.to_string();
-        if holds.iter().any(|h| h.scope == HoldScope::Subject && h.target == s) {
+        if holds
+            .iter()
+            .any(|h| h.scope == HoldScope::Subject && h.target == s)
+        {
             return Ok(true);
         }
         let items = self
@@ -317,7 +329,10 @@ impl RetentionEngine {
             }
             // A batch of interaction actions up to the next subject erasure.
             let mut end = i;
-            while end < rows.len() && rows[end].action != JournalAction::EraseSubject && end - i < 256 {
+            while end < rows.len()
+                && rows[end].action != JournalAction::EraseSubject
+                && end - i < 256
+            {
                 end += 1;
             }
             if let Some(k) = self.fail_after {
@@ -332,7 +347,12 @@ impl RetentionEngine {
             for r in batch {
                 changes.push((Some((r.run, r.seq)), self.change_for(r).await?));
             }
-            let reports = self.policies.vault.store().apply_retention(&changes).await?;
+            let reports = self
+                .policies
+                .vault
+                .store()
+                .apply_retention(&changes)
+                .await?;
             self.executed.fetch_add(batch.len(), Ordering::SeqCst);
             self.check_fault()?;
             let mut finished = Vec::with_capacity(batch.len());
@@ -361,7 +381,10 @@ impl RetentionEngine {
     async fn change_for(&self, r: &JournalRow) -> Result<RetentionChange> {
         let vault = &self.policies.vault;
         let Some(id) = r.interaction else {
-            return Err(PolicyError::invalid("journal", "interaction action without interaction"));
+            return Err(PolicyError::invalid(
+                "journal",
+                "interaction action without interaction",
+            ));
         };
         Ok(match r.action {
             JournalAction::Delete | JournalAction::EraseSubject => RetentionChange::Delete(id),
@@ -502,7 +525,11 @@ impl RetentionEngine {
     /// Erases a subject through the vault (its key goes when nothing of it is held).
     async fn erase_subject(&self, r: &JournalRow, report: &mut RetentionReport) -> Result<()> {
         let vault = &self.policies.vault;
-        let state = vault.store().get_subject(&r.tenant, r.subject).await?.map(|s| s.state);
+        let state = vault
+            .store()
+            .get_subject(&r.tenant, r.subject)
+            .await?
+            .map(|s| s.state);
         let purpose = journal_purpose(r);
         let done_before = state == Some(SubjectState::Erased)
             || state.is_none()
@@ -575,7 +602,10 @@ fn total(r: &RetentionReport) -> u64 {
 
 /// Runs the engine every `every` (first run at once) until the task is aborted. The server
 /// starts this; errors are logged and the next tick tries again (the journal makes that safe).
-pub fn spawn_scheduler(engine: Arc<RetentionEngine>, every: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_scheduler(
+    engine: Arc<RetentionEngine>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut iv = tokio::time::interval(every);
         iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -592,7 +622,9 @@ pub fn spawn_scheduler(engine: Arc<RetentionEngine>, every: Duration) -> tokio::
                     resumed = r.resumed,
                     "retention run"
                 ),
-                Err(e) => tracing::warn!(error = %e, "retention run failed; the next run completes it"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention run failed; the next run completes it")
+                }
             }
         }
     })

@@ -80,7 +80,9 @@ impl Policies {
                 });
             for s in [&mut *e, &mut total] {
                 s.interactions += d.interactions;
-                *s.by_channel.entry(d.channel.as_str().to_owned()).or_insert(0) += d.interactions;
+                *s.by_channel
+                    .entry(d.channel.as_str().to_owned())
+                    .or_insert(0) += d.interactions;
                 s.duration_ms_total += d.duration_ms;
                 s.bot_interactions += d.bot;
                 s.handovers += d.handovers;

@@ -142,13 +142,17 @@ impl Policies {
                         .read_recording_as(tenant, r.subject, rec, actor, Action::RecordingDownload)
                         .await?;
                     let wav = sotto_audio::encode_wav(&pcm);
-                    std::fs::create_dir_all(&audio_dir).map_err(|e| PolicyError::io("create audio dir", e))?;
+                    std::fs::create_dir_all(&audio_dir)
+                        .map_err(|e| PolicyError::io("create audio dir", e))?;
                     let name = format!("{}-{}.wav", r.id, rec.id);
                     let path = audio_dir.join(&name);
                     write_atomic(&path, &wav)?;
                     entry["file"] = json!(format!(
                         "{}/{}",
-                        audio_dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                        audio_dir
+                            .file_name()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
                         name
                     ));
                     entry["sha256"] = json!(hex::encode(Sha256::digest(&wav)));
@@ -199,8 +203,9 @@ impl Policies {
             "audit_trail": trail,
         });
         let bytes = match format {
-            CaseExportFormat::Json => serde_json::to_vec_pretty(&doc)
-                .map_err(|e| PolicyError::Export(e.to_string()))?,
+            CaseExportFormat::Json => {
+                serde_json::to_vec_pretty(&doc).map_err(|e| PolicyError::Export(e.to_string()))?
+            }
             CaseExportFormat::Xlsx => xlsx(&doc)?,
             CaseExportFormat::Pdf => pdf_doc(&doc),
         };
@@ -263,7 +268,8 @@ impl Policies {
             for r in &page {
                 let hit = r.entry.object.as_deref().is_some_and(|o| {
                     objects.contains(o)
-                        || o.strip_prefix("receipt:").is_some_and(|x| objects.contains(x))
+                        || o.strip_prefix("receipt:")
+                            .is_some_and(|x| objects.contains(x))
                 });
                 if hit {
                     out.push(json!({
@@ -364,8 +370,10 @@ fn audio_dir_for(out: &Path) -> PathBuf {
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("partial");
     let mut f = std::fs::File::create(&tmp).map_err(|e| PolicyError::io("create export", e))?;
-    f.write_all(bytes).map_err(|e| PolicyError::io("write export", e))?;
-    f.sync_all().map_err(|e| PolicyError::io("sync export", e))?;
+    f.write_all(bytes)
+        .map_err(|e| PolicyError::io("write export", e))?;
+    f.sync_all()
+        .map_err(|e| PolicyError::io("sync export", e))?;
     std::fs::rename(&tmp, path).map_err(|e| PolicyError::io("rename export", e))?;
     Ok(())
 }
@@ -381,8 +389,15 @@ fn s(v: &Value) -> String {
 fn pdf_doc(doc: &Value) -> Vec<u8> {
     let mut l = Vec::new();
     let case = &doc["case"];
-    l.push(Line::heading(format!("Case {} — deal timeline", s(&case["reference"]))));
-    l.push(Line::text(format!("case id {}  tenant {}", s(&case["id"]), s(&doc["tenant"]))));
+    l.push(Line::heading(format!(
+        "Case {} — deal timeline",
+        s(&case["reference"])
+    )));
+    l.push(Line::text(format!(
+        "case id {}  tenant {}",
+        s(&case["id"]),
+        s(&doc["tenant"])
+    )));
     l.push(Line::text(format!(
         "opened {}  closed {}  exported {} by {}",
         s(&case["opened"]),
@@ -391,7 +406,12 @@ fn pdf_doc(doc: &Value) -> Vec<u8> {
         s(&doc["exported_by"])
     )));
     l.push(Line::text(""));
-    for (n, i) in doc["interactions"].as_array().into_iter().flatten().enumerate() {
+    for (n, i) in doc["interactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         l.push(Line::heading(format!(
             "{}. {} {} {} — {}",
             n + 1,
@@ -400,9 +420,18 @@ fn pdf_doc(doc: &Value) -> Vec<u8> {
             s(&i["direction"]),
             s(&i["interaction"])
         )));
-        l.push(Line::text(format!("subject {}  redactions {}", s(&i["subject"]), s(&i["redactions"]))));
+        l.push(Line::text(format!(
+            "subject {}  redactions {}",
+            s(&i["subject"]),
+            s(&i["redactions"])
+        )));
         for seg in i["segments"].as_array().into_iter().flatten() {
-            l.push(Line::text(format!("[{} ms] {}: {}", s(&seg["start_ms"]), s(&seg["speaker"]), s(&seg["text"]))));
+            l.push(Line::text(format!(
+                "[{} ms] {}: {}",
+                s(&seg["start_ms"]),
+                s(&seg["speaker"]),
+                s(&seg["text"])
+            )));
         }
         for r in i["recordings"].as_array().into_iter().flatten() {
             l.push(Line::text(format!(
@@ -450,15 +479,26 @@ fn xlsx(doc: &Value) -> Result<Vec<u8>> {
         .iter()
         .enumerate()
         {
-            ws.write_string_with_format(r as u32, 0, *k, &bold).map_err(xe)?;
+            ws.write_string_with_format(r as u32, 0, *k, &bold)
+                .map_err(xe)?;
             ws.write_string(r as u32, 1, v).map_err(xe)?;
         }
     }
     {
         let ws = wb.add_worksheet().set_name("Timeline").map_err(xe)?;
-        let head = ["started", "channel", "direction", "interaction", "subject", "offset ms", "speaker", "text"];
+        let head = [
+            "started",
+            "channel",
+            "direction",
+            "interaction",
+            "subject",
+            "offset ms",
+            "speaker",
+            "text",
+        ];
         for (c, h) in head.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(xe)?;
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xe)?;
         }
         let mut row = 1u32;
         for i in doc["interactions"].as_array().into_iter().flatten() {
@@ -486,8 +526,12 @@ fn xlsx(doc: &Value) -> Result<Vec<u8>> {
     }
     {
         let ws = wb.add_worksheet().set_name("Recordings").map_err(xe)?;
-        for (c, h) in ["interaction", "recording", "codec", "duration ms"].iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(xe)?;
+        for (c, h) in ["interaction", "recording", "codec", "duration ms"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xe)?;
         }
         let mut row = 1u32;
         for i in doc["interactions"].as_array().into_iter().flatten() {
@@ -502,16 +546,43 @@ fn xlsx(doc: &Value) -> Result<Vec<u8>> {
     }
     {
         let ws = wb.add_worksheet().set_name("Audit trail").map_err(xe)?;
-        let head = ["seq", "at", "actor", "action", "subject", "object", "purpose", "outcome", "leaf hash"];
+        let head = [
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "subject",
+            "object",
+            "purpose",
+            "outcome",
+            "leaf hash",
+        ];
         for (c, h) in head.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(xe)?;
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(xe)?;
         }
-        for (r, a) in doc["audit_trail"].as_array().into_iter().flatten().enumerate() {
-            for (c, k) in ["seq", "at", "actor", "action", "subject", "object", "purpose", "outcome", "leaf_hash"]
-                .iter()
-                .enumerate()
+        for (r, a) in doc["audit_trail"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            for (c, k) in [
+                "seq",
+                "at",
+                "actor",
+                "action",
+                "subject",
+                "object",
+                "purpose",
+                "outcome",
+                "leaf_hash",
+            ]
+            .iter()
+            .enumerate()
             {
-                ws.write_string(r as u32 + 1, c as u16, s(&a[*k])).map_err(xe)?;
+                ws.write_string(r as u32 + 1, c as u16, s(&a[*k]))
+                    .map_err(xe)?;
             }
         }
     }

@@ -23,7 +23,12 @@ fn text() -> Vec<sotto_vault::transcript::SegmentInput> {
             3000,
             "Hello, my e-mail is john.smith@example.com and my card is 4111 1111 1111 1111",
         ),
-        seg(Speaker::Agent, 3000, 5000, "Thank you, I have noted that you have diabetes"),
+        seg(
+            Speaker::Agent,
+            3000,
+            5000,
+            "Thank you, I have noted that you have diabetes",
+        ),
     ]
 }
 
@@ -40,7 +45,10 @@ struct Seen {
 async fn look(h: &H, r: &sotto_vault::IngestReceipt) -> Seen {
     let store = h.vault().store();
     let rows = all(h).await;
-    let orig = store.get_interaction(&h.tenant, r.interaction).await.unwrap();
+    let orig = store
+        .get_interaction(&h.tenant, r.interaction)
+        .await
+        .unwrap();
     let mut seen = Seen {
         interactions: rows.len(),
         original_exists: orig.is_some(),
@@ -55,7 +63,11 @@ async fn look(h: &H, r: &sotto_vault::IngestReceipt) -> Seen {
             .map(|s| s.state),
     };
     for row in rows {
-        let v = h.vault().read_interaction(&h.tenant, row.id, "test").await.unwrap();
+        let v = h
+            .vault()
+            .read_interaction(&h.tenant, row.id, "test")
+            .await
+            .unwrap();
         seen.segments += v.segments.len();
         seen.recordings += v.recordings.len();
         seen.caller_number |= v.meta.caller.is_some();
@@ -102,7 +114,10 @@ async fn minimal_keeps_only_the_number_then_deletes_it() {
     assert_eq!(s.subject_state, Some(SubjectState::Erased));
     // N+1: nothing left to do.
     let rep = run_at(&h, &engine, T0 + (i64::from(N) + 1) * DAY).await;
-    assert_eq!(rep.deleted + rep.reduced + rep.anonymised + rep.subjects_erased, 0);
+    assert_eq!(
+        rep.deleted + rep.reduced + rep.anonymised + rep.subjects_erased,
+        0
+    );
     assert_eq!(look(&h, &r).await.interactions, 0);
 }
 
@@ -117,7 +132,10 @@ async fn anonymise_keeps_the_transcript_then_anonymises_and_shreds_the_key() {
         let rep = run_at(&h, &engine, T0 + day * DAY + 10_000).await;
         assert_eq!(rep.anonymised, 0, "day {day}");
         let s = look(&h, &r).await;
-        assert!(s.original_exists && s.email_in_text && s.caller_number, "day {day}");
+        assert!(
+            s.original_exists && s.email_in_text && s.caller_number,
+            "day {day}"
+        );
         assert_eq!(s.segments, 2);
         assert_eq!(s.subject_state, Some(SubjectState::Active));
     }
@@ -134,7 +152,11 @@ async fn anonymise_keeps_the_transcript_then_anonymises_and_shreds_the_key() {
     }
     let copy = &all(&h).await[0];
     assert_eq!(copy.subject, anonymous_subject_id(&h.tenant));
-    let v = h.vault().read_interaction(&h.tenant, copy.id, "test").await.unwrap();
+    let v = h
+        .vault()
+        .read_interaction(&h.tenant, copy.id, "test")
+        .await
+        .unwrap();
     assert!(v.segments[0].text.expose().contains("[EMAIL]"));
     // Every action is in the audit log under the system actor.
     let entries = audit_entries(&h).await;
@@ -148,15 +170,24 @@ async fn record_keeps_audio_then_deletes_everything() {
     tenant_rule(&h, ProcessingMode::Record, N).await;
     let r = ingest(&h, call(&h, "+4520000003", text(), true)).await;
     assert!(r.audio_stored);
-    let blob = h.vault().store().recordings(r.interaction).await.unwrap()[0].blob_key.clone();
+    let blob = h.vault().store().recordings(r.interaction).await.unwrap()[0]
+        .blob_key
+        .clone();
     let engine = RetentionEngine::new(h.policies.clone());
     for day in [0, i64::from(N) - 1] {
         run_at(&h, &engine, T0 + day * DAY + 10_000).await;
         let s = look(&h, &r).await;
-        assert_eq!((s.interactions, s.segments, s.recordings), (1, 2, 1), "day {day}");
+        assert_eq!(
+            (s.interactions, s.segments, s.recordings),
+            (1, 2, 1),
+            "day {day}"
+        );
     }
     let rep = run_at(&h, &engine, T0 + i64::from(N) * DAY).await;
-    assert_eq!((rep.deleted, rep.blobs_deleted, rep.subjects_erased), (1, 1, 1));
+    assert_eq!(
+        (rep.deleted, rep.blobs_deleted, rep.subjects_erased),
+        (1, 1, 1)
+    );
     assert!(h.vault().blobs().get(&blob).await.is_err(), "blob deleted");
     run_at(&h, &engine, T0 + (i64::from(N) + 1) * DAY).await;
     let s = look(&h, &r).await;
@@ -169,16 +200,35 @@ async fn overrides_per_queue_pick_the_mode() {
     let h = harness(ProcessingMode::Anonymise).await;
     tenant_rule(&h, ProcessingMode::Anonymise, 30).await;
     h.policies
-        .set_rule(&h.tenant, sotto_store::RuleScope::Queue, "trading", ProcessingMode::Record, Some(1827), Some(LegalBasis::LegalObligation), vec![], "dpo")
+        .set_rule(
+            &h.tenant,
+            sotto_store::RuleScope::Queue,
+            "trading",
+            ProcessingMode::Record,
+            Some(1827),
+            Some(LegalBasis::LegalObligation),
+            vec![],
+            "dpo",
+        )
         .await
         .unwrap();
     let routing = sotto_policy::Routing {
         queue: Some("trading".into()),
         ..Default::default()
     };
-    let r = h.policies.ingest(call(&h, "+4520000004", text(), true), routing).await.unwrap();
+    let r = h
+        .policies
+        .ingest(call(&h, "+4520000004", text(), true), routing)
+        .await
+        .unwrap();
     assert!(r.audio_stored, "the trading queue records");
-    let p = h.vault().store().get_interaction_policy(r.interaction).await.unwrap().unwrap();
+    let p = h
+        .vault()
+        .store()
+        .get_interaction_policy(r.interaction)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(p.mode, ProcessingMode::Record);
     assert_eq!(p.due_ms, Some(T0 + 1827 * DAY));
 }
@@ -209,17 +259,49 @@ async fn holds_block_deletion_with_a_report_until_released() {
     assert_eq!(rep.blocked[0].interaction, a.interaction);
     assert_eq!(rep.blocked[0].hold, hold.id);
     assert_eq!(rep.blocked[0].reason, "dispute 2026-17");
-    assert!(h.vault().store().get_interaction(&h.tenant, a.interaction).await.unwrap().is_some());
-    assert!(h.vault().store().get_interaction(&h.tenant, b.interaction).await.unwrap().is_none());
+    assert!(h
+        .vault()
+        .store()
+        .get_interaction(&h.tenant, a.interaction)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(h
+        .vault()
+        .store()
+        .get_interaction(&h.tenant, b.interaction)
+        .await
+        .unwrap()
+        .is_none());
     // Erasure is blocked too: the subject is restricted (Art. 18), the held call kept.
-    let rcpt = h.policies.erase_subject(&h.tenant, a.subject, "user:dpo").await.unwrap();
+    let rcpt = h
+        .policies
+        .erase_subject(&h.tenant, a.subject, "user:dpo")
+        .await
+        .unwrap();
     assert!(!rcpt.key_erased);
     assert_eq!(rcpt.held.len(), 1);
-    h.policies.release_hold(&h.tenant, hold.id, "user:dpo").await.unwrap();
+    h.policies
+        .release_hold(&h.tenant, hold.id, "user:dpo")
+        .await
+        .unwrap();
     let rep = run_at(&h, &engine, T0 + 3 * DAY).await;
     assert_eq!(rep.blocked_total, 0);
-    assert!(h.vault().store().get_interaction(&h.tenant, a.interaction).await.unwrap().is_none());
-    let st = h.vault().store().get_subject(&h.tenant, a.subject).await.unwrap().unwrap().state;
+    assert!(h
+        .vault()
+        .store()
+        .get_interaction(&h.tenant, a.interaction)
+        .await
+        .unwrap()
+        .is_none());
+    let st = h
+        .vault()
+        .store()
+        .get_subject(&h.tenant, a.subject)
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
     assert_eq!(st, SubjectState::Erased);
 }
 
@@ -227,7 +309,11 @@ async fn holds_block_deletion_with_a_report_until_released() {
 async fn mifid_duty_restricts_then_erases_when_it_ends() {
     let h = harness(ProcessingMode::Record).await;
     tenant_rule(&h, ProcessingMode::Record, 1827).await;
-    let case = h.policies.open_case(&h.tenant, "DEAL-1", "user:advisor").await.unwrap();
+    let case = h
+        .policies
+        .open_case(&h.tenant, "DEAL-1", "user:advisor")
+        .await
+        .unwrap();
     let mut req = call(&h, "+4520000007", text(), true);
     req.case_id = Some(case.id);
     let r = ingest(&h, req).await;
@@ -248,9 +334,17 @@ async fn mifid_duty_restricts_then_erases_when_it_ends() {
     let five = hold.until_ms.unwrap();
     assert!(five > T0 + 1825 * DAY && five <= T0 + 1827 * DAY);
     // Extending beyond seven years is refused; to seven is fine.
-    assert!(h.policies.extend_hold(&h.tenant, hold.id, T0 + 7 * 366 * DAY, "user:c").await.is_err());
+    assert!(h
+        .policies
+        .extend_hold(&h.tenant, hold.id, T0 + 7 * 366 * DAY, "user:c")
+        .await
+        .is_err());
     // The subject asks for erasure: restricted, data kept.
-    let rc = h.policies.erase_subject(&h.tenant, r.subject, "user:dpo").await.unwrap();
+    let rc = h
+        .policies
+        .erase_subject(&h.tenant, r.subject, "user:dpo")
+        .await
+        .unwrap();
     assert!(!rc.key_erased);
     let st = |h: &H| {
         let s = h.vault().store().clone();
@@ -276,7 +370,9 @@ async fn consent_withdrawal_deletes_recordings_and_legal_duty_is_never_switched(
     req.recording_basis = Some(LegalBasis::Consent);
     let r = ingest(&h, req).await;
     assert!(r.audio_stored);
-    let blob = h.vault().store().recordings(r.interaction).await.unwrap()[0].blob_key.clone();
+    let blob = h.vault().store().recordings(r.interaction).await.unwrap()[0]
+        .blob_key
+        .clone();
     let rep = h
         .policies
         .set_consent(ConsentChange {
@@ -292,10 +388,24 @@ async fn consent_withdrawal_deletes_recordings_and_legal_duty_is_never_switched(
         .await
         .unwrap();
     assert_eq!(rep.recordings_deleted, 1);
-    assert!(h.vault().store().recordings(r.interaction).await.unwrap().is_empty());
+    assert!(h
+        .vault()
+        .store()
+        .recordings(r.interaction)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(h.vault().blobs().get(&blob).await.is_err());
     // The transcript (another purpose) stays.
-    assert_eq!(h.vault().store().segments(r.interaction).await.unwrap().len(), 2);
+    assert_eq!(
+        h.vault()
+            .store()
+            .segments(r.interaction)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     // A purpose on a legal obligation cannot be withdrawn or moved to consent.
     let change = |basis, state| ConsentChange {
@@ -324,7 +434,15 @@ async fn consent_withdrawal_deletes_recordings_and_legal_duty_is_never_switched(
         .await
         .unwrap_err();
     assert!(e.to_string().contains("legal obligation"), "{e}");
-    assert_eq!(h.vault().store().segments(r.interaction).await.unwrap().len(), 2);
+    assert_eq!(
+        h.vault()
+            .store()
+            .segments(r.interaction)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -334,7 +452,11 @@ async fn a_crash_mid_run_is_completed_by_the_next_run_with_nothing_done_twice() 
     let mut ids = Vec::new();
     for i in 0..12 {
         // Three calls per caller: four subjects.
-        let r = ingest(&h, call(&h, &format!("+452100000{}", i / 3), text(), i % 2 == 0)).await;
+        let r = ingest(
+            &h,
+            call(&h, &format!("+452100000{}", i / 3), text(), i % 2 == 0),
+        )
+        .await;
         ids.push(r.interaction);
     }
     let at = T0 + 2 * DAY;
@@ -342,9 +464,16 @@ async fn a_crash_mid_run_is_completed_by_the_next_run_with_nothing_done_twice() 
     let crashing = RetentionEngine::new(h.policies.clone()).with_fault_after(5);
     let e = crashing.run(at, false).await.unwrap_err();
     assert!(matches!(e, PolicyError::InjectedFault(5)), "{e}");
-    assert_eq!(all(&h).await.len(), 7, "five deletions committed before the crash");
+    assert_eq!(
+        all(&h).await.len(),
+        7,
+        "five deletions committed before the crash"
+    );
 
-    let rep = RetentionEngine::new(h.policies.clone()).run(at, false).await.unwrap();
+    let rep = RetentionEngine::new(h.policies.clone())
+        .run(at, false)
+        .await
+        .unwrap();
     assert!(rep.resumed >= 5, "{rep:?}");
     assert!(all(&h).await.is_empty());
     let entries = audit_entries(&h).await;
@@ -370,7 +499,10 @@ async fn a_crash_mid_run_is_completed_by_the_next_run_with_nothing_done_twice() 
         .count();
     assert_eq!(erasures, 4, "each subject erased once");
     // A third run finds nothing.
-    let rep = RetentionEngine::new(h.policies.clone()).run(at, false).await.unwrap();
+    let rep = RetentionEngine::new(h.policies.clone())
+        .run(at, false)
+        .await
+        .unwrap();
     assert_eq!(rep.resumed + rep.deleted + rep.subjects_erased, 0);
     assert!(h.vault().store().open_journal().await.unwrap().is_empty());
 }

@@ -35,6 +35,8 @@ macro_rules! store_suite {
             erasure_receipts_round_trip,
             enum_variants_all_round_trip,
             checkpoint_after_erasure_keeps_everything_else,
+            policy_schedule_due_and_apply,
+            policy_journal_outbox_and_stats,
         );
     };
     (@cases $backend:ident, $factory:path, $($case:ident),* $(,)?) => {
@@ -1234,5 +1236,168 @@ pub mod cases {
         for bd in &w.b_bundles {
             assert_eq!(s.segments(bd.interaction.id).await.unwrap(), bd.segments);
         }
+    }
+
+    // ---------------------------------------------------------------- policies (issue 6)
+
+    pub async fn policy_schedule_due_and_apply(s: &dyn Store) {
+        let t = tenant(s, "pol").await;
+        let rule = PolicyRuleRow {
+            tenant: t.clone(),
+            scope: RuleScope::Queue,
+            key: "trading".into(),
+            mode: ProcessingMode::Record,
+            retention_days: 1827,
+            basis: Some(LegalBasis::LegalObligation),
+            webhook_fields: vec!["channel".into()],
+            updated_ms: 5,
+        };
+        s.put_policy_rule(&rule).await.unwrap();
+        assert_eq!(s.policy_rules(&t).await.unwrap(), vec![rule.clone()]);
+        let subj = subject(s, &t).await;
+        let day = 86_400_000i64;
+        let ba = bundle(&t, subj, 10 * day, 2, 0);
+        let bb = bundle(&t, subj, 20 * day, 1, 1);
+        let (a, b) = (ba.interaction.clone(), bb.interaction.clone());
+        s.insert_interactions(&[ba, bb]).await.unwrap();
+        // Anonymise after 5 days: a is due at day 15, b at day 25.
+        assert_eq!(
+            s.schedule_unscheduled(&t, ProcessingMode::Anonymise, 5)
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            s.schedule_unscheduled(&t, ProcessingMode::Anonymise, 5)
+                .await
+                .unwrap(),
+            0,
+            "idempotent"
+        );
+        let due = s.due_interactions(&t, 16 * day, None, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].interaction, a.id);
+        assert_eq!(due[0].next_action, RetentionAction::Anonymise);
+        assert_eq!(due[0].due_ms, 15 * day);
+        // Strip b's recording, then delete a: blob keys come back, rows and schedules go.
+        let reports = s
+            .apply_retention(&[
+                (
+                    None,
+                    RetentionChange::Strip {
+                        interaction: b.id,
+                        segments: false,
+                        recordings: true,
+                        next: Some((RetentionAction::Delete, Some(30 * day))),
+                    },
+                ),
+                (None, RetentionChange::Delete(a.id)),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(reports[0].recordings, 1);
+        assert_eq!(reports[0].blob_keys.len(), 1);
+        assert_eq!(reports[1].interactions, 1);
+        assert_eq!(reports[1].segments, 2);
+        assert!(s.get_interaction_policy(a.id).await.unwrap().is_none());
+        let pb = s.get_interaction_policy(b.id).await.unwrap().unwrap();
+        assert_eq!(
+            (pb.next_action, pb.due_ms),
+            (RetentionAction::Delete, Some(30 * day))
+        );
+        assert_eq!(s.count_subject_interactions(&t, subj).await.unwrap(), 1);
+        // Deleting again is a no-op.
+        let again = s
+            .apply_retention(&[(None, RetentionChange::Delete(a.id))])
+            .await
+            .unwrap();
+        assert_eq!(again[0], DeletionReport::default());
+        let case = CaseRow {
+            tenant: t.clone(),
+            id: CaseId::new(),
+            reference: "D-1".into(),
+            opened_ms: 1,
+            closed_ms: None,
+        };
+        s.put_case(&case).await.unwrap();
+        s.set_interaction_case(&t, b.id, Some(case.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get_interaction(&t, b.id).await.unwrap().unwrap().case_id,
+            Some(case.id)
+        );
+        assert!(s
+            .set_interaction_case(&t, InteractionId::new(), None)
+            .await
+            .is_err());
+    }
+
+    pub async fn policy_journal_outbox_and_stats(s: &dyn Store) {
+        let t = tenant(s, "pol2").await;
+        let subj = subject(s, &t).await;
+        let day = 86_400_000i64;
+        let ba = bundle(&t, subj, 3 * day + 5, 2, 0);
+        let a = ba.interaction.clone();
+        s.insert_interactions(&[ba]).await.unwrap();
+        let run = ObjectId::new();
+        let row = JournalRow {
+            run,
+            seq: 1,
+            tenant: t.clone(),
+            action: JournalAction::Delete,
+            interaction: Some(a.id),
+            subject: subj,
+            state: JournalState::Planned,
+            planned_ms: 7,
+            detail: "{}".into(),
+        };
+        s.insert_journal(std::slice::from_ref(&row)).await.unwrap();
+        assert_eq!(s.open_journal().await.unwrap(), vec![row.clone()]);
+        // Stats before the data goes: one call of 60 s, one card redaction, day 3.
+        s.schedule_unscheduled(&t, ProcessingMode::Record, 1)
+            .await
+            .unwrap();
+        assert_eq!(s.fold_stats(&t).await.unwrap(), 1);
+        assert_eq!(s.fold_stats(&t).await.unwrap(), 0, "counted once");
+        // The change and its journal state commit together.
+        s.apply_retention(&[(Some((run, 1)), RetentionChange::Delete(a.id))])
+            .await
+            .unwrap();
+        let open = s.open_journal().await.unwrap();
+        assert_eq!(open[0].state, JournalState::Done);
+        s.set_journal_state(&[(run, 1)], JournalState::Audited)
+            .await
+            .unwrap();
+        assert!(s.open_journal().await.unwrap().is_empty());
+        let (days, reds) = s.stats(&t, 0, 10, None).await.unwrap();
+        assert_eq!(days.len(), 1);
+        assert_eq!(
+            (days[0].day, days[0].interactions, days[0].duration_ms),
+            (3, 1, 60_000)
+        );
+        assert_eq!(reds[0].kind, "payment_card");
+        assert_eq!(reds[0].n, 1);
+        // Outbox: due, then delivered.
+        let mut ev = OutboxRow {
+            id: ObjectId::new(),
+            tenant: t.clone(),
+            endpoint: "crm".into(),
+            event: "call.completed".into(),
+            payload: "{}".into(),
+            created_ms: 10,
+            attempts: 0,
+            next_ms: 10,
+            state: OutboxState::Pending,
+            last_error: None,
+        };
+        s.enqueue_webhooks(std::slice::from_ref(&ev)).await.unwrap();
+        assert!(s.due_webhooks(9, 10).await.unwrap().is_empty());
+        assert_eq!(s.due_webhooks(10, 10).await.unwrap(), vec![ev.clone()]);
+        ev.attempts = 1;
+        ev.state = OutboxState::Delivered;
+        s.update_webhook(&ev).await.unwrap();
+        assert!(s.due_webhooks(100, 10).await.unwrap().is_empty());
+        assert_eq!(s.get_webhook(ev.id).await.unwrap(), Some(ev));
     }
 }

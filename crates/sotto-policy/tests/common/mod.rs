@@ -2,9 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use sotto_audio::{DecodedWav, Pcm16, SourceEncoding};
-use sotto_core::{
-    Channel, Clock, Direction, Lang, ManualClock, ProcessingMode, Speaker, TenantId,
-};
+use sotto_core::{Channel, Clock, Direction, Lang, ManualClock, ProcessingMode, Speaker, TenantId};
 use sotto_detect::Detector;
 use sotto_keys::{LocalKeyStore, MasterKey};
 use sotto_policy::{Policies, Routing};
@@ -36,7 +34,9 @@ impl H {
 pub async fn harness(mode: ProcessingMode) -> H {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
-    let keys = LocalKeyStore::in_memory(MasterKey::generate()).await.unwrap();
+    let keys = LocalKeyStore::in_memory(MasterKey::generate())
+        .await
+        .unwrap();
     let store = SqliteStore::in_memory().await.unwrap();
     let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
     let audit = sotto_audit::AuditLog::in_memory(
@@ -68,7 +68,16 @@ pub async fn harness(mode: ProcessingMode) -> H {
 /// Sets the tenant rule: `mode` with `days`.
 pub async fn tenant_rule(h: &H, mode: ProcessingMode, days: u32) {
     h.policies
-        .set_rule(&h.tenant, RuleScope::Tenant, "", mode, Some(days), None, vec![], "dpo")
+        .set_rule(
+            &h.tenant,
+            RuleScope::Tenant,
+            "",
+            mode,
+            Some(days),
+            None,
+            vec![],
+            "dpo",
+        )
         .await
         .unwrap();
 }

@@ -9,15 +9,15 @@ use crate::model::*;
 use crate::policy_model::*;
 use crate::StoreError;
 use sotto_core::{
-    CaseId, InteractionId, ObjectId, ProcessingMode, SubjectId, SubjectState, TenantId,
-    UnixMillis,
+    CaseId, InteractionId, ObjectId, ProcessingMode, SubjectId, SubjectState, TenantId, UnixMillis,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 const DAY_MS: i64 = 86_400_000;
 
-const RULE_COLS: &str = "tenant, scope, key, mode, retention_days, basis, webhook_fields, updated_ms";
+const RULE_COLS: &str =
+    "tenant, scope, key, mode, retention_days, basis, webhook_fields, updated_ms";
 fn rule_row(r: &SqliteRow) -> Result<PolicyRuleRow, StoreError> {
     const T: &str = "policy_rules";
     let fields: String = get(r, "webhook_fields", T)?;
@@ -352,13 +352,14 @@ impl SqliteStore {
         tenant: &TenantId,
         state: SubjectState,
     ) -> Result<Vec<SubjectId>, StoreError> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM subjects WHERE tenant = ? AND state = ? ORDER BY id")
-                .bind(tenant.as_str())
-                .bind(state.as_str())
-                .fetch_all(&self.reader)
-                .await
-                .map_err(map_err("subjects_in_state"))?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM subjects WHERE tenant = ? AND state = ? ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .bind(state.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err("subjects_in_state"))?;
         ids.iter()
             .map(|s| {
                 s.parse()
@@ -624,7 +625,10 @@ impl SqliteStore {
         rows(rs, outbox_row)
     }
 
-    pub(super) async fn p_get_webhook(&self, id: ObjectId) -> Result<Option<OutboxRow>, StoreError> {
+    pub(super) async fn p_get_webhook(
+        &self,
+        id: ObjectId,
+    ) -> Result<Option<OutboxRow>, StoreError> {
         sqlx::query(&format!(
             "SELECT {OUTBOX_COLS} FROM webhook_outbox WHERE id = ?"
         ))
@@ -718,15 +722,19 @@ impl SqliteStore {
         queue: Option<&str>,
     ) -> Result<(Vec<StatsDayRow>, Vec<StatsRedactionRow>), StoreError> {
         const T: &str = "stats_daily";
-        let q_filter = if queue.is_some() { " AND queue = ?" } else { "" };
+        let q_filter = if queue.is_some() {
+            " AND queue = ?"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT day, queue, channel, interactions, duration_ms, bot, handovers FROM stats_daily \
              WHERE tenant = ? AND day >= ? AND day < ?{q_filter} ORDER BY day, queue, channel"
         );
         let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64, i64, i64)>(&sql)
-        .bind(tenant.as_str())
-        .bind(from_day)
-        .bind(to_day);
+            .bind(tenant.as_str())
+            .bind(from_day)
+            .bind(to_day);
         if let Some(qu) = queue {
             q = q.bind(qu);
         }
@@ -754,9 +762,9 @@ impl SqliteStore {
              WHERE tenant = ? AND day >= ? AND day < ?{q_filter} ORDER BY day, queue, kind"
         );
         let mut q = sqlx::query_as::<_, (i64, String, String, i64)>(&sql)
-        .bind(tenant.as_str())
-        .bind(from_day)
-        .bind(to_day);
+            .bind(tenant.as_str())
+            .bind(from_day)
+            .bind(to_day);
         if let Some(qu) = queue {
             q = q.bind(qu);
         }
