@@ -139,4 +139,21 @@ mod tests {
             failure_key("192.0.2.2".parse().unwrap())
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the header says, an untrusted peer is its own client, and a trusted
+        /// peer's answer is one of the header's hops, the peer, or the fail-closed address.
+        #[test]
+        fn forwarded_for_never_panics_or_invents_addresses(xff in "[0-9a-f.:, \\[\\]]{0,60}") {
+            let proxies = nets(&["10.0.0.0/8"]);
+            let outside: SocketAddr = "203.0.113.9:1".parse().unwrap();
+            proptest::prop_assert_eq!(client_ip(outside, Some(&xff), &proxies), outside.ip());
+            let inside: SocketAddr = "10.0.0.1:1".parse().unwrap();
+            let got = client_ip(inside, Some(&xff), &proxies);
+            let hops: Vec<IpAddr> = xff.split(',').filter_map(parse_hop).collect();
+            proptest::prop_assert!(
+                got == inside.ip() || got == UNPARSEABLE_CLIENT || hops.contains(&got)
+            );
+        }
+    }
 }

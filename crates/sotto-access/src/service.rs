@@ -1700,4 +1700,12 @@ mod tests {
         assert_eq!(csrf_token_for("a"), csrf_token_for("a"));
         assert_ne!(csrf_token_for("a"), csrf_token_for("b"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn token_parsing_never_panics(s in "\\PC{0,100}") {
+            let _ = parse_token(&s);
+            let _ = parse_token(&format!("sotto_{s}"));
+        }
+    }
 }
