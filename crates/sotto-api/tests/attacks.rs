@@ -454,3 +454,61 @@ async fn rate_limit_and_security_headers() {
     assert_eq!(r.code(), "invalid");
     assert!(!String::from_utf8_lossy(&r.body).contains("username"));
 }
+
+#[tokio::test]
+async fn billing_sees_caller_numbers_audited_and_nobody_else_does() {
+    let h = common::harness().await;
+    let s = h.login_role(Role::Billing).await;
+    let r = h
+        .send(
+            Method::GET,
+            "/api/v1/interactions?caller=true",
+            &Auth::Session(s.clone()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let list = r.json()["interactions"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    assert!(list
+        .iter()
+        .any(|i| i["caller"].as_str() == Some(h.mine.phone.as_str())));
+    let ok = h.entries(&h.tenant, &s.actor, Outcome::Ok).await;
+    assert_eq!(
+        ok.iter()
+            .filter(|e| e
+                .entry
+                .object
+                .as_deref()
+                .is_some_and(|o| o.ends_with("#caller")))
+            .count(),
+        2
+    );
+    // Without the flag there are no numbers; an agent asking for them is refused.
+    let r = h
+        .send(
+            Method::GET,
+            "/api/v1/interactions",
+            &Auth::Session(s),
+            None,
+            &[],
+        )
+        .await;
+    assert!(r.json()["interactions"][0].get("caller").is_none());
+    let a = h.login_role(Role::Agent).await;
+    let r = h
+        .send(
+            Method::GET,
+            "/api/v1/interactions?caller=true",
+            &Auth::Session(a.clone()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        h.entries(&h.tenant, &a.actor, Outcome::Denied).await.len(),
+        1
+    );
+}

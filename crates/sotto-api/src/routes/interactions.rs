@@ -33,6 +33,8 @@ pub struct ListQuery {
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
+    /// Include each caller's number (needs `caller_number_read`; every number is audited).
+    pub caller: Option<bool>,
 }
 
 /// Metadata of one interaction: ids, times, channel, counts — no content.
@@ -49,6 +51,9 @@ pub struct InteractionMeta {
     /// Kinds removed or found, with counts.
     pub redactions: BTreeMap<String, u32>,
     pub recordings: Vec<RecordingMeta>,
+    /// Only with `?caller=true` and `caller_number_read`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -80,6 +85,7 @@ impl InteractionMeta {
                     duration_ms: r.duration_ms,
                 })
                 .collect(),
+            caller: None,
         }
     }
 }
@@ -168,8 +174,31 @@ pub async fn list(
             .take(limit)
             .collect()
     };
+    let mut interactions: Vec<InteractionMeta> = visible.iter().map(InteractionMeta::of).collect();
+    if q.caller == Some(true) {
+        // Billing: numbers only for what the listing reached, and only at tenant reach.
+        if p.scope_for(Permission::CallerNumberRead) != Some(Scope::Tenant) {
+            return Err(ApiError::forbidden(
+                "caller numbers need the `caller_number_read` permission",
+            ));
+        }
+        let ids: Vec<InteractionId> = visible.iter().map(|f| f.summary.id).collect();
+        let numbers = st
+            .vault()
+            .caller_numbers_ctx(&p.tenant, &ids, &caller.ctx)
+            .await?;
+        let by_id: BTreeMap<InteractionId, String> = numbers
+            .into_iter()
+            .filter_map(|(id, n)| n.map(|n| (id, n.expose().to_owned())))
+            .collect();
+        for m in &mut interactions {
+            if let Ok(id) = m.id.parse::<InteractionId>() {
+                m.caller = by_id.get(&id).cloned();
+            }
+        }
+    }
     Ok(Json(InteractionList {
-        interactions: visible.iter().map(InteractionMeta::of).collect(),
+        interactions,
         scope: scope.as_str().to_owned(),
     }))
 }
