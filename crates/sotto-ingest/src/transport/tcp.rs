@@ -112,6 +112,7 @@ async fn connection(st: IngestState, mut sock: TcpStream) {
     let mut joined: Option<([u8; 16], SharedSession, usize)> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     let mut last = Instant::now();
+    let mut last_tick = Instant::now();
     let reason: CloseReason = 'outer: loop {
         tokio::select! {
             r = sock.read(&mut rd) => {
@@ -160,6 +161,12 @@ async fn connection(st: IngestState, mut sock: TcpStream) {
                 }
             }
             _ = tick.tick() => {
+                // missed ticks mean the loop was busy (a queued call open), not an idle client
+                let now = Instant::now();
+                if now.duration_since(last_tick) > Duration::from_secs(1) {
+                    last = now;
+                }
+                last_tick = now;
                 if last.elapsed() > st.cfg.idle_timeout {
                     break CloseReason::IdleTimeout;
                 }

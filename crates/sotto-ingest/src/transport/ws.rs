@@ -134,6 +134,7 @@ async fn native_run(st: IngestState, mut socket: WebSocket) {
     let mut mode = NativeMode::Waiting;
     let mut tick = tokio::time::interval(TICK);
     let mut last = Instant::now();
+    let mut last_tick = Instant::now();
     let reason: CloseReason = loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -174,6 +175,13 @@ async fn native_run(st: IngestState, mut socket: WebSocket) {
                 }
             }
             _ = tick.tick() => {
+                // A loop that was busy handling a message (a call open queued behind others)
+                // missed ticks: that is not the client being idle.
+                let now = Instant::now();
+                if now.duration_since(last_tick) > TICK * 5 {
+                    last = now;
+                }
+                last_tick = now;
                 if last.elapsed() > st.cfg.idle_timeout {
                     break CloseReason::IdleTimeout;
                 }
@@ -361,6 +369,7 @@ async fn twilio_run(st: IngestState, mut socket: WebSocket) {
     let mut session: Option<SharedSession> = None;
     let mut tick = tokio::time::interval(TICK);
     let mut last = Instant::now();
+    let mut last_tick = Instant::now();
     let mut buf = Vec::with_capacity(512);
     let reason: CloseReason = loop {
         tokio::select! {
@@ -438,6 +447,13 @@ async fn twilio_run(st: IngestState, mut socket: WebSocket) {
                 }
             }
             _ = tick.tick() => {
+                // A loop that was busy handling a message (a call open queued behind others)
+                // missed ticks: that is not the client being idle.
+                let now = Instant::now();
+                if now.duration_since(last_tick) > TICK * 5 {
+                    last = now;
+                }
+                last_tick = now;
                 if last.elapsed() > st.cfg.idle_timeout {
                     break CloseReason::IdleTimeout;
                 }
@@ -494,6 +510,7 @@ async fn audiohook_run(st: IngestState, mut socket: WebSocket, session_id: Optio
     };
     let mut tick = tokio::time::interval(TICK);
     let mut last = Instant::now();
+    let mut last_tick = Instant::now();
     let mut closed_sent = false;
     let reason: CloseReason = loop {
         tokio::select! {
@@ -590,6 +607,13 @@ async fn audiohook_run(st: IngestState, mut socket: WebSocket, session_id: Optio
                 }
             }
             _ = tick.tick() => {
+                // A loop that was busy handling a message (a call open queued behind others)
+                // missed ticks: that is not the client being idle.
+                let now = Instant::now();
+                if now.duration_since(last_tick) > TICK * 5 {
+                    last = now;
+                }
+                last_tick = now;
                 if last.elapsed() > st.cfg.idle_timeout {
                     break CloseReason::IdleTimeout;
                 }
