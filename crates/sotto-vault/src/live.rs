@@ -158,7 +158,10 @@ impl Vault {
         }
         for l in &req.legs {
             if !(8_000..=48_000).contains(&l.sample_rate) {
-                return Err(VaultError::invalid("sample rate", "must be 8000..=48000 Hz"));
+                return Err(VaultError::invalid(
+                    "sample rate",
+                    "must be 8000..=48000 Hz",
+                ));
             }
         }
         let (subject, new_subject) = self.live_subject(&req.tenant, &req.identifiers).await?;
@@ -312,7 +315,11 @@ impl LiveRecordingWriter {
     /// Bytes of plaintext this writer holds in memory (at most one AEAD segment per leg).
     pub fn buffered_bytes(&self) -> usize {
         self.spools.iter().map(|s| s.buf.capacity()).sum::<usize>()
-            + self.segments.iter().map(|s| s.sealed_text.len()).sum::<usize>()
+            + self
+                .segments
+                .iter()
+                .map(|s| s.sealed_text.len())
+                .sum::<usize>()
     }
 
     /// Appends audio the pipeline has *checked* (transcribed, detected, silenced) for `leg`.
@@ -481,21 +488,19 @@ impl LiveRecordingWriter {
                             .collect();
                         let n = samples.len() as u64;
                         let pcm = sotto_audio::Pcm16::new(leg.sample_rate, 1, samples);
-                        (
-                            archive::encode(&pcm, archive::ArchiveCodec::Pcm16Zstd)?,
-                            n,
-                        )
+                        (archive::encode(&pcm, archive::ArchiveCodec::Pcm16Zstd)?, n)
                     }
                 };
                 drop(plain);
                 Ok((rkey.stream_encryptor().try_encrypt_all(&encoded)?, frames))
             };
-            let (ct, frames) = tokio::task::spawn_blocking(job)
-                .await
-                .map_err(|_| VaultError::Io {
-                    op: "archiving a live recording",
-                    message: "worker failed".into(),
-                })??;
+            let (ct, frames) =
+                tokio::task::spawn_blocking(job)
+                    .await
+                    .map_err(|_| VaultError::Io {
+                        op: "archiving a live recording",
+                        message: "worker failed".into(),
+                    })??;
             let leg_ms = frames * 1000 / u64::from(leg.sample_rate.max(1));
             duration_ms = duration_ms.max(leg_ms);
             let key = blob_key(&self.tenant, self.subject, rec_id);

@@ -45,20 +45,46 @@ pub async fn run(args: LoadgenArgs) -> Result<ExitCode> {
         keep: args.keep,
         verify_max: args.verify_max,
     };
-    let r = sotto_ingest::loadgen::run(opts).await.map_err(|e| anyhow!(e))?;
+    let r = sotto_ingest::loadgen::run(opts)
+        .await
+        .map_err(|e| anyhow!(e))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         println!("protocol              {}", r.protocol);
-        println!("calls sustained       {} of {} for {} s", r.calls_sustained, r.calls_requested, r.seconds);
+        println!(
+            "calls sustained       {} of {} for {} s",
+            r.calls_sustained, r.calls_requested, r.seconds
+        );
         println!("frames sent           {}", r.frames_sent);
-        println!("frames dropped        {} (client, >1 s late) + {} (server)", r.frames_dropped_client, r.frames_dropped_server);
-        println!("frame latency         p50 {} ms, p99 {} ms, max {} ms", r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms);
-        println!("CPU                   {:.0} % of one core (load generator included)", r.cpu_percent);
-        println!("RSS                   peak {:.0} MiB, end {:.0} MiB", r.rss_peak_mib, r.rss_end_mib);
-        println!("sessions / delay line {:.0} MiB / {:.0} MiB", r.session_mib, r.delay_line_mib);
-        println!("calls committed       {} ({} failed)", r.calls_committed, r.calls_failed);
-        println!("card intervals        {} checked in {} recordings, {} not silent", r.card_intervals_checked, r.recordings_checked, r.card_intervals_not_silent);
+        println!(
+            "frames dropped        {} (client, >1 s late) + {} (server)",
+            r.frames_dropped_client, r.frames_dropped_server
+        );
+        println!(
+            "frame latency         p50 {} ms, p99 {} ms, max {} ms",
+            r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms
+        );
+        println!(
+            "CPU                   {:.0} % of one core (load generator included)",
+            r.cpu_percent
+        );
+        println!(
+            "RSS                   peak {:.0} MiB, end {:.0} MiB",
+            r.rss_peak_mib, r.rss_end_mib
+        );
+        println!(
+            "sessions / delay line {:.0} MiB / {:.0} MiB",
+            r.session_mib, r.delay_line_mib
+        );
+        println!(
+            "calls committed       {} ({} failed)",
+            r.calls_committed, r.calls_failed
+        );
+        println!(
+            "card intervals        {} checked in {} recordings, {} not silent",
+            r.card_intervals_checked, r.recordings_checked, r.card_intervals_not_silent
+        );
         println!("closed                {}", r.closes);
     }
     Ok(if r.card_intervals_not_silent == 0 && r.calls_failed == 0 {
