@@ -6,7 +6,8 @@
 //! in `X-CSRF-Token`; bearer requests need none), the rule (permission granted by the matrix,
 //! narrowed by overrides and token scopes), then the handler. Every refusal — here, or one the
 //! handler returns (scope, cross-tenant 404) — is recorded in the audit log as `denied`, here
-//! and nowhere else.
+//! and nowhere else; the refusals sotto-access decides itself (login, allowlist, CSRF) it
+//! records itself, and the guard adds no second entry.
 
 use crate::error::{ApiError, Refusal};
 use crate::registry::Rule;
