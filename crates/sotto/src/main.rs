@@ -8,9 +8,9 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod loadgen;
 mod policy_cmd;
 mod serve;
-mod loadgen;
 
 use clap::Parser;
 use std::process::ExitCode;
