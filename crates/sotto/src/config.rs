@@ -61,6 +61,14 @@ pub struct ServerSection {
     /// Reverse proxies (CIDR) whose X-Forwarded-For is believed; none by default.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Live-call WebSocket listener (native, Twilio, AudioHook) (default 127.0.0.1:8089;
+    /// "off" disables live ingest).
+    pub ingest_listen: Option<String>,
+    /// Asterisk AudioSocket TCP listener (default 127.0.0.1:8090; "off" disables it).
+    pub audiosocket_listen: Option<String>,
+    /// Seconds between retention runs inside the server (default 3600; 0 = never, use
+    /// `sotto retention run` from a timer instead).
+    pub retention_every_s: Option<u64>,
 }
 
 /// Where the master key comes from.

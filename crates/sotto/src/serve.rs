@@ -10,12 +10,33 @@ use anyhow::{bail, Context, Result};
 use sotto_access::{AccessConfig, AccessService, IpNet};
 use sotto_api::{ApiSettings, ApiState};
 use sotto_core::{Clock, SystemClock};
+use sotto_detect::Detector;
+use sotto_ingest::{IngestConfig, IngestServer};
+use sotto_policy::{spawn_scheduler, Policies, RetentionEngine};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The default listening address (loopback: put a reverse proxy in front to publish it).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+/// Default live-call listeners (loopback; telephony reaches them through the operator's SBC
+/// or a reverse proxy).
+pub const DEFAULT_INGEST_LISTEN: &str = "127.0.0.1:8089";
+pub const DEFAULT_AUDIOSOCKET_LISTEN: &str = "127.0.0.1:8090";
+/// Default seconds between retention runs.
+pub const DEFAULT_RETENTION_EVERY_S: u64 = 3600;
+
+/// `None` for "off", else the address (or the default).
+fn listener_addr(v: &Option<String>, default: &str, key: &str) -> Result<Option<SocketAddr>> {
+    match v.as_deref() {
+        Some("off") => Ok(None),
+        Some(a) => a
+            .parse()
+            .map(Some)
+            .with_context(|| format!("[server] {key} `{a}` is not an address:port (or \"off\")")),
+        None => Ok(Some(default.parse().context("default listen address")?)),
+    }
+}
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -25,6 +46,12 @@ pub struct ServeArgs {
     /// Plain HTTP instead of HTTPS, on a loopback address only (local tooling and tests)
     #[arg(long)]
     pub insecure_http: bool,
+    /// Live-call WebSocket listener, or `off` [default: `[server] ingest_listen`, else 127.0.0.1:8089]
+    #[arg(long, value_name = "ADDR|off")]
+    pub ingest_listen: Option<String>,
+    /// AudioSocket TCP listener, or `off` [default: `[server] audiosocket_listen`, else 127.0.0.1:8090]
+    #[arg(long, value_name = "ADDR|off")]
+    pub audiosocket_listen: Option<String>,
 }
 
 pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
@@ -87,6 +114,19 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
     if let Some(v) = s.rate_burst {
         settings.rate_burst = v;
     }
+    let ingest_addr = listener_addr(
+        &a.ingest_listen.clone().or(s.ingest_listen.clone()),
+        DEFAULT_INGEST_LISTEN,
+        "ingest_listen",
+    )?;
+    let audiosocket_addr = listener_addr(
+        &a.audiosocket_listen
+            .clone()
+            .or(s.audiosocket_listen.clone()),
+        DEFAULT_AUDIOSOCKET_LISTEN,
+        "audiosocket_listen",
+    )?;
+    let retention_every = s.retention_every_s.unwrap_or(DEFAULT_RETENTION_EVERY_S);
     let state = ApiState::new(app.vault.clone(), access, clock, settings);
     let router = sotto_api::router(state)?;
 
@@ -123,10 +163,52 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
         eprintln!("WARNING: plain HTTP (--insecure-http): for local testing only");
     }
     println!("sotto: serving {scheme}://{addr} (OpenAPI: {scheme}://{addr}/api/v1/openapi.json); Ctrl-C stops");
-    sotto_api::serve(listener, router, tls, async {
+
+    // Live calls: WebSocket protocols and AudioSocket, each call checked before disk.
+    let ingest = match ingest_addr {
+        Some(ws) => {
+            let mut icfg = IngestConfig::new(app.cfg.data_dir.join("spool"));
+            icfg.ws_addr = ws;
+            icfg.audiosocket_addr = audiosocket_addr;
+            icfg.default_tenant = app.cfg.default_tenant.clone();
+            icfg.phone_region = app.cfg.default_region.clone();
+            let server = IngestServer::start(icfg, app.vault.clone())
+                .await
+                .context("cannot start the live-call listeners")?;
+            // stderr: stdout's first line is the API URL, which scripts read and then close.
+            eprintln!(
+                "sotto: live calls on ws://{}/v1/ingest/{{native,twilio,audiohook}}{}",
+                server.ws_addr,
+                server
+                    .audiosocket_addr
+                    .map(|a| format!(", AudioSocket on tcp://{a}"))
+                    .unwrap_or_default()
+            );
+            Some(server)
+        }
+        None => None,
+    };
+    // Retention, holds and anonymisation run by themselves (issue 6).
+    let retention = (retention_every > 0).then(|| {
+        let engine = Arc::new(RetentionEngine::new(Policies::new(
+            app.vault.clone(),
+            Arc::new(Detector::new()),
+        )));
+        spawn_scheduler(engine, std::time::Duration::from_secs(retention_every))
+    });
+
+    let served = sotto_api::serve(listener, router, tls, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
-    .context("server failed")?;
+    .context("server failed");
+    if let Some(r) = retention {
+        r.abort();
+    }
+    if let Some(i) = ingest {
+        // Ends every live call, committing what was already checked.
+        i.shutdown().await;
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,8 @@ fn start(data: &Path, extra: &[&str]) -> (Server, String, String) {
     cmd.arg("--data-dir")
         .arg(data)
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--ingest-listen", "127.0.0.1:0"])
+        .args(["--audiosocket-listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap());
