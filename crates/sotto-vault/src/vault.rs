@@ -1,3 +1,4 @@
+use crate::context::AccessContext;
 use crate::error::{Result, VaultError};
 use crate::identifiers::Identifier;
 use crate::transcript::{self, TranscriptInput};
@@ -702,25 +703,8 @@ impl Vault {
         id: InteractionId,
         actor: &str,
     ) -> Result<InteractionView> {
-        let row = self
-            .store
-            .get_interaction(tenant, id)
-            .await?
-            .ok_or_else(|| sotto_store::StoreError::NotFound(format!("interaction {id}")))?;
-        let subject = row.subject;
-        let result = match self.cipher_for(tenant, subject).await {
-            Ok(cipher) => self.open_interaction(&cipher, row).await,
-            Err(e) => Err(e),
-        };
-        self.audited(
-            tenant,
-            actor,
-            Action::TranscriptRead,
-            Some(subject),
-            Some(id.to_string()),
-            result,
-        )
-        .await
+        self.read_interaction_ctx(tenant, id, &AccessContext::actor(actor))
+            .await
     }
 
     pub(crate) async fn open_interaction(
@@ -811,16 +795,8 @@ impl Vault {
         actor: &str,
         action: Action,
     ) -> Result<Pcm16> {
-        let result = self.decrypt_recording(tenant, subject, rec).await;
-        self.audited(
-            tenant,
-            actor,
-            action,
-            Some(subject),
-            Some(rec.id.to_string()),
-            result,
-        )
-        .await
+        self.read_recording_ctx(tenant, subject, rec, &AccessContext::actor(actor), action)
+            .await
     }
 
     pub(crate) async fn decrypt_recording(
