@@ -14,7 +14,6 @@ use crate::export::{ExportFormat, SubjectExport};
 use crate::vault::{ErasureReceipt, InteractionSummary, InteractionView, Meta, Vault};
 use sotto_audio::Pcm16;
 use sotto_audit::{Action, Entry, Outcome};
-use sotto_core::clock::format_rfc3339;
 use sotto_core::{InteractionId, Personal, SubjectId, TenantId};
 use sotto_store::{InteractionFilter, InteractionRow, RecordingRow};
 
@@ -102,7 +101,7 @@ impl Vault {
         Ok(())
     }
 
-    async fn audited_ctx<T>(
+    pub(crate) async fn audited_ctx<T>(
         &self,
         tenant: &TenantId,
         ctx: &AccessContext,
@@ -282,37 +281,8 @@ impl Vault {
         subject: SubjectId,
         ctx: &AccessContext,
     ) -> Result<SubjectExport> {
-        self.tenant(tenant).await?;
-        let result = self
-            .collect_export_unaudited(tenant, subject, &|_, _| {})
-            .await;
-        let mut export = self
-            .audited_ctx(tenant, ctx, Action::Export, Some(subject), None, result)
-            .await?;
-        let q = sotto_audit::Query {
-            subject: Some(subject),
-            limit: Some(100_000),
-            ..Default::default()
-        };
-        export.access_log = self
-            .audit()
-            .query(tenant, &q)
-            .await?
-            .into_iter()
-            .map(|r| {
-                serde_json::json!({
-                    "seq": r.seq,
-                    "at": format_rfc3339(r.entry.at_ms),
-                    "actor": r.entry.actor,
-                    "action": r.entry.action.as_str(),
-                    "object": r.entry.object,
-                    "from": r.entry.from,
-                    "purpose": r.entry.purpose,
-                    "outcome": r.entry.outcome.as_str(),
-                })
-            })
-            .collect();
-        Ok(export)
+        self.collect_export_with(tenant, subject, ctx, &|_, _| {})
+            .await
     }
 }
 

@@ -2,6 +2,7 @@
 //! (schema in `docs/export-schema.md`) or Excel (one sheet per kind of record), with the audio
 //! as WAV files beside it.
 
+use crate::context::AccessContext;
 use crate::error::{Result, VaultError};
 use crate::vault::Vault;
 use serde::Serialize;
@@ -118,21 +119,33 @@ impl Vault {
         actor: &str,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<SubjectExport> {
+        self.collect_export_with(tenant, subject, &AccessContext::actor(actor), progress)
+            .await
+    }
+
+    /// Collects and decrypts, records the export under `ctx`, then attaches the subject's own
+    /// access log (Art. 15(1)(c): who received the data), this export included.
+    pub(crate) async fn collect_export_with(
+        &self,
+        tenant: &TenantId,
+        subject: SubjectId,
+        ctx: &AccessContext,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<SubjectExport> {
         self.tenant(tenant).await?;
         let result = self
             .collect_export_unaudited(tenant, subject, progress)
             .await;
         let mut export = self
-            .audited(
+            .audited_ctx(
                 tenant,
-                actor,
+                ctx,
                 sotto_audit::Action::Export,
                 Some(subject),
                 None,
                 result,
             )
             .await?;
-        // The subject's own access log (Art. 15(1)(c): who received the data), this export included.
         let q = sotto_audit::Query {
             subject: Some(subject),
             limit: Some(100_000),
