@@ -1,4 +1,4 @@
-//! Archive encoding speed and size: 60 s of 8 kHz μ-law.
+//! Archive encoding speed and size: 60 s of 8 kHz μ-law, lossless (zstd) and Opus.
 //!
 //! Input: the demo calls in `crates/sotto/assets/demo/` (real synthetic speech, μ-law) looped
 //! to 60 s; falls back to a synthetic voiced signal when they are missing.
@@ -54,6 +54,17 @@ fn bench(c: &mut Criterion) {
             println!("{source}: 60 s μ-law, zstd level {level}: {} bytes = {kbps:.1} kbit/s (raw G.711 64.0)", a.len());
         }
     }
+    for kbps in [16, 20, 24] {
+        if let Ok(a) = archive::encode_opus(&pcm, kbps * 1000) {
+            let real = a.len() as f64 * 8.0 / secs / 1000.0;
+            let level = archive::decode(&a)
+                .map(|d| {
+                    sotto_audio::rms_dbfs(&d, 0, 60_000) - sotto_audio::rms_dbfs(&pcm, 0, 60_000)
+                })
+                .unwrap_or(f64::NAN);
+            println!("{source}: 60 s, Opus {kbps} kbit/s: {} bytes = {real:.1} kbit/s, level change {level:+.2} dB", a.len());
+        }
+    }
     let mut g = c.benchmark_group("archive");
     // Throughput in bytes of G.711 input (8000 B/s of audio).
     g.throughput(Throughput::Bytes(pcm.samples.len() as u64));
@@ -66,6 +77,13 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    g.bench_function("encode_60s_8k_opus20", |b| {
+        b.iter(|| archive::encode_opus(black_box(&pcm), 20_000))
+    });
+    let o = archive::encode_opus(&pcm, 20_000).unwrap_or_default();
+    g.bench_function("decode_60s_8k_opus20", |b| {
+        b.iter(|| archive::decode(black_box(&o)))
+    });
     let a = archive::encode(&pcm, ArchiveCodec::G711UlawZstd).unwrap_or_default();
     g.bench_function("decode_60s_8k_ulaw", |b| {
         b.iter(|| archive::decode(black_box(&a)))

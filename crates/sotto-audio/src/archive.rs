@@ -6,15 +6,17 @@
 //! | --- | --- | --- |
 //! | 0 | 4 | magic `SOTA` |
 //! | 4 | 1 | format version, 1 |
-//! | 5 | 1 | codec: 1 G.711 μ-law + zstd, 2 G.711 A-law + zstd, 3 PCM16 LE + zstd |
+//! | 5 | 1 | codec: 1 G.711 μ-law + zstd, 2 G.711 A-law + zstd, 3 PCM16 LE + zstd, 4 Opus in Ogg |
 //! | 6 | 2 | channels (1 or 2) |
 //! | 8 | 4 | sample rate (8000..=48000) |
 //! | 12 | 8 | frame count |
-//! | 20 | … | zstd frame (with content size and checksum) of the interleaved samples |
+//! | 20 | … | zstd frame (with content size and checksum) of the interleaved samples; for codec 4 an Ogg Opus stream ([`crate::opus`]) |
 //!
 //! G.711 codecs keep a G.711 source bit-exact (about 51–52 kbit/s for 8 kHz speech against the
 //! 64 kbit/s of raw G.711); for other PCM they are lossy (G.711 quantisation). Use
-//! [`codec_for_source`] to pick the lossless codec for a decoded file.
+//! [`codec_for_source`] to pick the lossless codec for a decoded file. Opus (codec 4) is the
+//! lossy option a policy may choose (16–24 kbit/s against ~52 kbit/s); decoding gives back the
+//! rate and frame count it was made from, so silenced intervals stay where they were.
 
 use crate::g711;
 use crate::pcm::{check_channels, check_rate, Pcm16, SourceEncoding};
@@ -45,13 +47,16 @@ pub enum ArchiveCodec {
     G711AlawZstd,
     /// 16-bit little-endian PCM, zstd-compressed.
     Pcm16Zstd,
+    /// Opus in Ogg (lossy; [`crate::opus`]).
+    OpusOgg,
 }
 
 impl ArchiveCodec {
-    pub const ALL: [ArchiveCodec; 3] = [
+    pub const ALL: [ArchiveCodec; 4] = [
         ArchiveCodec::G711UlawZstd,
         ArchiveCodec::G711AlawZstd,
         ArchiveCodec::Pcm16Zstd,
+        ArchiveCodec::OpusOgg,
     ];
 
     /// Stable wire name: `"g711-ulaw-zstd"`, `"g711-alaw-zstd"` or `"pcm16-zstd"`.
@@ -60,6 +65,7 @@ impl ArchiveCodec {
             ArchiveCodec::G711UlawZstd => "g711-ulaw-zstd",
             ArchiveCodec::G711AlawZstd => "g711-alaw-zstd",
             ArchiveCodec::Pcm16Zstd => "pcm16-zstd",
+            ArchiveCodec::OpusOgg => "opus-ogg",
         }
     }
 
@@ -69,6 +75,7 @@ impl ArchiveCodec {
             ArchiveCodec::G711UlawZstd => 1,
             ArchiveCodec::G711AlawZstd => 2,
             ArchiveCodec::Pcm16Zstd => 3,
+            ArchiveCodec::OpusOgg => 4,
         }
     }
 
@@ -78,17 +85,23 @@ impl ArchiveCodec {
             1 => Some(ArchiveCodec::G711UlawZstd),
             2 => Some(ArchiveCodec::G711AlawZstd),
             3 => Some(ArchiveCodec::Pcm16Zstd),
+            4 => Some(ArchiveCodec::OpusOgg),
             _ => None,
         }
     }
 
-    /// The sample encoding inside the zstd frame.
+    /// The sample encoding inside the zstd frame (for Opus: what decoding gives).
     pub const fn sample_encoding(self) -> SourceEncoding {
         match self {
             ArchiveCodec::G711UlawZstd => SourceEncoding::MuLaw,
             ArchiveCodec::G711AlawZstd => SourceEncoding::ALaw,
-            ArchiveCodec::Pcm16Zstd => SourceEncoding::Pcm16,
+            ArchiveCodec::Pcm16Zstd | ArchiveCodec::OpusOgg => SourceEncoding::Pcm16,
         }
+    }
+
+    /// Whether the codec keeps the samples it is given (Opus does not).
+    pub const fn is_lossless(self) -> bool {
+        !matches!(self, ArchiveCodec::OpusOgg)
     }
 
     /// Whether archiving audio that came from `source` loses nothing.
@@ -113,10 +126,116 @@ impl std::str::FromStr for ArchiveCodec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ArchiveCodec::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
             AudioError::Archive(format!(
-                "unknown archive codec `{}` (expected one of: g711-ulaw-zstd g711-alaw-zstd pcm16-zstd)",
+                "unknown archive codec `{}` (expected one of: g711-ulaw-zstd g711-alaw-zstd pcm16-zstd opus-ogg)",
                 s.chars().take(40).collect::<String>()
             ))
         })
+    }
+}
+
+/// How a policy wants recordings kept: the lossless original (default) or Opus at a bit rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveFormat {
+    /// G.711 bytes as they came (or PCM16) under zstd: the regulator's "original", with
+    /// silenced spans as the only change.
+    #[default]
+    Lossless,
+    /// Opus in Ogg at this many bit/s ([`crate::opus::BITRATE_RANGE`]; 16–24 kbit/s suit speech).
+    Opus { bitrate_bps: u32 },
+}
+
+impl ArchiveFormat {
+    /// Checks the bit rate of an Opus format.
+    pub fn validate(self) -> Result<Self, AudioError> {
+        if let ArchiveFormat::Opus { bitrate_bps } = self {
+            if !crate::opus::BITRATE_RANGE.contains(&bitrate_bps) {
+                return Err(AudioError::Archive(format!(
+                    "opus bit rate {bitrate_bps} bit/s is outside {}..={}",
+                    crate::opus::BITRATE_RANGE.start(),
+                    crate::opus::BITRATE_RANGE.end()
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The codec audio from `source` is archived with.
+    pub const fn codec_for(self, source: SourceEncoding) -> ArchiveCodec {
+        match self {
+            ArchiveFormat::Lossless => codec_for_source(source),
+            ArchiveFormat::Opus { .. } => ArchiveCodec::OpusOgg,
+        }
+    }
+
+    /// Archives decoded PCM that came from `source`.
+    pub fn encode_pcm(self, pcm: &Pcm16, source: SourceEncoding) -> Result<Vec<u8>, AudioError> {
+        match self {
+            ArchiveFormat::Lossless => encode(pcm, codec_for_source(source)),
+            ArchiveFormat::Opus { bitrate_bps } => encode_opus(pcm, bitrate_bps),
+        }
+    }
+
+    /// Archives raw mono sample bytes of a live leg: G.711 bytes (μ-law, A-law) or PCM16 LE.
+    pub fn encode_leg_bytes(
+        self,
+        bytes: &[u8],
+        source: SourceEncoding,
+        sample_rate: u32,
+    ) -> Result<Vec<u8>, AudioError> {
+        match (self, source) {
+            (ArchiveFormat::Lossless, SourceEncoding::MuLaw | SourceEncoding::ALaw) => {
+                encode_g711(bytes, source, sample_rate, 1)
+            }
+            _ => {
+                let samples: Vec<i16> = match source {
+                    SourceEncoding::MuLaw => g711::ulaw_decode_slice(bytes),
+                    SourceEncoding::ALaw => g711::alaw_decode_slice(bytes),
+                    SourceEncoding::Pcm16 => bytes
+                        .chunks_exact(2)
+                        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                        .collect(),
+                };
+                self.encode_pcm(&Pcm16::new(sample_rate, 1, samples), source)
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for ArchiveFormat {
+    type Err = AudioError;
+    /// `lossless`, `opus` (20 kbit/s) or `opus:<kbit/s>` (e.g. `opus:16`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            AudioError::Archive(format!(
+                "unknown archive format `{}` (expected lossless, opus or opus:<kbit/s> such as opus:16)",
+                s.chars().take(40).collect::<String>()
+            ))
+        };
+        match s {
+            "lossless" => Ok(ArchiveFormat::Lossless),
+            "opus" => Ok(ArchiveFormat::Opus {
+                bitrate_bps: crate::opus::DEFAULT_BITRATE_BPS,
+            }),
+            _ => {
+                let kbps: u32 = s
+                    .strip_prefix("opus:")
+                    .and_then(|k| k.parse().ok())
+                    .ok_or_else(bad)?;
+                ArchiveFormat::Opus {
+                    bitrate_bps: kbps.saturating_mul(1000),
+                }
+                .validate()
+            }
+        }
+    }
+}
+
+impl fmt::Display for ArchiveFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArchiveFormat::Lossless => f.write_str("lossless"),
+            ArchiveFormat::Opus { bitrate_bps } => write!(f, "opus:{}", bitrate_bps / 1000),
+        }
     }
 }
 
@@ -171,8 +290,33 @@ pub fn encode_with_level(
         ArchiveCodec::G711UlawZstd => g711::ulaw_encode_slice(&pcm.samples),
         ArchiveCodec::G711AlawZstd => g711::alaw_encode_slice(&pcm.samples),
         ArchiveCodec::Pcm16Zstd => pcm.samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        ArchiveCodec::OpusOgg => return encode_opus(pcm, crate::opus::DEFAULT_BITRATE_BPS),
     };
     encode_payload(codec, pcm.sample_rate, pcm.channels, &payload, level)
+}
+
+/// Archives PCM as Opus in Ogg at `bitrate_bps` ([`crate::opus::BITRATE_RANGE`]).
+pub fn encode_opus(pcm: &Pcm16, bitrate_bps: u32) -> Result<Vec<u8>, AudioError> {
+    let ogg = crate::opus::encode_ogg_opus(pcm, bitrate_bps)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + ogg.len());
+    write_header(
+        &mut out,
+        ArchiveCodec::OpusOgg,
+        pcm.channels,
+        pcm.sample_rate,
+        pcm.frames() as u64,
+    );
+    out.extend_from_slice(&ogg);
+    Ok(out)
+}
+
+fn write_header(out: &mut Vec<u8>, codec: ArchiveCodec, channels: u16, rate: u32, frames: u64) {
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.push(codec.id());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&frames.to_le_bytes());
 }
 
 /// Archives G.711 bytes as they came off the wire (no decode/encode round trip), e.g. a PCMU
@@ -212,12 +356,7 @@ fn encode_payload(
     let bps = codec.sample_encoding().bytes_per_sample();
     let frames = (payload.len() / bps / usize::from(channels)) as u64;
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len() / 2 + 64);
-    out.extend_from_slice(&MAGIC);
-    out.push(VERSION);
-    out.push(codec.id());
-    out.extend_from_slice(&channels.to_le_bytes());
-    out.extend_from_slice(&sample_rate.to_le_bytes());
-    out.extend_from_slice(&frames.to_le_bytes());
+    write_header(&mut out, codec, channels, sample_rate, frames);
     let zerr = |e: std::io::Error| AudioError::Archive(format!("zstd compression failed: {e}"));
     let mut enc = zstd::stream::Encoder::new(out, level).map_err(zerr)?;
     enc.include_checksum(true).map_err(zerr)?;
@@ -250,7 +389,7 @@ fn inspect_limited(bytes: &[u8], limit: u64) -> Result<ArchiveHeader, AudioError
     }
     let codec = ArchiveCodec::from_id(h[5]).ok_or_else(|| {
         AudioError::Archive(format!(
-            "unknown archive codec id {} (supported: 1 g711-ulaw-zstd, 2 g711-alaw-zstd, 3 pcm16-zstd)",
+            "unknown archive codec id {} (supported: 1 g711-ulaw-zstd, 2 g711-alaw-zstd, 3 pcm16-zstd, 4 opus-ogg)",
             h[5]
         ))
     })?;
@@ -284,11 +423,22 @@ pub fn decode(bytes: &[u8]) -> Result<Pcm16, AudioError> {
 /// `max_payload_bytes` before decompressing anything — for callers that want a tighter bound
 /// than [`MAX_DECODED_BYTES`] (a playback endpoint, a fuzzer).
 pub fn decode_limited(bytes: &[u8], max_payload_bytes: u64) -> Result<Pcm16, AudioError> {
+    let header = inspect_limited(bytes, max_payload_bytes)?;
+    if header.codec == ArchiveCodec::OpusOgg {
+        let pcm =
+            crate::opus::decode_ogg_opus(&bytes[HEADER_LEN..], header.sample_rate, header.frames)?;
+        if pcm.frames() as u64 != header.frames || pcm.channels != header.channels {
+            return Err(AudioError::Corrupt(
+                "the Opus stream's length or channels do not match the archive header",
+            ));
+        }
+        return Ok(pcm);
+    }
     let (header, payload) = decode_payload_limited(bytes, max_payload_bytes)?;
     let samples = match header.codec {
         ArchiveCodec::G711UlawZstd => g711::ulaw_decode_slice(&payload),
         ArchiveCodec::G711AlawZstd => g711::alaw_decode_slice(&payload),
-        ArchiveCodec::Pcm16Zstd => payload
+        ArchiveCodec::Pcm16Zstd | ArchiveCodec::OpusOgg => payload
             .chunks_exact(2)
             .map(|c| i16::from_le_bytes([c[0], c[1]]))
             .collect(),
@@ -311,6 +461,14 @@ fn decode_payload_limited(
     limit: u64,
 ) -> Result<(ArchiveHeader, Vec<u8>), AudioError> {
     let header = inspect_limited(bytes, limit)?;
+    if header.codec == ArchiveCodec::OpusOgg {
+        // Opus keeps no stored sample bytes: the payload is what decoding gives, PCM16 LE.
+        let pcm = decode_limited(bytes, limit)?;
+        return Ok((
+            header,
+            pcm.samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        ));
+    }
     let want = header.payload_len();
     let body = &bytes[HEADER_LEN..];
     if let Ok(Some(declared)) = zstd::zstd_safe::get_frame_content_size(body) {
@@ -399,6 +557,83 @@ mod tests {
             decode(&encode(&empty, ArchiveCodec::G711AlawZstd).unwrap()).unwrap(),
             empty
         );
+    }
+
+    #[test]
+    fn archive_formats_parse_and_encode() {
+        assert_eq!(
+            "lossless".parse::<ArchiveFormat>().unwrap(),
+            ArchiveFormat::Lossless
+        );
+        let o16: ArchiveFormat = "opus:16".parse().unwrap();
+        assert_eq!(
+            o16,
+            ArchiveFormat::Opus {
+                bitrate_bps: 16_000
+            }
+        );
+        assert_eq!(o16.to_string(), "opus:16");
+        assert_eq!(
+            "opus".parse::<ArchiveFormat>().unwrap().to_string(),
+            "opus:20"
+        );
+        for bad in ["opus:2", "opus:999", "flac", "opus:x"] {
+            assert!(bad.parse::<ArchiveFormat>().is_err(), "{bad}");
+        }
+        let bytes: Vec<u8> = (0..8_000u32).map(|i| (i * 13 % 251) as u8).collect();
+        let l = ArchiveFormat::Lossless
+            .encode_leg_bytes(&bytes, SourceEncoding::MuLaw, 8_000)
+            .unwrap();
+        assert_eq!(inspect(&l).unwrap().codec, ArchiveCodec::G711UlawZstd);
+        assert_eq!(decode_payload(&l).unwrap().1, bytes);
+        let o = o16
+            .encode_leg_bytes(&bytes, SourceEncoding::MuLaw, 8_000)
+            .unwrap();
+        let h = inspect(&o).unwrap();
+        assert_eq!((h.codec, h.frames), (ArchiveCodec::OpusOgg, 8_000));
+        assert_eq!(o16.codec_for(SourceEncoding::ALaw), ArchiveCodec::OpusOgg);
+    }
+
+    #[test]
+    fn opus_archive_round_trips_through_decode() {
+        let pcm = speechish(16_000);
+        let a = encode(&pcm, ArchiveCodec::OpusOgg).unwrap();
+        let h = inspect(&a).unwrap();
+        assert_eq!(
+            (h.codec, h.frames, h.sample_rate),
+            (ArchiveCodec::OpusOgg, 16_000, 8_000)
+        );
+        assert!(!h.codec.is_lossless() && ArchiveCodec::Pcm16Zstd.is_lossless());
+        assert_eq!(
+            "opus-ogg".parse::<ArchiveCodec>().unwrap(),
+            ArchiveCodec::OpusOgg
+        );
+        // the default 20 kbit/s (2 s of audio), container overhead included
+        assert!(
+            a.len() < 2 * 20_000 / 8 * 11 / 10 + 200,
+            "{} bytes",
+            a.len()
+        );
+        let back = decode(&a).unwrap();
+        assert_eq!(
+            (back.frames(), back.channels, back.sample_rate),
+            (16_000, 1, 8_000)
+        );
+        let (x, y) = (
+            crate::rms_dbfs(&pcm, 100, 1_900),
+            crate::rms_dbfs(&back, 100, 1_900),
+        );
+        assert!((x - y).abs() < 2.0, "{x} vs {y}");
+        assert_eq!(decode_payload(&a).unwrap().1.len(), 32_000);
+        // damage inside the Ogg stream is caught (page CRC), a wrong header frame count too
+        let mut x = a.clone();
+        let mid = x.len() / 2;
+        x[mid] ^= 0x10;
+        assert!(decode(&x).is_err());
+        let mut x = a.clone();
+        x[12] = x[12].wrapping_add(1);
+        assert!(decode(&x).is_err());
+        assert!(decode(&a[..a.len() - 3]).is_err());
     }
 
     #[test]

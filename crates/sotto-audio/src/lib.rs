@@ -34,6 +34,7 @@ pub mod archive;
 mod error;
 pub mod g711;
 mod level;
+pub mod opus;
 mod pcm;
 mod resample;
 mod wav;

@@ -21,8 +21,9 @@ pub use error::{Result, VaultError};
 pub use export::{ExportFormat, SubjectExport};
 pub use identifiers::Identifier;
 pub use live::{LiveLeg, LiveReceipt, LiveRecordingRequest, LiveRecordingWriter};
+pub use sotto_audio::archive::ArchiveFormat;
 pub use transcript::TranscriptInput;
 pub use vault::{
-    AudioInput, ErasureReceipt, HeldItem, IngestReceipt, IngestRequest, InteractionSummary,
-    InteractionView, PreparedIngest, SegmentView, Vault,
+    ArchivePolicy, AudioInput, ErasureReceipt, HeldItem, IngestReceipt, IngestRequest,
+    InteractionSummary, InteractionView, PreparedIngest, SegmentView, Vault,
 };

@@ -37,7 +37,7 @@ use crate::transcript::ProcessedSegment;
 pub use crate::vault::DEFAULT_SILENCE_PADDING_MS;
 use crate::vault::{blob_key, Meta, Vault};
 use bytes::Bytes;
-use sotto_audio::{archive, SourceEncoding};
+use sotto_audio::SourceEncoding;
 use sotto_audit::{Action, Entry, Outcome};
 use sotto_core::{
     Channel, ConsentPurpose, ConsentState, Direction, InteractionId, Kind, Lang, LegalBasis,
@@ -468,6 +468,7 @@ impl LiveRecordingWriter {
             let path = spool.path.clone();
             let spool_key = spool.key.stream_decryptor();
             let leg = spool.leg;
+            let format = self.vault.archive_format(&self.tenant);
             let job = move || -> Result<(Vec<u8>, u64)> {
                 let ct = std::fs::read(&path).map_err(|e| VaultError::Io {
                     op: "reading a live spool file",
@@ -475,22 +476,9 @@ impl LiveRecordingWriter {
                 })?;
                 let plain = spool_key.decrypt_all(&ct)?;
                 drop(ct);
-                let (encoded, frames) = match leg.encoding {
-                    SourceEncoding::MuLaw | SourceEncoding::ALaw => (
-                        archive::encode_g711(plain.expose(), leg.encoding, leg.sample_rate, 1)?,
-                        plain.len() as u64,
-                    ),
-                    SourceEncoding::Pcm16 => {
-                        let samples: Vec<i16> = plain
-                            .expose()
-                            .chunks_exact(2)
-                            .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                            .collect();
-                        let n = samples.len() as u64;
-                        let pcm = sotto_audio::Pcm16::new(leg.sample_rate, 1, samples);
-                        (archive::encode(&pcm, archive::ArchiveCodec::Pcm16Zstd)?, n)
-                    }
-                };
+                let frames = (plain.len() / leg.encoding.bytes_per_sample()) as u64;
+                let encoded =
+                    format.encode_leg_bytes(plain.expose(), leg.encoding, leg.sample_rate)?;
                 drop(plain);
                 Ok((rkey.stream_encryptor().try_encrypt_all(&encoded)?, frames))
             };
@@ -508,7 +496,7 @@ impl LiveRecordingWriter {
                 interaction: self.interaction,
                 id: rec_id,
                 blob_key: key.clone(),
-                codec: archive::codec_for_source(leg.encoding).as_str().to_owned(),
+                codec: format.codec_for(leg.encoding).as_str().to_owned(),
                 sample_rate: leg.sample_rate,
                 channels: 1,
                 duration_ms: leg_ms as i64,

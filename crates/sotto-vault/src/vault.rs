@@ -4,7 +4,8 @@ use crate::identifiers::Identifier;
 use crate::transcript::{self, TranscriptInput};
 use bytes::Bytes;
 use serde::Serialize;
-use sotto_audio::{archive, DecodedWav, Pcm16};
+use sotto_audio::archive::{self, ArchiveFormat};
+use sotto_audio::{DecodedWav, Pcm16};
 use sotto_audit::{Action, AuditLog, Entry, Outcome};
 use sotto_core::{
     CaseId, Channel, Clock, ConsentPurpose, ConsentState, Direction, HoldScope, InteractionId,
@@ -163,6 +164,23 @@ pub struct Vault {
     clock: Arc<dyn Clock>,
     silence_padding_ms: u64,
     policy: sotto_detect::policy::Policy,
+    archive: Arc<ArchivePolicy>,
+}
+
+/// How each tenant's recordings are archived: the lossless original unless its policy chose Opus.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArchivePolicy {
+    /// For tenants not named below.
+    pub default: ArchiveFormat,
+    /// Per-tenant choices.
+    pub tenants: BTreeMap<TenantId, ArchiveFormat>,
+}
+
+impl ArchivePolicy {
+    /// The format `tenant`'s recordings are archived in.
+    pub fn format_for(&self, tenant: &TenantId) -> ArchiveFormat {
+        self.tenants.get(tenant).copied().unwrap_or(self.default)
+    }
 }
 
 impl Vault {
@@ -183,7 +201,19 @@ impl Vault {
             clock,
             silence_padding_ms: DEFAULT_SILENCE_PADDING_MS,
             policy: transcript::storage_policy(None),
+            archive: Arc::new(ArchivePolicy::default()),
         }
+    }
+
+    /// Sets how recordings are archived per tenant (default: lossless for everyone).
+    pub fn with_archive_policy(mut self, policy: ArchivePolicy) -> Self {
+        self.archive = Arc::new(policy);
+        self
+    }
+
+    /// The archive format of `tenant`'s recordings.
+    pub fn archive_format(&self, tenant: &TenantId) -> ArchiveFormat {
+        self.archive.format_for(tenant)
     }
 
     pub fn with_silence_padding_ms(mut self, ms: u64) -> Self {
@@ -528,8 +558,9 @@ impl Vault {
         let mut blob = None;
         if let Some((pcm, source)) = &audio {
             let rec_id = ObjectId::new();
-            let codec = archive::codec_for_source(*source);
-            let encoded = archive::encode(pcm, codec)?;
+            let format = self.archive_format(&tenant);
+            let codec = format.codec_for(*source);
+            let encoded = format.encode_pcm(pcm, *source)?;
             let rctx = ObjectContext {
                 tenant: tenant.clone(),
                 subject,

@@ -306,3 +306,62 @@ async fn restored_key_store_does_not_resurrect_an_erased_subject() {
     ));
     assert_eq!(vault.reapply_erasures().await.unwrap(), 0, "idempotent");
 }
+
+/// A tenant whose policy archives Opus: the recording is Opus in Ogg, decodes through the same
+/// player path, is silent over the card number and the health statement, keeps its level
+/// elsewhere, and the canaries stay out of every file.
+#[tokio::test]
+async fn opus_archive_policy_keeps_silence_and_level() {
+    let h = harness().await;
+    let data = data_dir(h.dir.path());
+    let mut policy = sotto_vault::ArchivePolicy::default();
+    policy.tenants.insert(
+        h.tenant.clone(),
+        sotto_vault::ArchiveFormat::Opus {
+            bitrate_bps: 16_000,
+        },
+    );
+    let vault = h.vault.clone().with_archive_policy(policy);
+    // A voiced signal (Opus is made for speech, not for the byte pattern of the other test).
+    let mut audio = mulaw_audio(10, AUDIO_CANARY);
+    for (i, s) in audio.pcm.samples.iter_mut().enumerate() {
+        let t = i as f64 / 8000.0;
+        let w = 2.0 * std::f64::consts::PI * 170.0 * t;
+        *s = (6000.0 * (w.sin() + 0.5 * (2.0 * w).sin() + 0.25 * (3.0 * w).sin())) as i16;
+    }
+    let original = audio.pcm.clone();
+    let r = vault
+        .ingest(request(
+            &h,
+            Some(PHONE),
+            Lang::Da,
+            canary_segments(),
+            Some(audio),
+        ))
+        .await
+        .unwrap();
+    assert!(r.audio_stored);
+    assert_no_canary(&data);
+    let view = vault
+        .read_interaction(&h.tenant, r.interaction, "test")
+        .await
+        .unwrap();
+    let rec = &view.recordings[0];
+    assert_eq!(rec.codec, "opus-ogg");
+    // 10 s at 16 kbit/s ≈ 20 kB, against ~52 kbit/s lossless
+    assert!(rec.size_bytes < 26_000, "{} bytes", rec.size_bytes);
+    let pcm = vault
+        .read_recording(&h.tenant, r.subject, rec, "test")
+        .await
+        .unwrap();
+    assert_eq!(pcm.frames(), original.frames());
+    assert!(sotto_audio::rms_dbfs(&pcm, 5000, 7800) <= -60.0);
+    assert!(sotto_audio::rms_dbfs(&pcm, 8000, 9500) <= -60.0);
+    for (a, b) in [(500, 3500), (9900, 9990)] {
+        let (x, y) = (
+            sotto_audio::rms_dbfs(&original, a, b),
+            sotto_audio::rms_dbfs(&pcm, a, b),
+        );
+        assert!((x - y).abs() < 2.0, "{a}-{b} ms: {x:.1} vs {y:.1} dBFS");
+    }
+}

@@ -107,7 +107,8 @@ impl App {
             Arc::new(Detector::new()),
             Arc::new(SystemClock),
         )
-        .with_silence_padding_ms(cfg.silence_padding_ms);
+        .with_silence_padding_ms(cfg.silence_padding_ms)
+        .with_archive_policy(cfg.archive.clone());
         let redone = vault
             .reapply_erasures()
             .await

@@ -19,6 +19,20 @@ pub struct FileConfig {
     pub ingest: IngestSection,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub archive: ArchiveSection,
+}
+
+/// How recordings are archived: the lossless original by default; a tenant's policy may choose
+/// Opus (lossy, 16–24 kbit/s for speech).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveSection {
+    /// `lossless` (default), `opus` (20 kbit/s) or `opus:<kbit/s>` such as `opus:16`.
+    pub format: Option<String>,
+    /// Per-tenant choices: tenant id = format.
+    #[serde(default)]
+    pub tenants: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -97,6 +111,7 @@ pub struct Config {
     pub default_region: String,
     pub silence_padding_ms: u64,
     pub server: ServerSection,
+    pub archive: sotto_vault::ArchivePolicy,
 }
 
 impl Config {
@@ -181,6 +196,7 @@ impl Config {
         if silence_padding_ms > 2000 {
             bail!("silence_padding_ms must be at most 2000 (got {silence_padding_ms})");
         }
+        let archive = archive_policy(&file.archive, env("SOTTO_ARCHIVE_FORMAT"))?;
         Ok(Config {
             data_dir,
             master_key,
@@ -188,8 +204,32 @@ impl Config {
             default_region,
             silence_padding_ms,
             server: file.server,
+            archive,
         })
     }
+}
+
+/// The `[archive]` table (and `SOTTO_ARCHIVE_FORMAT` for the default) as a vault policy.
+fn archive_policy(
+    section: &ArchiveSection,
+    env_default: Option<String>,
+) -> Result<sotto_vault::ArchivePolicy> {
+    let parse = |what: &str, v: &str| -> Result<sotto_vault::ArchiveFormat> {
+        v.parse()
+            .map_err(|e: sotto_audio::AudioError| anyhow::anyhow!("{what}: {e}"))
+    };
+    let mut policy = sotto_vault::ArchivePolicy::default();
+    if let Some(v) = env_default.or_else(|| section.format.clone()) {
+        policy.default = parse("archive.format", &v)?;
+    }
+    for (tenant, v) in &section.tenants {
+        let id = TenantId::new(tenant)
+            .with_context(|| format!("archive.tenants: `{tenant}` is not a valid tenant id"))?;
+        policy
+            .tenants
+            .insert(id, parse(&format!("archive.tenants.{tenant}"), v)?);
+    }
+    Ok(policy)
 }
 
 #[cfg(test)]
@@ -233,6 +273,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/flag"));
+    }
+
+    #[test]
+    fn archive_formats_per_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(
+            &f,
+            "[archive]\nformat = \"lossless\"\n[archive.tenants]\nacme = \"opus:16\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&f), None, env_of(&[])).unwrap();
+        let acme = TenantId::new("acme").unwrap();
+        assert_eq!(
+            c.archive.format_for(&acme),
+            sotto_vault::ArchiveFormat::Opus {
+                bitrate_bps: 16_000
+            }
+        );
+        assert_eq!(
+            c.archive.format_for(&TenantId::default_tenant()),
+            sotto_vault::ArchiveFormat::Lossless
+        );
+        let c = Config::load_with_env(Some(&f), None, env_of(&[("SOTTO_ARCHIVE_FORMAT", "opus")]))
+            .unwrap();
+        assert_eq!(c.archive.default.to_string(), "opus:20");
+        std::fs::write(&f, "[archive.tenants]\nacme = \"mp3\"\n").unwrap();
+        let e = Config::load_with_env(Some(&f), None, env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("archive.tenants.acme") && e.contains("mp3"),
+            "{e}"
+        );
     }
 
     #[test]
