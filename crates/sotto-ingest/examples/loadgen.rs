@@ -32,6 +32,7 @@ fn main() {
         work_dir: std::env::temp_dir(),
         keep: false,
         verify_max: 0,
+        archive: Default::default(),
     };
     match rt.block_on(run(opts)) {
         Ok(r) => println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()),

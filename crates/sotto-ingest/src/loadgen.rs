@@ -57,15 +57,27 @@ pub struct LoadOptions {
     pub keep: bool,
     /// Check at most this many stored recordings for silence (0: all).
     pub verify_max: usize,
+    /// How the recordings are archived (lossless or Opus).
+    pub archive: sotto_vault::ArchiveFormat,
 }
 
 /// What a run measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LoadReport {
     pub protocol: String,
+    pub archive: String,
     pub calls_requested: usize,
     pub calls_sustained: u64,
     pub seconds: u64,
+    /// Calls active when the measured window began.
+    pub calls_established: u64,
+    /// Seconds from the first call to the last one established (None: not all were).
+    pub setup_seconds: Option<f64>,
+    /// Frames dropped during the measured window (the totals below include the ramp).
+    pub frames_dropped_client_window: u64,
+    pub frames_dropped_server_window: u64,
+    /// CPU of the whole process (server and load generator) during the window.
+    pub cpu_percent_window: f64,
     pub frames_sent: u64,
     pub frames_dropped_client: u64,
     pub frames_dropped_server: u64,
@@ -112,10 +124,15 @@ fn phrases(words: &[W]) -> Vec<Vec<W>> {
 }
 
 struct Shared {
+    /// Set when the measured window is over: every call hangs up.
+    stop: std::sync::atomic::AtomicBool,
     sent: AtomicU64,
     dropped: AtomicU64,
     max_lat: AtomicU64,
 }
+
+/// Seconds after the ramp the window waits for the last calls to be established.
+const SETUP_GRACE_S: u64 = 60;
 
 /// Runs the load and returns the report (errors are setup failures, as text).
 pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
@@ -123,19 +140,24 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
     let dir = opts
         .work_dir
         .join(format!("sotto-loadgen-{}", uuid::Uuid::new_v4()));
-    let vault = open_vault(&dir).await?;
+    let vault = open_vault(&dir)
+        .await?
+        .with_archive_policy(sotto_vault::ArchivePolicy {
+            default: opts.archive,
+            ..Default::default()
+        });
     let mut cfg = IngestConfig::new(dir.join("spool"));
     cfg.idle_timeout = Duration::from_secs(30);
     let server = IngestServer::start(cfg, vault.clone())
         .await
         .map_err(|e| e.to_string())?;
     let shared = Arc::new(Shared {
+        stop: std::sync::atomic::AtomicBool::new(false),
         sent: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
         max_lat: AtomicU64::new(0),
     });
     let meta = Arc::new(meta);
-    let stop_at = Instant::now() + Duration::from_secs(opts.ramp_seconds + opts.seconds);
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     let mut tasks = Vec::with_capacity(opts.calls);
@@ -154,10 +176,10 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let r = match proto {
-                Protocol::Native => call_native(server_ws, i, stop_at, &shared, &meta).await,
-                Protocol::Twilio => call_twilio(server_ws, &st, i, stop_at, &shared, &meta).await,
+                Protocol::Native => call_native(server_ws, i, &shared, &meta).await,
+                Protocol::Twilio => call_twilio(server_ws, &st, i, &shared, &meta).await,
                 Protocol::AudioSocket => match server_as {
-                    Some(a) => call_audiosocket(a, &st, i, stop_at, &shared, &meta).await,
+                    Some(a) => call_audiosocket(a, &st, i, &shared, &meta).await,
                     None => Err("no AudioSocket listener".into()),
                 },
             };
@@ -167,15 +189,32 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
             r.is_ok()
         }));
     }
-    // measure from the end of the ramp: latency, sustained calls
-    tokio::time::sleep(Duration::from_secs(opts.ramp_seconds + 2)).await;
+    // The window starts once every call is established (or the ramp plus a grace period is
+    // over, for a server that cannot take them all): latency, sustained calls, memory.
     let m = server.metrics().clone();
+    let setup_deadline = t0 + Duration::from_secs(opts.ramp_seconds + SETUP_GRACE_S);
+    let mut established_after = None;
+    while Instant::now() < setup_deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if m.active_calls.load(Ordering::Relaxed) >= opts.calls as i64 {
+            established_after = Some(t0.elapsed());
+            break;
+        }
+    }
+    let calls_established = m.active_calls.load(Ordering::Relaxed).max(0) as u64;
     m.reset_latency();
+    let dropped_before = (
+        shared.dropped.load(Ordering::Relaxed),
+        m.dropped_frames.load(Ordering::Relaxed),
+    );
+    let window_end = Instant::now() + Duration::from_secs(opts.seconds);
+    let cpu_w0 = cpu_seconds();
+    let w0 = Instant::now();
     let mut peak_rss = 0.0f64;
     let mut min_active = i64::MAX;
     let mut session_mib: f64 = 0.0;
     let mut delay_mib: f64 = 0.0;
-    while Instant::now() + Duration::from_millis(500) < stop_at {
+    while Instant::now() < window_end {
         tokio::time::sleep(Duration::from_secs(1)).await;
         peak_rss = peak_rss.max(rss_mib().0);
         min_active = min_active.min(m.active_calls.load(Ordering::Relaxed));
@@ -188,6 +227,12 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
             .sum();
         session_mib = session_mib.max(mem as f64 / 1048576.0);
     }
+    let window_cpu = (cpu_seconds() - cpu_w0) / w0.elapsed().as_secs_f64() * 100.0;
+    let window_dropped = (
+        shared.dropped.load(Ordering::Relaxed) - dropped_before.0,
+        m.dropped_frames.load(Ordering::Relaxed) - dropped_before.1,
+    );
+    shared.stop.store(true, Ordering::Relaxed);
     let (p50, _) = m.latency_quantile(0.5);
     let (p99, _) = m.latency_quantile(0.99);
     let (pmax, _) = m.latency_quantile(1.0);
@@ -218,6 +263,7 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
     let (recs, intervals, loud) = verify(&vault, &meta, opts.verify_max).await?;
     let report = LoadReport {
         protocol: format!("{:?}", opts.protocol).to_lowercase(),
+        archive: opts.archive.to_string(),
         calls_requested: opts.calls,
         calls_sustained: if min_active == i64::MAX {
             0
@@ -226,6 +272,11 @@ pub async fn run(opts: LoadOptions) -> Result<LoadReport, String> {
         }
         .min(ok),
         seconds: opts.seconds,
+        calls_established,
+        setup_seconds: established_after.map(|d| d.as_secs_f64()),
+        frames_dropped_client_window: window_dropped.0,
+        frames_dropped_server_window: window_dropped.1,
+        cpu_percent_window: window_cpu,
         frames_sent: shared.sent.load(Ordering::Relaxed),
         frames_dropped_client: shared.dropped.load(Ordering::Relaxed),
         frames_dropped_server: m.dropped_frames.load(Ordering::Relaxed),
@@ -418,7 +469,6 @@ fn chunk(src: &[u8], frame: u64) -> &[u8] {
 async fn call_native(
     addr: std::net::SocketAddr,
     i: usize,
-    stop_at: Instant,
     shared: &Shared,
     meta: &Meta,
 ) -> Result<(), String> {
@@ -439,7 +489,7 @@ async fn call_native(
     let mut script = Script::new(meta);
     let mut due = Vec::new();
     let mut frame = Vec::with_capacity(170);
-    while Instant::now() < stop_at {
+    while !shared.stop.load(Ordering::Relaxed) {
         let n = pacer.due(shared).await;
         for _ in 0..n {
             let f = pacer.next;
@@ -495,7 +545,6 @@ async fn call_twilio(
     addr: std::net::SocketAddr,
     st: &crate::IngestState,
     i: usize,
-    stop_at: Instant,
     shared: &Shared,
     meta: &Meta,
 ) -> Result<(), String> {
@@ -516,7 +565,7 @@ async fn call_twilio(
     let mut due = Vec::new();
     let mut seq = 1u64;
     let mid = format!("MZ{i}");
-    while Instant::now() < stop_at {
+    while !shared.stop.load(Ordering::Relaxed) {
         let n = pacer.due(shared).await;
         for _ in 0..n {
             let f = pacer.next;
@@ -557,7 +606,6 @@ async fn call_audiosocket(
     addr: std::net::SocketAddr,
     st: &crate::IngestState,
     _i: usize,
-    stop_at: Instant,
     shared: &Shared,
     meta: &Meta,
 ) -> Result<(), String> {
@@ -582,7 +630,7 @@ async fn call_audiosocket(
     let mut script = Script::new(meta);
     let mut due = Vec::new();
     let mut pcm = Vec::with_capacity(320);
-    while Instant::now() < stop_at {
+    while !shared.stop.load(Ordering::Relaxed) {
         let n = pacer.due(shared).await;
         for _ in 0..n {
             let f = pacer.next;

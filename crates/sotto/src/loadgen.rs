@@ -14,7 +14,7 @@ pub struct LoadgenArgs {
     /// Concurrent two-track calls
     #[arg(long, default_value_t = 100)]
     pub calls: usize,
-    /// Seconds to hold the full load (after the ramp)
+    /// Seconds to hold the full load (measured once every call is established)
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
     /// Seconds over which calls are started
@@ -29,6 +29,9 @@ pub struct LoadgenArgs {
     /// Check at most this many stored calls for silence over the card intervals (0: all)
     #[arg(long, default_value_t = 0)]
     pub verify_max: usize,
+    /// Archive format of the stored recordings: lossless, opus or opus:<kbit/s>
+    #[arg(long, default_value = "lossless")]
+    pub archive: String,
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
@@ -44,6 +47,10 @@ pub async fn run(args: LoadgenArgs) -> Result<ExitCode> {
         work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
         keep: args.keep,
         verify_max: args.verify_max,
+        archive: args
+            .archive
+            .parse()
+            .map_err(|e: sotto_audio::AudioError| anyhow!("--archive: {e}"))?,
     };
     let r = sotto_ingest::loadgen::run(opts)
         .await
@@ -51,23 +58,39 @@ pub async fn run(args: LoadgenArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        println!("protocol              {}", r.protocol);
+        println!(
+            "protocol              {} (archive {})",
+            r.protocol, r.archive
+        );
         println!(
             "calls sustained       {} of {} for {} s",
             r.calls_sustained, r.calls_requested, r.seconds
         );
+        match r.setup_seconds {
+            Some(s) => println!(
+                "calls established     all {} after {s:.1} s",
+                r.calls_established
+            ),
+            None => println!(
+                "calls established     {} of {} (not all within ramp + 60 s)",
+                r.calls_established, r.calls_requested
+            ),
+        }
         println!("frames sent           {}", r.frames_sent);
         println!(
-            "frames dropped        {} (client, >1 s late) + {} (server)",
-            r.frames_dropped_client, r.frames_dropped_server
+            "frames dropped        window: {} (client, >1 s late) + {} (server); whole run: {} + {}",
+            r.frames_dropped_client_window,
+            r.frames_dropped_server_window,
+            r.frames_dropped_client,
+            r.frames_dropped_server
         );
         println!(
             "frame latency         p50 {} ms, p99 {} ms, max {} ms",
             r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms
         );
         println!(
-            "CPU                   {:.0} % of one core (load generator included)",
-            r.cpu_percent
+            "CPU                   window {:.0} %, whole run {:.0} % of one core (load generator included)",
+            r.cpu_percent_window, r.cpu_percent
         );
         println!(
             "RSS                   peak {:.0} MiB, end {:.0} MiB",
