@@ -101,9 +101,13 @@ fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
 }
 
 fn house_number(w: &str) -> bool {
+    // the byte tests first: most words start with a letter and stop here
     let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=4).contains(&digits) {
+        return false;
+    }
     let rest = w.len() - digits;
-    (1..=4).contains(&digits) && rest <= 1 && w.chars().count() <= 5
+    rest <= 1 && w.chars().count() <= 5
 }
 
 fn alpha(doc: &Doc<'_>, i: usize) -> bool {
@@ -112,6 +116,16 @@ fn alpha(doc: &Doc<'_>, i: usize) -> bool {
 
 pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<Candidate>) {
     let n = doc.toks.len();
+    // Every rule below starts at a house number: a token that starts with a digit or a spoken
+    // number word. A line without either has no address (most lines).
+    if !doc
+        .toks
+        .iter()
+        .zip(&doc.flags)
+        .any(|(t, f)| t.has_digit || f & flag::NUM_WORD != 0)
+    {
+        return;
+    }
     let st = &lex.streets;
     let words = &doc.words;
     let word = |i: usize| words.get(i).copied().unwrap_or("");
