@@ -123,6 +123,9 @@ fn retain_valid(text: &str, out: &mut Vec<Candidate>) {
 
 /// Converts byte-offset candidates to code-point spans (input need not be sorted).
 pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
+    if cands.is_empty() {
+        return Vec::new();
+    }
     let mut idx: Vec<(usize, usize)> = Vec::with_capacity(cands.len() * 2);
     for (i, c) in cands.iter().enumerate() {
         idx.push((c.start, i * 2));

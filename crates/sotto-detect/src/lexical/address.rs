@@ -24,10 +24,42 @@ const STREET_MODIFIERS: &[&str] = &[
 /// Danish floor and side marks after a house number ("2. th.", "st. tv.").
 const FLOOR_MARKS: &[&str] = &["th", "tv", "mf", "sal", "st"];
 
+/// Street endings grouped by byte length, so a word is tested with one set lookup per length
+/// instead of one `ends_with` per ending.
+#[derive(Debug, Default)]
+struct Suffixes {
+    by_len: Vec<(usize, rustc_hash::FxHashSet<Vec<u8>>)>,
+}
+
+impl Suffixes {
+    fn push(&mut self, s: String) {
+        let n = s.len();
+        match self.by_len.iter_mut().find(|(l, _)| *l == n) {
+            Some((_, set)) => {
+                set.insert(s.into_bytes());
+            }
+            None => {
+                let mut set = rustc_hash::FxHashSet::default();
+                set.insert(s.into_bytes());
+                self.by_len.push((n, set));
+                self.by_len.sort_by_key(|(l, _)| *l);
+            }
+        }
+    }
+
+    /// Does `w` end with one of the endings and keep at least three bytes before it?
+    fn ends(&self, w: &str) -> bool {
+        let b = w.as_bytes();
+        self.by_len.iter().any(|(l, set)| {
+            b.len() >= l + 3 && b.get(b.len() - l..).is_some_and(|tail| set.contains(tail))
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Streets {
-    suffix_strong: Vec<String>,
-    suffix_weak: Vec<String>,
+    suffix_strong: Suffixes,
+    suffix_weak: Suffixes,
     words: WordSet,
     types: WordSet,
     prefix: PhraseSet,
@@ -63,15 +95,11 @@ impl Streets {
 
     /// A compound with a strong street ending ("søndergade", "linnégatan", "hauptstraße").
     pub fn is_street_compound(&self, w: &str) -> bool {
-        self.suffix_strong
-            .iter()
-            .any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
+        self.suffix_strong.ends(w)
     }
 
     fn is_weak_compound(&self, w: &str) -> bool {
-        self.suffix_weak
-            .iter()
-            .any(|s| w.len() >= s.len() + 3 && w.ends_with(s.as_str()))
+        self.suffix_weak.ends(w)
     }
 
     pub fn street_words(&self) -> impl Iterator<Item = &str> {
@@ -101,9 +129,13 @@ fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
 }
 
 fn house_number(w: &str) -> bool {
+    // the byte tests first: most words start with a letter and stop here
     let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=4).contains(&digits) {
+        return false;
+    }
     let rest = w.len() - digits;
-    (1..=4).contains(&digits) && rest <= 1 && w.chars().count() <= 5
+    rest <= 1 && w.chars().count() <= 5
 }
 
 fn alpha(doc: &Doc<'_>, i: usize) -> bool {
@@ -112,6 +144,16 @@ fn alpha(doc: &Doc<'_>, i: usize) -> bool {
 
 pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<Candidate>) {
     let n = doc.toks.len();
+    // Every rule below starts at a house number: a token that starts with a digit or a spoken
+    // number word. A line without either has no address (most lines).
+    if !doc
+        .toks
+        .iter()
+        .zip(&doc.flags)
+        .any(|(t, f)| t.has_digit || f & flag::NUM_WORD != 0)
+    {
+        return;
+    }
     let st = &lex.streets;
     let words = &doc.words;
     let word = |i: usize| words.get(i).copied().unwrap_or("");
@@ -122,12 +164,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
     // Does an address cue ("adressen er", "i live at") end right before token `s`?
     let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk);
+    // every token, in order (built once, when a cue is first tried)
+    let all_toks: std::cell::OnceCell<Vec<usize>> = std::cell::OnceCell::new();
     let cue_ends_at = |s: usize| {
         (s.saturating_sub(6)..s).any(|p| {
             doc.has(p, flag::ADDR_CUE)
                 && st
                     .cue
-                    .match_at(words, &(0..n).collect::<Vec<usize>>(), p, &brk)
+                    .match_at(words, all_toks.get_or_init(|| (0..n).collect()), p, &brk)
                     == Some(s - p)
         })
     };

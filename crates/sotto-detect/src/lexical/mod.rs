@@ -85,6 +85,12 @@ pub(crate) mod flag {
     pub const NAME_CUE: u64 = 1 << 10;
     /// First word of an address cue.
     pub const ADDR_CUE: u64 = 1 << 11;
+    /// A short whole-word special-category term of the text's language (set per call).
+    pub const SHORT_TERM: u64 = 1 << 15;
+    /// A short whole-word special-category term of language `li` (`special::Special::short`).
+    pub const fn lang_short_term(li: usize) -> u64 {
+        1 << (48 + li)
+    }
     /// The language-identification marker bits of a word (`langid::word_masks`).
     pub const fn langid(mask: u8) -> u64 {
         (mask as u64) << 40
@@ -230,6 +236,9 @@ impl Lexical {
         for w in special.strong_term_words() {
             set(w, flag::TERM_STRONG);
         }
+        for (li, w) in special.short_words() {
+            set(w, flag::lang_short_term(li));
+        }
         for w in &number_words {
             set(w, flag::NUM_WORD);
         }
@@ -350,13 +359,17 @@ impl Lexical {
         let mut flags = flags_buf;
         flags.clear();
         let li = lang_index(lang);
-        let (ls, lf, lc) = (
+        let (ls, lf, lc, lt) = (
             flag::lang_stop(li),
             flag::lang_filler(li),
             flag::lang_cue(li),
+            flag::lang_short_term(li),
         );
         flags.extend(p.raw.iter().map(|&f| {
             let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
+            if f & lt != 0 {
+                g |= flag::SHORT_TERM;
+            }
             if f & lc != 0 {
                 g |= flag::NAME_CUE;
             }

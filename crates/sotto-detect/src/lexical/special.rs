@@ -220,6 +220,14 @@ impl Special {
         }
     }
 
+    /// The short whole-word terms of each language: (language index, word).
+    pub fn short_words(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.langs
+            .iter()
+            .enumerate()
+            .flat_map(|(li, l)| l.short.keys().map(move |w| (li, w.as_str())))
+    }
+
     pub fn strong_term_words(&self) -> impl Iterator<Item = &str> {
         self.strong_words.iter().map(String::as_str)
     }
@@ -263,8 +271,9 @@ impl Special {
             hits.push((ss, ee, en - s, e));
         }
         if !ls.short.is_empty() {
+            // only the words the shared lookup marked as a short term of this language
             for (k, w) in doc.words.iter().enumerate() {
-                if w.len() > 3 {
+                if !doc.has(k, flag::SHORT_TERM) || w.len() > 3 {
                     continue;
                 }
                 if let (Some(e), Some(t)) = (ls.short.get(*w), doc.toks.get(k)) {

@@ -14,8 +14,16 @@ pub fn fold_into(text: &str, out: &mut String) {
     out.clear();
     out.push_str(text);
     out.make_ascii_lowercase();
-    // Hyphens (rare) and non-ASCII capitals (rarer) are replaced in place, same byte length.
     let b = text.as_bytes();
+    if b.is_ascii() {
+        // the common case: only hyphens to replace, found with one memchr
+        if b.contains(&b'-') {
+            let spaced = std::mem::take(out).replace('-', " ");
+            *out = spaced;
+        }
+        return;
+    }
+    // Hyphens (rare) and non-ASCII capitals (rarer) are replaced in place, same byte length.
     let mut i = 0usize;
     let mut tmp = [0u8; 4];
     while i < b.len() {
