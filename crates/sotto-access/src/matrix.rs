@@ -96,6 +96,10 @@ wire_enum!(
         LegalHoldManage => "legal_hold_manage",
         /// A deal's full timeline (MiFID II).
         CaseExport => "case_export",
+        /// Open cases, link interactions to them, ingest chats, e-mails and SMS into them.
+        CaseManage => "case_manage",
+        /// Start a retention run now (the scheduler runs it anyway; counts only, no content).
+        RetentionRun => "retention_run",
         AuditRead => "audit_read",
         AuditVerify => "audit_verify",
         /// Pseudonymised statistics only.
@@ -129,9 +133,11 @@ pub const fn grant(role: Role, perm: Permission) -> Option<Scope> {
     use Scope::{Own, Team, Tenant};
     match (role, perm) {
         // admin: identities and keys, no content, no metadata of calls.
-        (R::Admin, P::UserManage | P::AllowlistManage | P::KeyManage | P::TokenManage) => {
-            Some(Tenant)
-        }
+        // A retention run applies the DPO's policy and answers counts only.
+        (
+            R::Admin,
+            P::UserManage | P::AllowlistManage | P::KeyManage | P::TokenManage | P::RetentionRun,
+        ) => Some(Tenant),
         (R::Admin, _) => None,
 
         // dpo: the data subject's rights, policies and the audit log; may read content to
@@ -148,6 +154,8 @@ pub const fn grant(role: Role, perm: Permission) -> Option<Scope> {
             | P::PolicyManage
             | P::LegalHoldManage
             | P::CaseExport
+            | P::CaseManage
+            | P::RetentionRun
             | P::AuditRead
             | P::AuditVerify
             | P::StatisticsRead,

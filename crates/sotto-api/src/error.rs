@@ -231,4 +231,54 @@ impl From<sotto_audit::AuditError> for ApiError {
     }
 }
 
+impl From<sotto_policy::PolicyError> for ApiError {
+    fn from(e: sotto_policy::PolicyError) -> Self {
+        use sotto_policy::PolicyError as P;
+        match e {
+            P::Vault(v) => v.into(),
+            P::Audit(a) => a.into(),
+            P::Store(sotto_store::StoreError::NotFound(_)) | P::NotFound(_) => {
+                // Ids only; another tenant's id reads exactly like a missing one. Audited.
+                let what = match &e {
+                    P::NotFound(w) => w.clone(),
+                    _ => "object".to_owned(),
+                };
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no such {what}"),
+                )
+                .refused(Refusal {
+                    subject: None,
+                    object: Some(what),
+                })
+            }
+            P::UnknownTenant(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "unknown tenant")
+            }
+            P::Invalid { field, .. } => {
+                let code = match field {
+                    "until" => "invalid_until",
+                    "hold reason" => "invalid_reason",
+                    "hold target" => "invalid_target",
+                    "rule key" => "invalid_key",
+                    "webhook field" => "invalid_webhook_field",
+                    "case reference" => "invalid_reference",
+                    "consent source" => "invalid_source",
+                    "messages" => "invalid_messages",
+                    "format" => "invalid_format",
+                    "subject" => "invalid_subject",
+                    _ => "invalid",
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, e.to_string())
+            }
+            P::LegalObligation { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "legal_obligation", e.to_string())
+            }
+            P::Hold { .. } => ApiError::new(StatusCode::CONFLICT, "hold_released", e.to_string()),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

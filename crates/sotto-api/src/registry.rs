@@ -143,7 +143,9 @@ impl Registry {
             .add(crate::routes::interactions::routes())
             .add(crate::routes::subjects::routes())
             .add(crate::routes::audit::routes())
-            .add(crate::routes::admin::routes());
+            .add(crate::routes::admin::routes())
+            .add(crate::routes::policy::routes())
+            .add(crate::routes::cases::routes());
         r
     }
 

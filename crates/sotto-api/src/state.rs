@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use crate::ratelimit::RateLimiter;
 use sotto_access::AccessService;
 use sotto_core::{Clock, TenantId, UnixMillis};
+use sotto_policy::{Policies, RetentionEngine};
 use sotto_vault::Vault;
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -43,6 +44,18 @@ struct Inner {
     settings: ApiSettings,
     limiter: RateLimiter,
     openapi: OnceLock<Arc<String>>,
+    /// Issue 6: processing-mode rules, holds, consent, cases, statistics, retention. Without
+    /// it those endpoints answer 503 `policies_unavailable`.
+    policies: OnceLock<PolicyState>,
+}
+
+/// The policy layer and the retention engine the API drives (see [`ApiState::with_policies`]).
+#[derive(Clone)]
+pub struct PolicyState {
+    pub policies: Policies,
+    /// Shared with the scheduler, so a run started through the API and a scheduled run never
+    /// overlap (the engine runs one at a time).
+    pub retention: Arc<RetentionEngine>,
 }
 
 /// Shared state. Cheap to clone.
@@ -64,7 +77,30 @@ impl ApiState {
             settings,
             limiter,
             openapi: OnceLock::new(),
+            policies: OnceLock::new(),
         }))
+    }
+
+    /// Serves the policy endpoints (issue 6) over `policies`, with a retention engine of its
+    /// own; [`ApiState::retention_engine`] hands that engine to the scheduler. Set once: a
+    /// second call is ignored.
+    pub fn with_policies(self, policies: Policies) -> Self {
+        let retention = Arc::new(RetentionEngine::new(policies.clone()));
+        let _ = self.0.policies.set(PolicyState {
+            policies,
+            retention,
+        });
+        self
+    }
+
+    /// The policy layer, when configured.
+    pub fn policy_state(&self) -> Option<&PolicyState> {
+        self.0.policies.get()
+    }
+
+    /// The retention engine the API's "run now" uses (share it with the scheduler).
+    pub fn retention_engine(&self) -> Option<Arc<RetentionEngine>> {
+        self.0.policies.get().map(|p| p.retention.clone())
     }
 
     pub fn vault(&self) -> &Vault {

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sotto_access::{grant, Permission, Role, Scope, SecretString};
 use sotto_api::{Registry, RouteDef, Rule};
 use sotto_audit::Outcome;
+use sotto_core::Clock;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -273,6 +274,160 @@ async fn probes(h: &Harness, r: &RouteDef, user: &User, foreign: &Foreign) -> Ve
             ]
         }
         ("POST", "/api/v1/keys/rotate") => vec![Probe::new(r.path.clone(), Target::TenantWide)],
+        // Policies (issue 6): every endpoint needs its permission at tenant reach; objects of
+        // the other tenant are answered 404.
+        ("GET", "/api/v1/policy/rules") | ("GET", "/api/v1/holds") => {
+            vec![Probe::new(r.path.clone(), Target::TenantWide)]
+        }
+        ("PUT", "/api/v1/policy/rules") => vec![Probe::new(r.path.clone(), Target::TenantWide)
+            .body(
+                json!({"scope": "queue", "key": format!("q{n}"), "mode": "anonymise",
+                "retention_days": 30}),
+            )],
+        ("DELETE", "/api/v1/policy/rules") => {
+            h.policies
+                .set_rule(
+                    &h.tenant,
+                    sotto_store::RuleScope::Queue,
+                    &format!("del{n}"),
+                    sotto_core::ProcessingMode::Minimal,
+                    None,
+                    None,
+                    vec![],
+                    "test",
+                )
+                .await
+                .unwrap();
+            vec![Probe::new(
+                format!("{}?scope=queue&key=del{n}", r.path),
+                Target::TenantWide,
+            )]
+        }
+        ("GET", "/api/v1/policy/effective") => vec![Probe::new(
+            format!("{}?queue=sales&campaign=spring", r.path),
+            Target::TenantWide,
+        )],
+        ("POST", "/api/v1/holds") => {
+            let body = |target: &Stored| {
+                json!({"scope": "interaction", "target": target.id.to_string(),
+                    "reason": format!("matter {n}")})
+            };
+            vec![
+                Probe::new(r.path.clone(), Target::TenantWide).body(body(&h.mine)),
+                Probe::new(r.path.clone(), Target::Foreign).body(body(&h.foreign)),
+            ]
+        }
+        ("POST", "/api/v1/holds/{id}/extend") | ("POST", "/api/v1/holds/{id}/release") => {
+            let hold = |t: &Stored| sotto_policy::HoldRequest {
+                tenant: t.tenant.clone(),
+                scope: sotto_core::HoldScope::Interaction,
+                target: t.id.to_string(),
+                reason: format!("probe {n}"),
+                created_by: "test".into(),
+                until_ms: Some(h.clock.now_ms() + 86_400_000),
+                preset: None,
+            };
+            let mine = h.policies.place_hold(hold(&h.mine)).await.unwrap();
+            let theirs = h.policies.place_hold(hold(&h.foreign)).await.unwrap();
+            let body = json!({"until_ms": h.clock.now_ms() + 2 * 86_400_000});
+            let mk = |id: String, t: Target| {
+                let mut p = Probe::new(r.path.replace("{id}", &id), t);
+                if r.path.ends_with("extend") {
+                    p.body = Some(body.clone());
+                }
+                p
+            };
+            vec![
+                mk(mine.id.to_string(), Target::TenantWide),
+                mk(theirs.id.to_string(), Target::Foreign),
+            ]
+        }
+        ("POST", "/api/v1/consents") => {
+            let phone = format!("+4531{:06}", n);
+            let fresh = common::ingest(&h.vault, &h.clock, &h.tenant, &phone, "a1").await;
+            let consent = |key: &str, id: String| json!({key: id, "purpose": "analytics", "state": "given", "source": "ivr"});
+            vec![
+                Probe::new(r.path.clone(), Target::TenantWide)
+                    .body(consent("interaction_id", fresh.id.to_string())),
+                Probe::new(r.path.clone(), Target::Foreign)
+                    .body(consent("interaction_id", h.foreign.id.to_string())),
+            ]
+        }
+        ("GET", "/api/v1/subjects/{id}/consents") => {
+            let foreign_subject = h
+                .vault
+                .interaction_facts(&h.other, h.foreign.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .summary
+                .subject;
+            vec![
+                Probe::new(
+                    format!("/api/v1/subjects/{}/consents", h.mine_subject().await),
+                    Target::TenantWide,
+                ),
+                Probe::new(
+                    format!("/api/v1/subjects/{foreign_subject}/consents"),
+                    Target::Foreign,
+                ),
+            ]
+        }
+        ("GET", "/api/v1/stats") => vec![Probe::new(
+            format!("{}?from=2026-01-01&to=2026-01-31", r.path),
+            Target::TenantWide,
+        )],
+        ("POST", "/api/v1/retention/dry-run") | ("POST", "/api/v1/retention/run") => {
+            vec![Probe::new(r.path.clone(), Target::TenantWide)]
+        }
+        ("POST", "/api/v1/cases") => vec![Probe::new(r.path.clone(), Target::TenantWide)
+            .body(json!({"reference": format!("deal-{n}")}))],
+        ("POST", "/api/v1/cases/{id}/interactions")
+        | ("POST", "/api/v1/cases/{id}/messages")
+        | ("GET", "/api/v1/cases/{id}/export") => {
+            let mine = h
+                .policies
+                .open_case(&h.tenant, &format!("deal-{n}"), "test")
+                .await
+                .unwrap();
+            let theirs = h
+                .policies
+                .open_case(&h.other, &format!("deal-{n}"), "test")
+                .await
+                .unwrap();
+            h.policies
+                .link_to_case(&h.tenant, h.theirs.id, Some(mine.id), "test")
+                .await
+                .unwrap();
+            let body = if r.path.ends_with("interactions") {
+                Some(json!({"interaction": h.mine.id.to_string()}))
+            } else if r.path.ends_with("messages") {
+                Some(
+                    json!({"channel": "chat", "phone": h.mine.phone, "lang": "en",
+                    "messages": [{"speaker": "caller", "at_ms": 0, "text": "is the offer still open"},
+                        {"speaker": "agent", "at_ms": 5000, "text": "yes until friday"}]}),
+                )
+            } else {
+                None
+            };
+            let suffix = if r.path.ends_with("export") {
+                "?format=json"
+            } else {
+                ""
+            };
+            let mk = |id: String, t: Target| {
+                let mut p = Probe::new(format!("{}{suffix}", r.path.replace("{id}", &id)), t);
+                p.body = body.clone();
+                p
+            };
+            vec![
+                mk(mine.id.to_string(), Target::TenantWide),
+                mk(theirs.id.to_string(), Target::Foreign),
+            ]
+        }
+        ("POST", "/api/v1/cases/verify") => {
+            vec![Probe::new(r.path.clone(), Target::TenantWide).body(json!({"not": "an export"}))]
+        }
         (m, p) => panic!(
             "endpoint {m} {p} has no probe in the authorisation matrix test: add one, with the \
              object it acts on, so its answer for every role is checked"

@@ -84,6 +84,9 @@ pub struct RetentionEngine {
     /// before their audit entry), as a crash would.
     fail_after: Option<usize>,
     executed: AtomicUsize,
+    /// One run at a time per engine: the scheduler and a run started through the API share
+    /// the engine, so they never plan the same due interaction twice.
+    running: tokio::sync::Mutex<()>,
 }
 
 impl RetentionEngine {
@@ -92,6 +95,7 @@ impl RetentionEngine {
             policies,
             fail_after: None,
             executed: AtomicUsize::new(0),
+            running: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -114,6 +118,28 @@ impl RetentionEngine {
     /// interactions that had none and fold statistics — bookkeeping, no personal data) and
     /// reports what would be done.
     pub async fn run(&self, now: UnixMillis, dry_run: bool) -> Result<RetentionReport> {
+        self.run_scoped(now, dry_run, None).await
+    }
+
+    /// [`RetentionEngine::run`] for one tenant only (the API's "run now" and its dry-run
+    /// report): only that tenant's interactions are acted on, and only its interrupted journal
+    /// rows are completed. Waits for a run already in progress on this engine.
+    pub async fn run_tenant(
+        &self,
+        tenant: &TenantId,
+        now: UnixMillis,
+        dry_run: bool,
+    ) -> Result<RetentionReport> {
+        self.run_scoped(now, dry_run, Some(tenant)).await
+    }
+
+    async fn run_scoped(
+        &self,
+        now: UnixMillis,
+        dry_run: bool,
+        only: Option<&TenantId>,
+    ) -> Result<RetentionReport> {
+        let _one_at_a_time = self.running.lock().await;
         self.executed.store(0, Ordering::SeqCst);
         let mut report = RetentionReport {
             at_ms: now,
@@ -123,7 +149,7 @@ impl RetentionEngine {
         // Subjects an interrupted run acted on: they may now be left with nothing.
         let mut resumed_subjects: Vec<(TenantId, SubjectId)> = Vec::new();
         if !dry_run {
-            resumed_subjects = self.resume(&mut report).await?;
+            resumed_subjects = self.resume(&mut report, only).await?;
         }
         let run = ObjectId::new();
         report.run = Some(run);
@@ -131,6 +157,9 @@ impl RetentionEngine {
         let store = self.policies.vault.store().clone();
         for tenant in store.list_tenants().await? {
             let t = &tenant.id;
+            if only.is_some_and(|o| o != t) {
+                continue;
+            }
             let eff = self.policies.effective(t, &Routing::default()).await?;
             report.scheduled += store
                 .schedule_unscheduled(t, eff.mode, eff.retention_days)
@@ -288,8 +317,15 @@ impl RetentionEngine {
     }
 
     /// Completes the open journal of an interrupted run; returns the subjects it acted on.
-    async fn resume(&self, report: &mut RetentionReport) -> Result<Vec<(TenantId, SubjectId)>> {
-        let open = self.policies.vault.store().open_journal().await?;
+    async fn resume(
+        &self,
+        report: &mut RetentionReport,
+        only: Option<&TenantId>,
+    ) -> Result<Vec<(TenantId, SubjectId)>> {
+        let mut open = self.policies.vault.store().open_journal().await?;
+        if let Some(t) = only {
+            open.retain(|r| &r.tenant == t);
+        }
         if open.is_empty() {
             return Ok(Vec::new());
         }

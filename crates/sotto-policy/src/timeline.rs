@@ -101,7 +101,79 @@ impl Policies {
         out: &Path,
         actor: &str,
     ) -> Result<CaseExportReceipt> {
+        let audio_dir = audio_dir_for(out);
+        let built = self
+            .build_case_export(tenant, case, format, AudioOut::Dir(&audio_dir), actor)
+            .await?;
+        write_atomic(out, &built.bytes)?;
+        match self.seal(tenant, case, &built.bytes, actor).await {
+            Ok((sha, seq)) => Ok(built.receipt(tenant, case, format, out, sha, seq)),
+            Err(e) => {
+                // Unsealed evidence must not be handed out.
+                let _ = std::fs::remove_file(out);
+                for f in &built.audio_files {
+                    let _ = std::fs::remove_file(f);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The same export, in memory, for a download (the HTTP API): nothing is written to disk.
+    /// For JSON each recording is listed with the name and SHA-256 of its WAV file (as
+    /// [`Policies::export_case`] would write it beside `case-<id>.json`) but the audio is not
+    /// included; it is fetched through the recording endpoints. The receipt's `path` is empty.
+    /// The bytes are sealed in the audit log before they are returned.
+    pub async fn export_case_bytes(
+        &self,
+        tenant: &TenantId,
+        case: CaseId,
+        format: CaseExportFormat,
+        actor: &str,
+    ) -> Result<(Vec<u8>, CaseExportReceipt)> {
+        let name = PathBuf::from(format!("case-{case}.{}", format.extension()));
+        let audio_dir = audio_dir_for(&name);
+        let built = self
+            .build_case_export(tenant, case, format, AudioOut::HashOnly(&audio_dir), actor)
+            .await?;
+        let (sha, seq) = self.seal(tenant, case, &built.bytes, actor).await?;
+        let receipt = built.receipt(tenant, case, format, Path::new(""), sha, seq);
+        Ok((built.bytes, receipt))
+    }
+
+    /// Appends the `export` entry that seals `bytes`; returns the hash and the entry's number.
+    async fn seal(
+        &self,
+        tenant: &TenantId,
+        case: CaseId,
+        bytes: &[u8],
+        actor: &str,
+    ) -> Result<(String, u64)> {
+        let sha = hex::encode(Sha256::digest(bytes));
+        let seq = self
+            .audit(
+                tenant,
+                actor,
+                Action::Export,
+                None,
+                Some(case.to_string()),
+                Some(format!("sha256:{sha}")),
+                Outcome::Ok,
+            )
+            .await?;
+        Ok((sha, seq))
+    }
+
+    async fn build_case_export(
+        &self,
+        tenant: &TenantId,
+        case: CaseId,
+        format: CaseExportFormat,
+        audio: AudioOut<'_>,
+        actor: &str,
+    ) -> Result<Built> {
         let vault = &self.vault;
+        let audio_dir = audio.dir().to_path_buf();
         let case_row = vault
             .store()
             .get_case(tenant, case)
@@ -117,7 +189,6 @@ impl Policies {
                 },
             )
             .await?;
-        let audio_dir = audio_dir_for(out);
         let mut items = Vec::with_capacity(rows.len());
         let mut objects: HashSet<String> = HashSet::new();
         objects.insert(case.to_string());
@@ -142,11 +213,14 @@ impl Policies {
                         .read_recording_as(tenant, r.subject, rec, actor, Action::RecordingDownload)
                         .await?;
                     let wav = sotto_audio::encode_wav(&pcm);
-                    std::fs::create_dir_all(&audio_dir)
-                        .map_err(|e| PolicyError::io("create audio dir", e))?;
                     let name = format!("{}-{}.wav", r.id, rec.id);
                     let path = audio_dir.join(&name);
-                    write_atomic(&path, &wav)?;
+                    if let AudioOut::Dir(_) = audio {
+                        std::fs::create_dir_all(&audio_dir)
+                            .map_err(|e| PolicyError::io("create audio dir", e))?;
+                        write_atomic(&path, &wav)?;
+                        audio_files.push(path);
+                    }
                     entry["file"] = json!(format!(
                         "{}/{}",
                         audio_dir
@@ -156,7 +230,6 @@ impl Policies {
                         name
                     ));
                     entry["sha256"] = json!(hex::encode(Sha256::digest(&wav)));
-                    audio_files.push(path);
                 }
                 recs.push(entry);
             }
@@ -209,40 +282,11 @@ impl Policies {
             CaseExportFormat::Xlsx => xlsx(&doc)?,
             CaseExportFormat::Pdf => pdf_doc(&doc),
         };
-        write_atomic(out, &bytes)?;
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let seq = match self
-            .audit(
-                tenant,
-                actor,
-                Action::Export,
-                None,
-                Some(case.to_string()),
-                Some(format!("sha256:{sha}")),
-                Outcome::Ok,
-            )
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                // Unsealed evidence must not be handed out.
-                let _ = std::fs::remove_file(out);
-                for f in &audio_files {
-                    let _ = std::fs::remove_file(f);
-                }
-                return Err(e);
-            }
-        };
-        Ok(CaseExportReceipt {
-            tenant: tenant.clone(),
-            case,
-            format,
-            path: out.to_path_buf(),
-            sha256: sha,
+        Ok(Built {
+            bytes,
             interactions: rows.len(),
             recordings: n_recordings,
             audio_files,
-            audit_seq: seq,
         })
     }
 
@@ -296,17 +340,43 @@ impl Policies {
     /// (any tenant), and for JSON every listed audio file must match its listed hash.
     pub async fn verify_case_export(&self, file: &Path) -> Result<ExportVerification> {
         let bytes = std::fs::read(file).map_err(|e| PolicyError::io("read export", e))?;
-        let sha = hex::encode(Sha256::digest(&bytes));
+        let base = file.parent().unwrap_or(Path::new("."));
+        self.verify_case_export_bytes(None, &bytes, Some(base))
+            .await
+    }
+
+    /// Checks an export given as bytes (an upload). `tenant`: look for the seal in this
+    /// tenant's log only (`None`: every tenant). `audio_base`: the directory the JSON's audio
+    /// files are relative to; `None` checks the seal only (the audio is not at hand), and
+    /// `bad_audio` stays empty.
+    pub async fn verify_case_export_bytes(
+        &self,
+        tenant: Option<&TenantId>,
+        bytes: &[u8],
+        audio_base: Option<&Path>,
+    ) -> Result<ExportVerification> {
+        let sha = hex::encode(Sha256::digest(bytes));
         let want = format!("sha256:{sha}");
         let mut sealed = None;
-        'tenants: for t in self.vault.store().list_tenants().await? {
+        let tenants: Vec<TenantId> = match tenant {
+            Some(t) => vec![t.clone()],
+            None => self
+                .vault
+                .store()
+                .list_tenants()
+                .await?
+                .into_iter()
+                .map(|t| t.id)
+                .collect(),
+        };
+        'tenants: for t in tenants {
             let mut after = None;
             loop {
                 let page = self
                     .vault
                     .audit()
                     .query(
-                        &t.id,
+                        &t,
                         &Query {
                             action: Some(Action::Export),
                             after_seq: after,
@@ -322,7 +392,7 @@ impl Policies {
                     .find(|r| r.entry.purpose.as_deref() == Some(want.as_str()))
                 {
                     sealed = Some(SealInfo {
-                        tenant: t.id.clone(),
+                        tenant: t.clone(),
                         case: r.entry.object.clone().unwrap_or_default(),
                         seq: r.seq,
                         at_ms: r.entry.at_ms,
@@ -333,8 +403,8 @@ impl Policies {
             }
         }
         let mut bad_audio = Vec::new();
-        if let Ok(doc) = serde_json::from_slice::<Value>(&bytes) {
-            let base = file.parent().unwrap_or(Path::new("."));
+        let doc = audio_base.and_then(|b| Some((b, serde_json::from_slice::<Value>(bytes).ok()?)));
+        if let Some((base, doc)) = doc {
             for i in doc["interactions"].as_array().into_iter().flatten() {
                 for r in i["recordings"].as_array().into_iter().flatten() {
                     if let (Some(f), Some(h)) = (r["file"].as_str(), r["sha256"].as_str()) {
@@ -355,6 +425,55 @@ impl Policies {
             bad_audio,
             ok,
         })
+    }
+}
+
+/// Where the audio of a JSON export goes.
+#[derive(Clone, Copy)]
+enum AudioOut<'a> {
+    /// Written into this directory.
+    Dir(&'a Path),
+    /// Not written; listed under this directory's name with its hash.
+    HashOnly(&'a Path),
+}
+
+impl AudioOut<'_> {
+    fn dir(&self) -> &Path {
+        match self {
+            AudioOut::Dir(d) | AudioOut::HashOnly(d) => d,
+        }
+    }
+}
+
+/// An export document before it is sealed.
+struct Built {
+    bytes: Vec<u8>,
+    interactions: usize,
+    recordings: usize,
+    audio_files: Vec<PathBuf>,
+}
+
+impl Built {
+    fn receipt(
+        &self,
+        tenant: &TenantId,
+        case: CaseId,
+        format: CaseExportFormat,
+        path: &Path,
+        sha256: String,
+        audit_seq: u64,
+    ) -> CaseExportReceipt {
+        CaseExportReceipt {
+            tenant: tenant.clone(),
+            case,
+            format,
+            path: path.to_path_buf(),
+            sha256,
+            interactions: self.interactions,
+            recordings: self.recordings,
+            audio_files: self.audio_files.clone(),
+            audit_seq,
+        }
     }
 }
 

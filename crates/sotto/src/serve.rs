@@ -12,7 +12,7 @@ use sotto_api::{ApiSettings, ApiState};
 use sotto_core::{Clock, SystemClock};
 use sotto_detect::Detector;
 use sotto_ingest::{IngestConfig, IngestServer};
-use sotto_policy::{spawn_scheduler, Policies, RetentionEngine};
+use sotto_policy::{spawn_scheduler, Policies};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -127,7 +127,10 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
         "audiosocket_listen",
     )?;
     let retention_every = s.retention_every_s.unwrap_or(DEFAULT_RETENTION_EVERY_S);
-    let state = ApiState::new(app.vault.clone(), access, clock, settings);
+    // Policies (issue 6): the API and the retention scheduler share one engine.
+    let policies = Policies::new(app.vault.clone(), Arc::new(Detector::new()));
+    let state = ApiState::new(app.vault.clone(), access, clock, settings).with_policies(policies);
+    let engine = state.retention_engine();
     let router = sotto_api::router(state)?;
 
     let tls = if a.insecure_http {
@@ -189,13 +192,9 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
         None => None,
     };
     // Retention, holds and anonymisation run by themselves (issue 6).
-    let retention = (retention_every > 0).then(|| {
-        let engine = Arc::new(RetentionEngine::new(Policies::new(
-            app.vault.clone(),
-            Arc::new(Detector::new()),
-        )));
-        spawn_scheduler(engine, std::time::Duration::from_secs(retention_every))
-    });
+    let retention = engine
+        .filter(|_| retention_every > 0)
+        .map(|engine| spawn_scheduler(engine, std::time::Duration::from_secs(retention_every)));
 
     let served = sotto_api::serve(listener, router, tls, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod interactions;
+pub mod policy;
 pub mod subjects;
 pub mod system;
 

@@ -56,6 +56,8 @@ pub struct Harness {
     pub vault: Vault,
     pub access: AccessService,
     pub audit: Arc<AuditLog>,
+    /// The policy layer the API serves (issue 6).
+    pub policies: sotto_policy::Policies,
     pub tenant: TenantId,
     pub other: TenantId,
     pub addr: SocketAddr,
@@ -230,12 +232,14 @@ pub async fn harness_with(opts: Options) -> Harness {
     let mut settings = sotto_api::ApiSettings::new(tenant.clone());
     settings.rate_per_minute = opts.rate_per_minute;
     settings.rate_burst = opts.rate_burst;
+    let policies = sotto_policy::Policies::new(vault.clone(), Arc::new(Detector::new()));
     let state = sotto_api::ApiState::new(
         vault.clone(),
         access.clone(),
         Arc::new(clock.clone()),
         settings,
-    );
+    )
+    .with_policies(policies.clone());
     let router = sotto_api::router(state).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -252,6 +256,7 @@ pub async fn harness_with(opts: Options) -> Harness {
         vault,
         access,
         audit,
+        policies,
         tenant,
         other,
         addr,
