@@ -20,9 +20,9 @@ pub use context::{AccessContext, InteractionFacts};
 pub use error::{Result, VaultError};
 pub use export::{ExportFormat, SubjectExport};
 pub use identifiers::Identifier;
-pub use live::{LiveLeg, LiveReceipt, LiveRecordingRequest, LiveRecordingWriter};
+pub use live::{LiveLeg, LiveReceipt, LiveRecordingRequest, LiveRecordingWriter, TimelineInput};
 pub use transcript::TranscriptInput;
 pub use vault::{
     AudioInput, ErasureReceipt, HeldItem, IngestReceipt, IngestRequest, InteractionSummary,
-    InteractionView, PreparedIngest, SegmentView, Vault,
+    InteractionView, PreparedIngest, SegmentView, TimelineView, Vault,
 };
