@@ -13,6 +13,9 @@ use std::sync::{Arc, OnceLock};
 pub struct ApiSettings {
     /// Largest request body accepted (default 1 MiB).
     pub body_limit_bytes: usize,
+    /// Largest recording upload (`POST /api/v1/uploads`, default 256 MiB: about 4.6 hours of
+    /// 8 kHz 16-bit mono, 9 hours of G.711).
+    pub upload_limit_bytes: usize,
     /// Requests per minute per client address (0 = no limit; default 600).
     pub rate_per_minute: u32,
     /// Requests a client may make at once before the rate applies (default 60).
@@ -28,6 +31,7 @@ impl ApiSettings {
     pub fn new(default_tenant: TenantId) -> Self {
         Self {
             body_limit_bytes: 1024 * 1024,
+            upload_limit_bytes: 256 * 1024 * 1024,
             rate_per_minute: 600,
             rate_burst: 60,
             default_tenant,
@@ -43,6 +47,8 @@ struct Inner {
     settings: ApiSettings,
     limiter: RateLimiter,
     openapi: OnceLock<Arc<String>>,
+    /// Live calls (`sotto-ingest`), when this server runs the ingest listeners.
+    live: OnceLock<sotto_ingest::IngestState>,
 }
 
 /// Shared state. Cheap to clone.
@@ -64,7 +70,19 @@ impl ApiState {
             settings,
             limiter,
             openapi: OnceLock::new(),
+            live: OnceLock::new(),
         }))
+    }
+
+    /// Serves the live-call endpoints (hand-over transcript, recording control) over the
+    /// ingest side's registry and hub. Without it those endpoints answer 503.
+    pub fn with_live(self, ingest: sotto_ingest::IngestState) -> Self {
+        let _ = self.0.live.set(ingest);
+        self
+    }
+
+    pub fn live(&self) -> Option<&sotto_ingest::IngestState> {
+        self.0.live.get()
     }
 
     pub fn vault(&self) -> &Vault {

@@ -5,8 +5,10 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod interactions;
+pub mod live;
 pub mod subjects;
 pub mod system;
+pub mod uploads;
 
 use crate::error::ApiError;
 
