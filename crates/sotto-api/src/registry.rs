@@ -115,6 +115,15 @@ where
     }
 }
 
+impl RouteDef {
+    /// Lifts the server-wide request-body limit for this route; its handler must then bound
+    /// what it reads itself (uploads, with their own limit).
+    pub fn without_body_limit(mut self) -> Self {
+        self.handler = self.handler.layer(axum::extract::DefaultBodyLimit::disable());
+        self
+    }
+}
+
 /// Why the registry could not become a router.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -141,6 +150,8 @@ impl Registry {
         r.add(crate::routes::system::routes())
             .add(crate::routes::auth::routes())
             .add(crate::routes::interactions::routes())
+            .add(crate::routes::live::routes())
+            .add(crate::routes::uploads::routes())
             .add(crate::routes::subjects::routes())
             .add(crate::routes::audit::routes())
             .add(crate::routes::admin::routes())

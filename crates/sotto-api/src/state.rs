@@ -14,6 +14,9 @@ use std::sync::{Arc, OnceLock};
 pub struct ApiSettings {
     /// Largest request body accepted (default 1 MiB).
     pub body_limit_bytes: usize,
+    /// Largest recording upload (`POST /api/v1/uploads`, default 256 MiB: about 4.6 hours of
+    /// 8 kHz 16-bit mono, 9 hours of G.711).
+    pub upload_limit_bytes: usize,
     /// Requests per minute per client address (0 = no limit; default 600).
     pub rate_per_minute: u32,
     /// Requests a client may make at once before the rate applies (default 60).
@@ -29,6 +32,7 @@ impl ApiSettings {
     pub fn new(default_tenant: TenantId) -> Self {
         Self {
             body_limit_bytes: 1024 * 1024,
+            upload_limit_bytes: 256 * 1024 * 1024,
             rate_per_minute: 600,
             rate_burst: 60,
             default_tenant,
@@ -47,6 +51,8 @@ struct Inner {
     /// Issue 6: processing-mode rules, holds, consent, cases, statistics, retention. Without
     /// it those endpoints answer 503 `policies_unavailable`.
     policies: OnceLock<PolicyState>,
+    /// Live calls (`sotto-ingest`), when this server runs the ingest listeners.
+    live: OnceLock<sotto_ingest::IngestState>,
 }
 
 /// The policy layer and the retention engine the API drives (see [`ApiState::with_policies`]).
@@ -78,6 +84,7 @@ impl ApiState {
             limiter,
             openapi: OnceLock::new(),
             policies: OnceLock::new(),
+            live: OnceLock::new(),
         }))
     }
 
@@ -101,6 +108,17 @@ impl ApiState {
     /// The retention engine the API's "run now" uses (share it with the scheduler).
     pub fn retention_engine(&self) -> Option<Arc<RetentionEngine>> {
         self.0.policies.get().map(|p| p.retention.clone())
+    }
+
+    /// Serves the live-call endpoints (hand-over transcript, recording control) over the
+    /// ingest side's registry and hub. Without it those endpoints answer 503.
+    pub fn with_live(self, ingest: sotto_ingest::IngestState) -> Self {
+        let _ = self.0.live.set(ingest);
+        self
+    }
+
+    pub fn live(&self) -> Option<&sotto_ingest::IngestState> {
+        self.0.live.get()
     }
 
     pub fn vault(&self) -> &Vault {

@@ -44,6 +44,10 @@ struct Probe {
     fresh_session: bool,
     /// Public login endpoints: no credentials sent.
     anonymous: bool,
+    /// A stream (Server-Sent Events): a success answer's body is not read.
+    stream: bool,
+    /// A raw body (content type, bytes) instead of JSON: multipart uploads.
+    raw: Option<(String, Vec<u8>)>,
 }
 
 impl Probe {
@@ -54,6 +58,8 @@ impl Probe {
             target,
             fresh_session: false,
             anonymous: false,
+            stream: false,
+            raw: None,
         }
     }
     fn body(mut self, b: Value) -> Self {
@@ -116,6 +122,25 @@ fn on_interactions(suffix: impl Fn(&Stored) -> String, h: &Harness) -> Vec<Probe
             )
         })
         .collect()
+}
+
+fn on_live_calls(suffix: impl Fn(&common::LiveRef) -> String, h: &Harness) -> Vec<Probe> {
+    [
+        (&h.live_mine, false),
+        (&h.live_theirs, false),
+        (&h.live_foreign, true),
+    ]
+    .into_iter()
+    .map(|(c, foreign)| {
+        Probe::new(
+            suffix(c),
+            Target::Interaction {
+                agent: c.agent.clone(),
+                foreign,
+            },
+        )
+    })
+    .collect()
 }
 
 struct Foreign {
@@ -186,6 +211,50 @@ async fn probes(h: &Harness, r: &RouteDef, user: &User, foreign: &Foreign) -> Ve
             },
             h,
         ),
+        ("GET", "/api/v1/live/calls") => vec![Probe::new(r.path.clone(), Target::Listing)],
+        ("GET", "/api/v1/live/calls/{id}/transcript") => {
+            on_live_calls(|c| format!("/api/v1/live/calls/{}/transcript", c.id), h)
+        }
+        ("GET", "/api/v1/live/calls/{id}/events") => {
+            on_live_calls(|c| format!("/api/v1/live/calls/{}/events", c.id), h)
+                .into_iter()
+                .map(|mut p| {
+                    p.stream = true;
+                    p
+                })
+                .collect()
+        }
+        ("POST", "/api/v1/live/calls/{id}/control") => {
+            on_live_calls(|c| format!("/api/v1/live/calls/{}/control", c.id), h)
+                .into_iter()
+                .map(|p| p.body(json!({"command": "pause", "reason": "matrix probe"})))
+                .collect()
+        }
+        ("POST", "/api/v1/uploads") => ["a1", "a2"]
+            .into_iter()
+            .map(|agent| {
+                let meta = json!({"caller": format!("+4531{:06}", n), "agent": agent,
+                    "channel": "voicemail", "lang": "en"})
+                .to_string();
+                let transcript = json!({"segments": [{"speaker": "caller", "start_ms": 0,
+                    "end_ms": 900, "text": "please call me back about my order"}]})
+                .to_string();
+                let wav = common::tone_wav(1);
+                let mut p = Probe::new(
+                    r.path.clone(),
+                    Target::Interaction {
+                        agent: agent.to_owned(),
+                        foreign: false,
+                    },
+                );
+                p.raw = Some(common::multipart(&[
+                    ("audio", "audio/wav", &wav),
+                    ("metadata", "application/json", meta.as_bytes()),
+                    ("transcript", "application/json", transcript.as_bytes()),
+                ]));
+                p
+            })
+            .collect(),
         ("POST", "/api/v1/subjects/export") => vec![Probe::new(r.path.clone(), Target::TenantWide)
             .body(json!({"phone": h.mine.phone, "format": "json"}))],
         ("POST", "/api/v1/subjects/erase") => {
@@ -513,9 +582,15 @@ async fn every_role_gets_the_documented_answer_from_every_endpoint() {
                     .filter(|e| e.entry.action == r.action)
                     .count();
                 let method = Method::from_bytes(r.method.as_str().as_bytes()).unwrap();
-                let resp = h
-                    .send(method, &probe.path, &auth, probe.body.as_ref(), &[])
-                    .await;
+                let resp = if let Some((ct, body)) = &probe.raw {
+                    h.send_raw(method, &probe.path, &auth, ct, body.clone())
+                        .await
+                } else if probe.stream {
+                    h.send_stream(&probe.path, &auth).await
+                } else {
+                    h.send(method, &probe.path, &auth, probe.body.as_ref(), &[])
+                        .await
+                };
                 let want = expected(user, r.rule, &probe.target);
                 let got = resp.status;
                 let what = format!(

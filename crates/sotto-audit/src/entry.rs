@@ -70,6 +70,9 @@ wire_enum!(
         /// A key was created, rotated, destroyed or its master key changed.
         KeyOperation => "key.operation",
         LegalHoldChange => "legal_hold.change",
+        /// Recording of a live call started, stopped, paused or resumed (by API, agent or the
+        /// telephony side), or the call hung up through recording control.
+        RecordingControl => "recording.control",
         /// The audit log itself was verified.
         AuditVerify => "audit.verify",
         Other => "other",

@@ -53,6 +53,16 @@ pub enum LiveEvent {
 struct Entry {
     tx: broadcast::Sender<LiveEvent>,
     so_far: Vec<LiveSegment>,
+    timeline: Vec<TimelineEvent>,
+}
+
+/// A call's state at one instant and the events after it, without gap or overlap.
+#[derive(Debug)]
+pub struct LiveSnapshot {
+    pub segments: Vec<LiveSegment>,
+    pub timeline: Vec<TimelineEvent>,
+    /// Every event published after the snapshot was taken.
+    pub events: broadcast::Receiver<LiveEvent>,
 }
 
 /// Shared by every session and the API.
@@ -80,6 +90,7 @@ impl LiveHub {
                 Entry {
                     tx,
                     so_far: Vec::new(),
+                    timeline: Vec::new(),
                 },
             );
         }
@@ -88,10 +99,14 @@ impl LiveHub {
     pub(crate) fn publish(&self, call: InteractionId, ev: LiveEvent) {
         if let Ok(mut m) = self.calls.lock() {
             if let Some(e) = m.get_mut(&call) {
-                if let LiveEvent::Segment(s) = &ev {
-                    if e.so_far.len() < MAX_SEGMENTS_KEPT {
+                match &ev {
+                    LiveEvent::Segment(s) if e.so_far.len() < MAX_SEGMENTS_KEPT => {
                         e.so_far.push(s.clone());
                     }
+                    LiveEvent::Timeline(t) if e.timeline.len() < MAX_SEGMENTS_KEPT => {
+                        e.timeline.push(t.clone());
+                    }
+                    _ => {}
                 }
                 let _ = e.tx.send(ev);
             }
@@ -114,6 +129,19 @@ impl LiveHub {
             .lock()
             .ok()
             .and_then(|m| m.get(&call).map(|e| e.tx.subscribe()))
+    }
+
+    /// The segments and timeline so far and a receiver of everything after, taken atomically
+    /// (publishing holds the same lock): nothing is missed and nothing comes twice. `None`
+    /// when no such call is live.
+    pub fn snapshot(&self, call: InteractionId) -> Option<LiveSnapshot> {
+        self.calls.lock().ok().and_then(|m| {
+            m.get(&call).map(|e| LiveSnapshot {
+                segments: e.so_far.clone(),
+                timeline: e.timeline.clone(),
+                events: e.tx.subscribe(),
+            })
+        })
     }
 
     /// The redacted segments of a call in progress so far; `None` when no such call is live.

@@ -27,10 +27,10 @@ pub mod session;
 mod transport;
 
 pub use config::IngestConfig;
-pub use hub::{LiveEvent, LiveHub, LiveSegment};
+pub use hub::{LiveEvent, LiveHub, LiveSegment, LiveSnapshot};
 pub use metrics::Metrics;
 pub use registry::{CallInfo, CallRegistry, Command};
-pub use server::{router, IngestServer, IngestState};
+pub use server::{control_audited, router, IngestServer, IngestState};
 pub use session::{CallSession, CallStart, CloseReason, TimelineEvent, TimelineKind};
 
 /// Errors of the ingest side. Messages carry ids, counts and field names only.
@@ -44,6 +44,8 @@ pub enum IngestError {
     CallEnded(String),
     #[error("vault: {0}")]
     Vault(#[from] sotto_vault::VaultError),
+    #[error("audit log: {0}")]
+    Audit(#[from] sotto_audit::AuditError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }

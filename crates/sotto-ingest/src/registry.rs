@@ -3,7 +3,8 @@
 
 use crate::session::SharedSession;
 use crate::{IngestError, Result};
-use sotto_core::{InteractionId, LegalBasis, Speaker, TenantId, UnixMillis};
+use sotto_audit::{Action, Entry as AuditEntry, Outcome};
+use sotto_core::{InteractionId, LegalBasis, Speaker, SubjectId, TenantId, UnixMillis};
 use sotto_transcribe::Supplied;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -42,6 +43,30 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The wire name (`pause`, `consent_given`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Start { .. } => "start",
+            Command::Stop { .. } => "stop",
+            Command::Pause { .. } => "pause",
+            Command::Resume { .. } => "resume",
+            Command::ConsentGiven { .. } => "consent_given",
+            Command::ConsentWithdrawn { .. } => "consent_withdrawn",
+            Command::Hangup { .. } => "hangup",
+        }
+    }
+
+    /// What the audit log records it as: consent changes as `consent.change`, the rest as
+    /// `recording.control`.
+    pub fn audit_action(&self) -> Action {
+        match self {
+            Command::ConsentGiven { .. } | Command::ConsentWithdrawn { .. } => Action::ConsentChange,
+            _ => Action::RecordingControl,
+        }
+    }
+}
+
 /// What the API may show about a live call (ids and times only).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallInfo {
@@ -51,6 +76,40 @@ pub struct CallInfo {
     pub external_id: Option<String>,
     pub started_ms: UnixMillis,
     pub legs: Vec<Speaker>,
+    /// The agent reference handling the call (what `own` / `team` scopes are checked on).
+    pub agent: Option<String>,
+    /// The data subject the call is stored under.
+    pub subject: SubjectId,
+}
+
+impl CallInfo {
+    /// The audit entry of a recording-control command on this call: ids only — the command's
+    /// name is the purpose (with `purpose` appended when the caller gave one), never its reason.
+    pub fn control_entry(
+        &self,
+        at_ms: UnixMillis,
+        actor: &str,
+        cmd: &Command,
+        from: Option<String>,
+        purpose: Option<&str>,
+        outcome: Outcome,
+    ) -> AuditEntry {
+        let mut e = AuditEntry::new(
+            self.tenant.clone(),
+            at_ms,
+            actor.to_owned(),
+            cmd.audit_action(),
+            outcome,
+        );
+        e.subject = Some(self.subject);
+        e.object = Some(self.id.to_string());
+        e.from = from;
+        e.purpose = Some(match purpose {
+            Some(p) => format!("{}: {p}", cmd.name()),
+            None => cmd.name().to_owned(),
+        });
+        e
+    }
 }
 
 struct Entry {

@@ -27,6 +27,8 @@ pub struct IngestState {
     pub detector: Arc<Detector>,
     pub policy: Arc<Policy>,
     pub(crate) audiosocket: Arc<transport::tcp::Pending>,
+    /// Nonces of verified AudioHook signatures still inside their window (replay refusal).
+    pub(crate) audiohook_nonces: Arc<std::sync::Mutex<crate::proto::audiohook::NonceGuard>>,
 }
 
 impl std::fmt::Debug for IngestState {
@@ -51,6 +53,11 @@ impl IngestState {
             detector,
             policy: Arc::new(sotto_vault::transcript::storage_policy(None)),
             audiosocket: Arc::new(transport::tcp::Pending::default()),
+            audiohook_nonces: Arc::new(std::sync::Mutex::new(
+                crate::proto::audiohook::NonceGuard::new(
+                    crate::proto::audiohook::DEFAULT_NONCE_CAPACITY,
+                ),
+            )),
         }
     }
 
@@ -62,6 +69,40 @@ impl IngestState {
             Duration::from_millis(0)
         }
     }
+}
+
+/// Applies a recording-control command to a live call and records it in the audit log
+/// (`recording.control`, or `consent.change` for consent), refusals included — the path of
+/// every control, whether it came over a protocol or the API. The entry names the call and its
+/// subject and the command, never the reason text.
+pub async fn control_audited(
+    st: &IngestState,
+    id: sotto_core::InteractionId,
+    cmd: &crate::Command,
+    actor: &str,
+    ctx: Option<(Option<String>, Option<String>)>,
+) -> Result<()> {
+    let info = st
+        .registry
+        .info(id)
+        .ok_or_else(|| crate::IngestError::UnknownCall(id.to_string()))?;
+    let result = st.registry.control(id, cmd.clone(), actor);
+    let outcome = match &result {
+        Ok(()) => sotto_audit::Outcome::Ok,
+        Err(crate::IngestError::Protocol(_)) => sotto_audit::Outcome::Denied,
+        Err(_) => sotto_audit::Outcome::Error,
+    };
+    let (from, purpose) = ctx.unwrap_or((None, None));
+    let entry = info.control_entry(
+        st.vault.now_ms(),
+        actor,
+        cmd,
+        from,
+        purpose.as_deref(),
+        outcome,
+    );
+    st.vault.audit().append(entry).await?;
+    result
 }
 
 /// The WebSocket routes: `/v1/ingest/native`, `/v1/ingest/twilio`, `/v1/ingest/audiohook`.

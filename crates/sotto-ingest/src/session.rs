@@ -135,6 +135,11 @@ pub enum TimelineKind {
     TranscriptionFailed {
         until_ms: u64,
     },
+    /// Automatic PCI pause: a payment-card number (or its CVC / expiry) was spoken on this
+    /// leg from `at_ms` to `until_ms`; that audio was silenced, the text says `[PAYMENT_CARD]`.
+    PciPause {
+        until_ms: u64,
+    },
     /// A DTMF key (its value is not kept: keyed digits may be card data); audio around it silenced.
     Dtmf,
     /// The telephony side paused the stream itself (AudioHook "secure pause"), audio discarded.
@@ -158,6 +163,29 @@ pub struct TimelineEvent {
     pub reason: Option<String>,
 }
 
+impl TimelineEvent {
+    /// The event as the vault stores it: kind and its numbers in clear, the reason sealed.
+    pub fn to_input(&self) -> sotto_vault::TimelineInput {
+        let mut detail = serde_json::to_value(&self.kind).unwrap_or_default();
+        let kind = detail
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("closed")
+            .to_owned();
+        if let Some(m) = detail.as_object_mut() {
+            m.remove("type");
+        }
+        sotto_vault::TimelineInput {
+            at_ms: self.at_ms,
+            leg: self.leg,
+            kind,
+            detail,
+            actor: self.actor.clone(),
+            reason: self.reason.clone().map(Personal::new),
+        }
+    }
+}
+
 struct Leg {
     spec: LiveLeg,
     bps: usize,
@@ -178,6 +206,8 @@ struct Leg {
     reported_bytes: i64,
     reported_ms: i64,
     reported_lag: i64,
+    /// Card intervals already on the timeline (one `pci_pause` event per spoken number).
+    pci: Vec<(u64, u64)>,
 }
 
 impl Leg {
@@ -267,6 +297,9 @@ impl CallSession {
             })
             .await?;
         let id = writer.interaction();
+        let subject = writer.subject();
+        // The hub first: the call's first timeline events (basis or none) reach subscribers.
+        state.hub.open(id);
         let has_basis = writer.keeps_audio();
         let window = cfg.detector_window_ms().max(2_000);
         let legs = start
@@ -298,6 +331,7 @@ impl CallSession {
                 reported_bytes: 0,
                 reported_ms: 0,
                 reported_lag: 0,
+                pci: Vec::new(),
             })
             .collect::<Vec<_>>();
         state
@@ -343,7 +377,6 @@ impl CallSession {
             )
         }
         let shared = Arc::new(Mutex::new(s));
-        state.hub.open(id);
         state.registry.insert(
             id,
             crate::registry::CallInfo {
@@ -353,6 +386,8 @@ impl CallSession {
                 external_id: start.external_id.clone(),
                 started_ms,
                 legs: start.legs.iter().map(|l| l.speaker).collect(),
+                agent: start.agent.clone(),
+                subject,
             },
             shared.clone(),
         );
@@ -408,8 +443,20 @@ impl CallSession {
     }
 
     fn event(&mut self, leg: Option<u8>, kind: TimelineKind, actor: &str, reason: Option<String>) {
+        let at = self.now_media_ms();
+        self.event_at(at, leg, kind, actor, reason);
+    }
+
+    fn event_at(
+        &mut self,
+        at_ms: u64,
+        leg: Option<u8>,
+        kind: TimelineKind,
+        actor: &str,
+        reason: Option<String>,
+    ) {
         let ev = TimelineEvent {
-            at_ms: self.now_media_ms(),
+            at_ms,
             leg,
             kind,
             actor: actor.chars().take(120).collect(),
@@ -693,13 +740,40 @@ impl CallSession {
 
     fn apply_spans(&mut self, leg: usize, spans: &[StreamSpan]) {
         let policy = self.policy.clone();
+        let mut pci = Vec::new();
         if let Some(l) = self.legs.get_mut(leg) {
             for s in spans {
                 if policy.action(s.kind) != Action::Keep {
                     l.silence.push((s.start_ms, s.end_ms));
                 }
+                if s.kind.category() == sotto_core::Category::Pci {
+                    pci.push((s.start_ms, s.end_ms));
+                }
             }
         }
+        for (a, b) in pci {
+            self.pci_pause(leg, a, b);
+        }
+    }
+
+    /// One `pci_pause` timeline event per spoken card number (the streaming detector and the
+    /// segment's own detection may both find it: an interval overlapping one already on the
+    /// timeline is not repeated).
+    fn pci_pause(&mut self, leg: usize, a: u64, b: u64) {
+        let Some(l) = self.legs.get_mut(leg) else {
+            return;
+        };
+        if l.pci.iter().any(|&(x, y)| a <= y && x <= b) {
+            return;
+        }
+        l.pci.push((a, b));
+        self.event_at(
+            a,
+            Some(leg as u8),
+            TimelineKind::PciPause { until_ms: b },
+            "detector",
+            None,
+        );
     }
 
     fn final_words(&mut self, leg: usize, words: Vec<Word>, kind: Option<SegmentKind>) {
@@ -752,6 +826,9 @@ impl CallSession {
         }
         if let Some(l) = self.legs.get_mut(leg) {
             l.silence.extend(processed.silence_ms.iter().copied());
+        }
+        for &(a, b) in &processed.pci_ms {
+            self.pci_pause(leg, a, b);
         }
         let Some(seg) = processed.segments.pop() else {
             return;
@@ -935,7 +1012,14 @@ impl CallSession {
                 None,
             );
             let ended = s.started_ms + s.now_media_ms() as i64;
-            (s.writer.take(), ended, s.legs.len() as i64)
+            let timeline = s.timeline.iter().map(TimelineEvent::to_input).collect();
+            let mut writer = s.writer.take();
+            if let Some(w) = writer.as_mut() {
+                if let Err(e) = w.set_timeline(timeline) {
+                    tracing::warn!(call = %s.id, error = %e, "timeline not kept");
+                }
+            }
+            (writer, ended, s.legs.len() as i64)
         };
         let m = &state.metrics;
         m.active_calls.fetch_sub(1, Ordering::Relaxed);

@@ -269,6 +269,15 @@ async fn audiohook_call_end_to_end_and_bad_signature() {
     let (mut ws, _) = tokio_tungstenite::connect_async(request(&secret))
         .await
         .unwrap();
+    // The very same signed upgrade request again (a replay within the signature window) is
+    // refused: its nonce was used.
+    let replay = tokio_tungstenite::connect_async(request(&secret)).await;
+    match replay {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 401, "replayed nonce refused with 401")
+        }
+        other => panic!("a replayed AudioHook signature was accepted: {:?}", other.is_ok()),
+    }
     let open = serde_json::json!({"version":"2","type":"open","seq":1,"serverseq":0,"id":session,"position":"PT0S",
         "parameters":{"organizationId":"org-1","conversationId":"c1","participant":{"id":"p","ani":"+4520987654","aniName":"","dnis":"+4570000000"},
         "media":[{"type":"audio","format":"PCMU","channels":["external","internal"],"rate":8000}],"language":"en-US","customConfig":{"consent":"consent"}}});

@@ -70,6 +70,16 @@ pub trait Store: Send + Sync + 'static {
     /// segment `seq` is `StoreError::Conflict`, and so is a segment or recording whose
     /// `interaction` is not its bundle's.
     async fn insert_interactions(&self, bundles: &[InteractionBundle]) -> Result<(), StoreError>;
+    /// [`Store::insert_interactions`] with the bundles' timeline events, in the same
+    /// transaction. A timeline row whose `interaction` is not one of the bundles' is
+    /// `StoreError::Conflict`; a kind outside [`TIMELINE_KINDS`] is refused by the schema.
+    async fn insert_interactions_with_timeline(
+        &self,
+        bundles: &[InteractionBundle],
+        timeline: &[TimelineRow],
+    ) -> Result<(), StoreError>;
+    /// The timeline of one interaction, ordered by `seq` (empty for batch ingests).
+    async fn timeline(&self, interaction: InteractionId) -> Result<Vec<TimelineRow>, StoreError>;
     async fn get_interaction(
         &self,
         tenant: &TenantId,

@@ -70,6 +70,42 @@ pub struct SegmentRow {
     pub sealed_words: Option<Vec<u8>>,
 }
 
+/// One event of a live call's timeline (migration 0003). Clear columns are media time, leg,
+/// kind, a JSON of enums and numbers, and the actor id; the free-text reason is sealed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineRow {
+    pub interaction: InteractionId,
+    /// Order within the interaction.
+    pub seq: i64,
+    /// Media time, ms since the call started.
+    pub at_ms: i64,
+    pub leg: Option<i64>,
+    /// `recording_paused`, `gap`, `pci_pause`, ... (the CHECK in 0003 lists them).
+    pub kind: String,
+    /// JSON object of the event's non-personal fields (`{"until_ms":..}`, `{"basis":..}`).
+    pub detail: String,
+    pub actor: String,
+    pub sealed_reason: Option<Vec<u8>>,
+}
+
+/// The timeline event kinds the store accepts (the CHECK of migration 0003).
+pub const TIMELINE_KINDS: &[&str] = &[
+    "recording_started",
+    "recording_stopped",
+    "recording_paused",
+    "recording_resumed",
+    "consent_given",
+    "consent_withdrawn",
+    "no_legal_basis",
+    "gap",
+    "transcription_failed",
+    "pci_pause",
+    "dtmf",
+    "stream_paused",
+    "stream_resumed",
+    "closed",
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingRow {
     pub interaction: InteractionId,

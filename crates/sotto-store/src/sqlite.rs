@@ -560,6 +560,30 @@ const SEGMENT_INSERT_COLS: &[&str] = &[
     "sealed_text",
     "sealed_words",
 ];
+const TIMELINE_INSERT_COLS: &[&str] = &[
+    "interaction",
+    "seq",
+    "at_ms",
+    "leg",
+    "kind",
+    "detail",
+    "actor",
+    "sealed_reason",
+];
+const TIMELINE_COLS: &str = "interaction, seq, at_ms, leg, kind, detail, actor, sealed_reason";
+fn timeline_row(r: &SqliteRow) -> Result<TimelineRow, StoreError> {
+    const T: &str = "timeline_events";
+    Ok(TimelineRow {
+        interaction: parse(r, "interaction", T)?,
+        seq: get(r, "seq", T)?,
+        at_ms: get(r, "at_ms", T)?,
+        leg: get(r, "leg", T)?,
+        kind: get(r, "kind", T)?,
+        detail: get(r, "detail", T)?,
+        actor: get(r, "actor", T)?,
+        sealed_reason: get(r, "sealed_reason", T)?,
+    })
+}
 const RECORDING_INSERT_COLS: &[&str] = &[
     "interaction",
     "id",
@@ -800,10 +824,45 @@ impl Store for SqliteStore {
     }
 
     async fn insert_interactions(&self, bundles: &[InteractionBundle]) -> Result<(), StoreError> {
+        self.insert_interactions_with_timeline(bundles, &[]).await
+    }
+
+    async fn timeline(&self, interaction: InteractionId) -> Result<Vec<TimelineRow>, StoreError> {
+        let sql =
+            format!("SELECT {TIMELINE_COLS} FROM timeline_events WHERE interaction = ? ORDER BY seq");
+        let rs = sqlx::query(&sql)
+            .bind(interaction.to_string())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err("timeline"))?;
+        rows(rs, timeline_row)
+    }
+
+    async fn insert_interactions_with_timeline(
+        &self,
+        bundles: &[InteractionBundle],
+        timeline: &[TimelineRow],
+    ) -> Result<(), StoreError> {
         const OP: &str = "insert_interactions";
         if bundles.is_empty() {
+            if let Some(t) = timeline.first() {
+                return Err(StoreError::Conflict(format!(
+                    "{OP}: timeline event names interaction {}, which is not being inserted",
+                    t.interaction
+                )));
+            }
             return Ok(());
         }
+        if let Some(t) = timeline
+            .iter()
+            .find(|t| !bundles.iter().any(|b| b.interaction.id == t.interaction))
+        {
+            return Err(StoreError::Conflict(format!(
+                "{OP}: timeline event names interaction {}, which is not being inserted",
+                t.interaction
+            )));
+        }
+        let timeline: Vec<&TimelineRow> = timeline.iter().collect();
         let mut interactions = Vec::with_capacity(bundles.len());
         let mut segments = Vec::with_capacity(bundles.len() * 3);
         let mut recordings = Vec::new();
@@ -881,6 +940,23 @@ impl Store for SqliteStore {
                     .bind(r.size_bytes)
                     .bind(r.wrapped_key.as_slice())
                     .bind(r.created_ms)
+            },
+        )
+        .await?;
+        insert_chunked(
+            &mut tx,
+            "timeline_events",
+            TIMELINE_INSERT_COLS,
+            &timeline,
+            |q, t| {
+                q.bind(t.interaction.to_string())
+                    .bind(t.seq)
+                    .bind(t.at_ms)
+                    .bind(t.leg)
+                    .bind(t.kind.as_str())
+                    .bind(t.detail.as_str())
+                    .bind(t.actor.as_str())
+                    .bind(t.sealed_reason.as_deref())
             },
         )
         .await?;

@@ -63,6 +63,19 @@ pub struct ExportInteraction {
     pub redactions: std::collections::BTreeMap<String, u32>,
     pub transcript: Vec<ExportSegment>,
     pub recordings: Vec<ExportRecording>,
+    /// A live call's timeline: recording paused/resumed/stopped, consent, gaps, PCI pauses.
+    pub timeline: Vec<ExportTimelineEvent>,
+}
+
+#[derive(Serialize)]
+pub struct ExportTimelineEvent {
+    /// Media time, ms since the call started.
+    pub at_ms: i64,
+    pub leg: Option<i64>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub actor: String,
+    pub reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -241,6 +254,18 @@ impl Vault {
                         duration_s: r.duration_ms as f64 / 1000.0,
                         file: None,
                         row: r.clone(),
+                    })
+                    .collect(),
+                timeline: view
+                    .timeline
+                    .iter()
+                    .map(|t| ExportTimelineEvent {
+                        at_ms: t.at_ms,
+                        leg: t.leg,
+                        kind: t.kind.clone(),
+                        detail: t.detail.clone(),
+                        actor: t.actor.clone(),
+                        reason: t.reason.as_ref().map(|r| r.expose().to_owned()),
                     })
                     .collect(),
             });
@@ -505,6 +530,38 @@ pub(crate) fn xlsx_bytes(e: &SubjectExport) -> Result<Vec<u8>> {
                         .unwrap_or("(not exported; use --with-audio)"),
                 )
                 .map_err(xe)?;
+                r += 1;
+            }
+        }
+    }
+    {
+        let ws = wb.add_worksheet().set_name("Timeline").map_err(xe)?;
+        write_header(
+            ws,
+            &[
+                ("Interaction", 38.0),
+                ("At (s)", 10.0),
+                ("Leg", 5.0),
+                ("Event", 20.0),
+                ("Detail", 30.0),
+                ("Actor", 30.0),
+                ("Reason", 60.0),
+            ],
+        )?;
+        let mut r = 1u32;
+        for i in &e.interactions {
+            for t in &i.timeline {
+                ws.write_string(r, 0, &i.id).map_err(xe)?;
+                ws.write_number(r, 1, t.at_ms as f64 / 1000.0)
+                    .map_err(xe)?;
+                if let Some(l) = t.leg {
+                    ws.write_number(r, 2, l as f64).map_err(xe)?;
+                }
+                ws.write_string(r, 3, &t.kind).map_err(xe)?;
+                ws.write_string(r, 4, t.detail.to_string()).map_err(xe)?;
+                ws.write_string(r, 5, &t.actor).map_err(xe)?;
+                ws.write_string(r, 6, t.reason.as_deref().unwrap_or(""))
+                    .map_err(xe)?;
                 r += 1;
             }
         }

@@ -20,10 +20,10 @@ pub use context::{AccessContext, InteractionFacts};
 pub use error::{Result, VaultError};
 pub use export::{ExportFormat, SubjectExport};
 pub use identifiers::Identifier;
-pub use live::{LiveLeg, LiveReceipt, LiveRecordingRequest, LiveRecordingWriter};
+pub use live::{LiveLeg, LiveReceipt, LiveRecordingRequest, LiveRecordingWriter, TimelineInput};
 pub use sotto_audio::archive::ArchiveFormat;
 pub use transcript::TranscriptInput;
 pub use vault::{
     ArchivePolicy, AudioInput, ErasureReceipt, HeldItem, IngestReceipt, IngestRequest,
-    InteractionSummary, InteractionView, PreparedIngest, SegmentView, Vault,
+    InteractionSummary, InteractionView, PreparedIngest, SegmentView, TimelineView, Vault,
 };

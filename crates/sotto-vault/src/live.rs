@@ -47,7 +47,7 @@ use sotto_core::{
 use sotto_keys::{ObjectContext, ObjectKey, ObjectPurpose, StreamEncryptor};
 use sotto_store::{
     ConsentRow, InteractionBundle, InteractionRow, RecordingRow, SegmentRow, SubjectIndexRow,
-    SubjectRow,
+    SubjectRow, TimelineRow,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -87,6 +87,32 @@ pub struct LiveRecordingRequest {
     pub spool_dir: PathBuf,
 }
 
+/// One event of a live call's timeline, handed to the writer before [`LiveRecordingWriter::finish`].
+pub struct TimelineInput {
+    /// Media time, ms since the call started.
+    pub at_ms: u64,
+    pub leg: Option<u8>,
+    /// One of [`sotto_store::TIMELINE_KINDS`].
+    pub kind: String,
+    /// The event's non-personal fields (enums and numbers) as a JSON object.
+    pub detail: serde_json::Value,
+    /// `user:<id>`, `token:<id>`, `protocol:<name>`, `pipeline`, ... — never a name.
+    pub actor: String,
+    /// Free text given by whoever caused it; may hold personal data, so it is sealed.
+    pub reason: Option<Personal>,
+}
+
+impl std::fmt::Debug for TimelineInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimelineInput")
+            .field("at_ms", &self.at_ms)
+            .field("kind", &self.kind)
+            .field("actor", &self.actor)
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
 /// What a finished live call left in the vault. Ids and counts only.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LiveReceipt {
@@ -110,6 +136,9 @@ struct LegSpool {
     key: ObjectKey,
     bytes: u64,
     buf: Vec<u8>,
+    /// Bytes discarded while no basis had ever been given: if consent comes later, the
+    /// recording starts with this much silence, so it stays aligned with the call's timeline.
+    skipped: u64,
 }
 
 /// The vault's end of one live call. Not `Clone`: one per call, owned by its session.
@@ -130,6 +159,7 @@ pub struct LiveRecordingWriter {
     basis_source: String,
     spools: Vec<LegSpool>,
     segments: Vec<SegmentRow>,
+    timeline: Vec<TimelineRow>,
     counts: BTreeMap<Kind, u32>,
     done: bool,
 }
@@ -210,6 +240,7 @@ impl Vault {
                 key,
                 bytes: 0,
                 buf: Vec::new(),
+                skipped: 0,
             });
         }
         Ok(LiveRecordingWriter {
@@ -229,6 +260,7 @@ impl Vault {
             basis_source: req.basis_source,
             spools,
             segments: Vec::new(),
+            timeline: Vec::new(),
             counts: BTreeMap::new(),
             done: false,
         })
@@ -331,13 +363,15 @@ impl LiveRecordingWriter {
             return Err(VaultError::invalid("live recording", "already finished"));
         }
         let keep = self.basis.is_some();
-        if !keep && self.basis_given.is_none() {
-            return Ok(()); // guarantee 4: transcribe and discard
-        }
         let spool = self
             .spools
             .get_mut(leg)
             .ok_or_else(|| VaultError::invalid("leg", "no such leg"))?;
+        if !keep && self.basis_given.is_none() {
+            // guarantee 4: transcribe and discard (only the length is remembered)
+            spool.skipped += bytes.len() as u64;
+            return Ok(());
+        }
         if spool.file.is_none() {
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create_new(true);
@@ -355,6 +389,20 @@ impl LiveRecordingWriter {
             let head = enc.begin();
             spool.enc = Some(enc);
             write_spool(spool, &head)?;
+            // Consent came mid-call: what went before is silence of the same length.
+            let mut left = std::mem::take(&mut spool.skipped);
+            let mut out = Vec::new();
+            while left > 0 {
+                let n = left.min(64 * 1024) as usize;
+                let silence = silence_like(spool.leg.encoding, n);
+                out.clear();
+                if let Some(enc) = spool.enc.as_mut() {
+                    enc.push(&silence, &mut out)?;
+                }
+                spool.bytes += n as u64;
+                write_spool(spool, &out)?;
+                left -= n as u64;
+            }
         }
         let mut out = std::mem::take(&mut spool.buf);
         out.clear();
@@ -406,6 +454,36 @@ impl LiveRecordingWriter {
             sealed_text,
             sealed_words,
         });
+        Ok(())
+    }
+
+    /// Sets the call's timeline (replacing any set before): stored with the interaction, in
+    /// the same transaction; each reason sealed under the interaction's key.
+    pub fn set_timeline(&mut self, events: Vec<TimelineInput>) -> Result<()> {
+        let mut rows = Vec::with_capacity(events.len());
+        for (seq, ev) in events.into_iter().enumerate() {
+            if !sotto_store::TIMELINE_KINDS.contains(&ev.kind.as_str()) {
+                return Err(VaultError::invalid("timeline kind", "not a known event kind"));
+            }
+            let sealed_reason = match &ev.reason {
+                Some(r) => Some(
+                    self.okey
+                        .seal(&format!("timeline/{seq}/reason"), r.expose().as_bytes())?,
+                ),
+                None => None,
+            };
+            rows.push(TimelineRow {
+                interaction: self.interaction,
+                seq: seq as i64,
+                at_ms: i64::try_from(ev.at_ms).unwrap_or(i64::MAX),
+                leg: ev.leg.map(i64::from),
+                kind: ev.kind,
+                detail: ev.detail.to_string(),
+                actor: ev.actor,
+                sealed_reason,
+            });
+        }
+        self.timeline = rows;
         Ok(())
     }
 
@@ -560,7 +638,7 @@ impl LiveRecordingWriter {
             Some(e) => Err(e),
             None => vault
                 .store()
-                .insert_interactions(std::slice::from_ref(&bundle))
+                .insert_interactions_with_timeline(std::slice::from_ref(&bundle), &self.timeline)
                 .await
                 .map_err(VaultError::from),
         };

@@ -127,6 +127,9 @@ pub struct ProcessedTranscript {
     pub segments: Vec<ProcessedSegment>,
     /// Audio intervals (ms) to silence: every removed span's words.
     pub silence_ms: Vec<(u64, u64)>,
+    /// The subset of `silence_ms` that is payment-card data (number, CVC, expiry): the
+    /// automatic PCI pauses a live call records on its timeline.
+    pub pci_ms: Vec<(u64, u64)>,
     pub counts: BTreeMap<Kind, u32>,
 }
 
@@ -158,6 +161,7 @@ pub fn process(
     let mut out = ProcessedTranscript {
         segments: Vec::new(),
         silence_ms: Vec::new(),
+        pci_ms: Vec::new(),
         counts: BTreeMap::new(),
     };
     for seg in input.segments {
@@ -187,6 +191,9 @@ pub fn process(
             let (a, b) =
                 if applied.dropped { None } else { interval }.unwrap_or((seg.start_ms, seg.end_ms));
             out.silence_ms.push((a.max(0) as u64, b.max(0) as u64));
+            if s.kind.category() == Category::Pci {
+                out.pci_ms.push((a.max(0) as u64, b.max(0) as u64));
+            }
         }
 
         let text = applied.text;

@@ -104,6 +104,19 @@ pub struct InteractionView {
     pub meta: Meta,
     pub segments: Vec<SegmentView>,
     pub recordings: Vec<RecordingRow>,
+    /// A live call's timeline (pauses, consent, gaps, PCI pauses); empty for batch ingests.
+    pub timeline: Vec<TimelineView>,
+}
+
+/// One stored timeline event, its reason opened.
+pub struct TimelineView {
+    pub at_ms: i64,
+    pub leg: Option<i64>,
+    pub kind: String,
+    /// Non-personal fields of the event (JSON object).
+    pub detail: serde_json::Value,
+    pub actor: String,
+    pub reason: Option<Personal>,
 }
 
 pub struct SegmentView {
@@ -781,11 +794,37 @@ impl Vault {
             });
         }
         let recordings = self.store.recordings(row.id).await?;
+        let mut timeline = Vec::new();
+        for t in self.store.timeline(row.id).await? {
+            let what = || format!("interaction {} timeline event {}", row.id, t.seq);
+            let reason = match &t.sealed_reason {
+                Some(r) => {
+                    let b = okey
+                        .open(&format!("timeline/{}/reason", t.seq), r)
+                        .map_err(|e| integrity(e, what()))?;
+                    Some(Personal::new(
+                        String::from_utf8(b.expose().to_vec())
+                            .map_err(|_| VaultError::Integrity { what: what() })?,
+                    ))
+                }
+                None => None,
+            };
+            timeline.push(TimelineView {
+                at_ms: t.at_ms,
+                leg: t.leg,
+                detail: serde_json::from_str(&t.detail)
+                    .map_err(|_| VaultError::Integrity { what: what() })?,
+                kind: t.kind,
+                actor: t.actor,
+                reason,
+            });
+        }
         Ok(InteractionView {
             summary: summary(&row, !recordings.is_empty()),
             meta,
             segments,
             recordings,
+            timeline,
         })
     }
 

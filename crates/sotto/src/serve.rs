@@ -11,7 +11,7 @@ use sotto_access::{AccessConfig, AccessService, IpNet};
 use sotto_api::{ApiSettings, ApiState};
 use sotto_core::{Clock, SystemClock};
 use sotto_detect::Detector;
-use sotto_ingest::{IngestConfig, IngestServer};
+use sotto_ingest::{IngestConfig, IngestServer, IngestState};
 use sotto_policy::{spawn_scheduler, Policies};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -127,9 +127,22 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
         "audiosocket_listen",
     )?;
     let retention_every = s.retention_every_s.unwrap_or(DEFAULT_RETENTION_EVERY_S);
+    // Live calls share their registry and hub with the API (hand-over transcript, control).
+    let ingest_state = ingest_addr.map(|ws| {
+        let mut icfg = IngestConfig::new(app.cfg.data_dir.join("spool"));
+        icfg.ws_addr = ws;
+        icfg.audiosocket_addr = audiosocket_addr;
+        icfg.default_tenant = app.cfg.default_tenant.clone();
+        icfg.phone_region = app.cfg.default_region.clone();
+        IngestState::new(icfg, app.vault.clone())
+    });
     // Policies (issue 6): the API and the retention scheduler share one engine.
     let policies = Policies::new(app.vault.clone(), Arc::new(Detector::new()));
-    let state = ApiState::new(app.vault.clone(), access, clock, settings).with_policies(policies);
+    let mut state =
+        ApiState::new(app.vault.clone(), access, clock, settings).with_policies(policies);
+    if let Some(i) = &ingest_state {
+        state = state.with_live(i.clone());
+    }
     let engine = state.retention_engine();
     let router = sotto_api::router(state)?;
 
@@ -168,14 +181,9 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
     println!("sotto: serving {scheme}://{addr} (OpenAPI: {scheme}://{addr}/api/v1/openapi.json); Ctrl-C stops");
 
     // Live calls: WebSocket protocols and AudioSocket, each call checked before disk.
-    let ingest = match ingest_addr {
-        Some(ws) => {
-            let mut icfg = IngestConfig::new(app.cfg.data_dir.join("spool"));
-            icfg.ws_addr = ws;
-            icfg.audiosocket_addr = audiosocket_addr;
-            icfg.default_tenant = app.cfg.default_tenant.clone();
-            icfg.phone_region = app.cfg.default_region.clone();
-            let server = IngestServer::start(icfg, app.vault.clone())
+    let ingest = match ingest_state {
+        Some(ist) => {
+            let server = IngestServer::start_with(ist)
                 .await
                 .context("cannot start the live-call listeners")?;
             // stderr: stdout's first line is the API URL, which scripts read and then close.

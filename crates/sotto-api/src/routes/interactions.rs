@@ -109,6 +109,24 @@ pub struct Transcript {
     pub interaction: InteractionMeta,
     pub language: Option<String>,
     pub segments: Vec<Segment>,
+    /// A live call's timeline (recording paused/resumed/stopped with actor and reason, consent
+    /// changes, gaps, PCI pauses); empty for batch ingests.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// One stored timeline event (media time, ms since the call started).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub at_ms: i64,
+    pub leg: Option<i64>,
+    /// `recording_paused`, `consent_given`, `gap`, `pci_pause`, ...
+    pub kind: String,
+    /// The event's numbers and enums (`until_ms`, `basis`, ...).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// `user:<id>`, `token:<id>`, `protocol:<name>`, `pipeline`, `detector` or `engine`.
+    pub actor: String,
+    pub reason: Option<String>,
 }
 
 /// One stored segment: card and special-category data were removed before storage.
@@ -270,6 +288,18 @@ pub async fn transcript(
                 start_ms: s.start_ms,
                 end_ms: s.end_ms,
                 text: s.text.expose().to_owned(),
+            })
+            .collect(),
+        timeline: view
+            .timeline
+            .iter()
+            .map(|t| TimelineEntry {
+                at_ms: t.at_ms,
+                leg: t.leg,
+                kind: t.kind.clone(),
+                detail: t.detail.clone(),
+                actor: t.actor.clone(),
+                reason: t.reason.as_ref().map(|r| r.expose().to_owned()),
             })
             .collect(),
     }))

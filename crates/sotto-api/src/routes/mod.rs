@@ -6,9 +6,11 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod interactions;
+pub mod live;
 pub mod policy;
 pub mod subjects;
 pub mod system;
+pub mod uploads;
 
 use crate::error::ApiError;
 

@@ -50,6 +50,13 @@ pub struct User {
     pub agent_ref: Option<String>,
 }
 
+/// A call in progress (through sotto-ingest) and who handles it.
+#[derive(Clone, Debug)]
+pub struct LiveRef {
+    pub id: InteractionId,
+    pub agent: String,
+}
+
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub clock: ManualClock,
@@ -69,6 +76,12 @@ pub struct Harness {
     pub theirs: Stored,
     /// In the other tenant.
     pub foreign: Stored,
+    /// The live-call listeners, sharing their registry and hub with the API.
+    pub ingest: sotto_ingest::IngestServer,
+    /// Calls in progress: handled by `a1`, by `a2`, and one in the other tenant.
+    pub live_mine: LiveRef,
+    pub live_theirs: LiveRef,
+    pub live_foreign: LiveRef,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -140,6 +153,9 @@ pub struct Options {
     pub trusted_proxies: Vec<sotto_access::IpNet>,
     pub rate_per_minute: u32,
     pub rate_burst: u32,
+    pub upload_limit_bytes: Option<usize>,
+    /// The live calls' delay line (default: sotto-ingest's 20 s).
+    pub ingest_delay_ms: Option<u64>,
 }
 
 impl Default for Options {
@@ -148,6 +164,8 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             rate_per_minute: 0,
             rate_burst: 1,
+            upload_limit_bytes: None,
+            ingest_delay_ms: None,
         }
     }
 }
@@ -233,13 +251,32 @@ pub async fn harness_with(opts: Options) -> Harness {
     settings.rate_per_minute = opts.rate_per_minute;
     settings.rate_burst = opts.rate_burst;
     let policies = sotto_policy::Policies::new(vault.clone(), Arc::new(Detector::new()));
+    if let Some(n) = opts.upload_limit_bytes {
+        settings.upload_limit_bytes = n;
+    }
+    let mut icfg = sotto_ingest::IngestConfig::new(dir.path().join("spool"));
+    icfg.audiosocket_addr = None;
+    icfg.idle_timeout = std::time::Duration::from_secs(600);
+    if let Some(d) = opts.ingest_delay_ms {
+        icfg.delay_ms = d;
+    }
+    let ingest = sotto_ingest::IngestServer::start_with(sotto_ingest::IngestState::new(
+        icfg,
+        vault.clone(),
+    ))
+    .await
+    .unwrap();
+    let live_mine = open_live(&ingest, &tenant, "a1").await;
+    let live_theirs = open_live(&ingest, &tenant, "a2").await;
+    let live_foreign = open_live(&ingest, &other, "a1").await;
     let state = sotto_api::ApiState::new(
         vault.clone(),
         access.clone(),
         Arc::new(clock.clone()),
         settings,
     )
-    .with_policies(policies.clone());
+    .with_policies(policies.clone())
+    .with_live(ingest.state.clone());
     let router = sotto_api::router(state).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -265,7 +302,45 @@ pub async fn harness_with(opts: Options) -> Harness {
         mine,
         theirs,
         foreign,
+        ingest,
+        live_mine,
+        live_theirs,
+        live_foreign,
         server,
+    }
+}
+
+/// Opens a call in progress handled by `agent` (one caller leg, μ-law), as a protocol would.
+pub async fn open_live(
+    ingest: &sotto_ingest::IngestServer,
+    tenant: &TenantId,
+    agent: &str,
+) -> LiveRef {
+    let s = sotto_ingest::CallSession::open(
+        &ingest.state,
+        sotto_ingest::CallStart {
+            tenant: Some(tenant.clone()),
+            caller: Some(sotto_core::Personal::new("+4520111111".to_owned())),
+            consent: None,
+            campaign: None,
+            direction: Direction::Inbound,
+            lang: Some(Lang::En),
+            agent: Some(agent.to_owned()),
+            protocol: "native",
+            external_id: None,
+            legs: vec![sotto_vault::LiveLeg {
+                speaker: Speaker::Caller,
+                encoding: SourceEncoding::MuLaw,
+                sample_rate: 8000,
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let id = s.lock().unwrap().id();
+    LiveRef {
+        id,
+        agent: agent.to_owned(),
     }
 }
 
@@ -334,6 +409,9 @@ impl Resp {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
     pub fn code(&self) -> String {
         self.json()["error"]["code"]
             .as_str()
@@ -390,6 +468,78 @@ impl Harness {
         let status = r.status();
         let headers = r.headers().clone();
         let body = r.bytes().await.unwrap().to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends a raw body with its content type (multipart uploads).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut rb = self
+            .http
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        match auth {
+            Auth::None => {}
+            Auth::Session(s) => {
+                rb = rb
+                    .header(
+                        "cookie",
+                        format!("{}={}", sotto_api::SESSION_COOKIE, s.cookie),
+                    )
+                    .header("x-csrf-token", &s.csrf);
+            }
+            Auth::CookieOnly(c) => {
+                rb = rb.header("cookie", format!("{}={}", sotto_api::SESSION_COOKIE, c));
+            }
+            Auth::Bearer(t) => rb = rb.bearer_auth(t),
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = r.bytes().await.unwrap().to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Like [`Harness::send`] for an endpoint that streams (Server-Sent Events): a success
+    /// answer's body is not read (the stream would not end); an error's is.
+    pub async fn send_stream(&self, path: &str, auth: &Auth) -> Resp {
+        let mut rb = self.http.get(self.url(path));
+        match auth {
+            Auth::None => {}
+            Auth::Session(s) => {
+                rb = rb.header(
+                    "cookie",
+                    format!("{}={}", sotto_api::SESSION_COOKIE, s.cookie),
+                );
+            }
+            Auth::CookieOnly(c) => {
+                rb = rb.header("cookie", format!("{}={}", sotto_api::SESSION_COOKIE, c));
+            }
+            Auth::Bearer(t) => rb = rb.bearer_auth(t),
+        }
+        let r = rb.send().await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = if status.is_success() {
+            Vec::new()
+        } else {
+            r.bytes().await.unwrap().to_vec()
+        };
         Resp {
             status,
             headers,
@@ -488,5 +638,49 @@ pub fn session_of(r: &Resp) -> Session {
         cookie,
         csrf: j["csrf_token"].as_str().unwrap().to_owned(),
         actor: j["whoami"]["actor"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A `multipart/form-data` body: (name, content type, bytes) per part. Returns the content
+/// type (with its boundary) and the body.
+pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "sotto-test-boundary-7d3f9a";
+    let mut body = Vec::new();
+    for (name, ct, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\
+                 Content-Type: {ct}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A WAV of `secs` seconds of tone (8 kHz 16-bit mono).
+pub fn tone_wav(secs: u32) -> Vec<u8> {
+    sotto_audio::encode_wav(&tone(secs).pcm)
+}
+
+/// Fails when any of `canaries` is found in clear in a file under `dir`.
+pub fn scan_for(dir: &std::path::Path, canaries: &[&[u8]]) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            scan_for(&p, canaries);
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            for c in canaries {
+                assert!(
+                    !bytes.windows(c.len()).any(|w| w == *c),
+                    "a planted value is in clear in {}",
+                    p.display()
+                );
+            }
+        }
     }
 }

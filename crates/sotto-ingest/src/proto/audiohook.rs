@@ -191,6 +191,72 @@ pub enum SignatureError {
     Expired,
     #[error("signature does not verify")]
     Mismatch,
+    /// The nonce was already used by a verified request within the signature window.
+    #[error("signature nonce already used (replay)")]
+    Replayed,
+    /// Too many distinct nonces are live at once to remember them all (fail closed).
+    #[error("too many signed requests in the signature window")]
+    TooMany,
+}
+
+/// What a verified signature says about its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The client's `X-API-KEY`.
+    pub api_key: String,
+    /// The signature's `nonce` (unique per request; [`NonceGuard`] refuses a second use).
+    pub nonce: String,
+}
+
+/// Remembers the nonces of verified AudioHook signatures for as long as a signature can be
+/// valid (its `created` at most `max_age_s` old and at most 5 s ahead), so a captured upgrade
+/// request cannot be replayed within that window. Bounded: when `capacity` nonces are live at
+/// once, further requests are refused until old ones age out (fail closed, never forget early).
+#[derive(Debug)]
+pub struct NonceGuard {
+    capacity: usize,
+    /// (api key, nonce) → second until which it must be remembered
+    seen: std::collections::HashMap<(String, String), u64>,
+}
+
+/// Nonces remembered at most (≈100 bytes each).
+pub const DEFAULT_NONCE_CAPACITY: usize = 100_000;
+
+impl NonceGuard {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            seen: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Accepts `v`'s nonce once within the window; a repeat is [`SignatureError::Replayed`].
+    /// Call only after the signature verified (unverified requests must not fill the memory).
+    pub fn check(&mut self, v: &Verified, now_s: u64, max_age_s: u64) -> Result<(), SignatureError> {
+        let key = (v.api_key.clone(), v.nonce.clone());
+        if let Some(until) = self.seen.get(&key) {
+            if *until >= now_s {
+                return Err(SignatureError::Replayed);
+            }
+        }
+        if self.seen.len() >= self.capacity {
+            self.seen.retain(|_, until| *until >= now_s);
+            if self.seen.len() >= self.capacity {
+                return Err(SignatureError::TooMany);
+            }
+        }
+        // A signature accepted now has `created >= now - 5`, so it verifies until at most
+        // `now + 5 + max_age_s`; remember the nonce one second longer than that.
+        self.seen.insert(key, now_s + max_age_s + 6);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
 }
 
 /// The components Genesys signs, in order.
@@ -213,7 +279,7 @@ pub fn verify_signature<'a>(
     secrets: &[(String, Vec<u8>)],
     now_s: u64,
     max_age_s: u64,
-) -> Result<String, SignatureError> {
+) -> Result<Verified, SignatureError> {
     let input = header("signature-input").ok_or(SignatureError::Missing("Signature-Input"))?;
     let sig = header("signature").ok_or(SignatureError::Missing("Signature"))?;
     let api_key = header("x-api-key").ok_or(SignatureError::Missing("X-API-KEY"))?;
@@ -304,7 +370,10 @@ pub fn verify_signature<'a>(
     mac.update(base.as_bytes());
     mac.verify_slice(&sig_bytes)
         .map_err(|_| SignatureError::Mismatch)?;
-    Ok(api_key.to_owned())
+    Ok(Verified {
+        api_key: api_key.to_owned(),
+        nonce: nonce.unwrap_or_default().to_owned(),
+    })
 }
 
 /// Signs like a Genesys client would (tests, loadgen). Returns (Signature-Input, Signature).
@@ -434,7 +503,36 @@ mod tests {
             1003,
             10,
         );
-        assert_eq!(ok.unwrap(), "key-1");
+        let v = ok.unwrap();
+        assert_eq!(v.api_key, "key-1");
+        assert_eq!(v.nonce, "n1");
+        // The same signed request again within the window is a replay; after it, the nonce
+        // is forgotten (the signature itself has expired by then).
+        let mut guard = NonceGuard::new(10);
+        assert_eq!(guard.check(&v, 1003, 10), Ok(()));
+        assert_eq!(guard.check(&v, 1003, 10), Err(SignatureError::Replayed));
+        assert_eq!(guard.check(&v, 1019, 10), Err(SignatureError::Replayed));
+        let other = Verified {
+            api_key: "key-1".into(),
+            nonce: "n2".into(),
+        };
+        assert_eq!(guard.check(&other, 1003, 10), Ok(()));
+        assert_eq!(guard.check(&v, 1020, 10), Ok(()), "remembered past the window");
+        // Bounded memory: full of live nonces, new ones are refused rather than old forgotten.
+        let mut small = NonceGuard::new(2);
+        for (i, want) in [(0, Ok(())), (1, Ok(())), (2, Err(SignatureError::TooMany))] {
+            let n = Verified {
+                api_key: "k".into(),
+                nonce: format!("n{i}"),
+            };
+            assert_eq!(small.check(&n, 100, 10), want);
+        }
+        let late = Verified {
+            api_key: "k".into(),
+            nonce: "late".into(),
+        };
+        assert_eq!(small.check(&late, 200, 10), Ok(()), "aged-out nonces make room");
+        assert_eq!(small.len(), 1);
         // wrong secret, tampered header, expired
         let wrong = vec![("key-1".to_string(), b"other".to_vec())];
         let r = verify_signature(

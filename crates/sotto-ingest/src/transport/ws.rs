@@ -63,6 +63,12 @@ async fn audiohook_ws(
         now,
         st.cfg.audiohook_max_age_s,
     );
+    // A verified signature is accepted once: its nonce is remembered for the signature's
+    // whole validity window, so a captured upgrade request cannot be replayed.
+    let verified = verified.and_then(|v| match st.audiohook_nonces.lock() {
+        Ok(mut g) => g.check(&v, now, st.cfg.audiohook_max_age_s),
+        Err(_) => Err(audiohook::SignatureError::TooMany),
+    });
     if let Err(e) = verified {
         st.metrics.closed("bad_signature");
         tracing::warn!(error = %e, "AudioHook upgrade refused");
@@ -298,22 +304,17 @@ async fn native_text(
             Ok(None)
         }
         (M::Dtmf { .. }, _) => Ok(None),
-        (M::Control { command }, NativeMode::Own(s)) => {
-            let r = s
-                .lock()
-                .map_err(|_| CloseReason::Protocol("session failed".into()))?
-                .control(&command, "protocol:native");
+        (M::Control { command }, NativeMode::Own(_) | NativeMode::Attached(_)) => {
+            let id = match &*mode {
+                NativeMode::Own(s) => s
+                    .lock()
+                    .map_err(|_| CloseReason::Protocol("session failed".into()))?
+                    .id(),
+                NativeMode::Attached(id) => *id,
+                NativeMode::Waiting => return Ok(None),
+            };
+            let r = crate::server::control_audited(st, id, &command, "protocol:native", None).await;
             if let Err(e) = r {
-                send_json(
-                    socket,
-                    serde_json::json!({"type":"error","reason":e.to_string()}),
-                )
-                .await;
-            }
-            Ok(None)
-        }
-        (M::Control { command }, NativeMode::Attached(id)) => {
-            if let Err(e) = st.registry.control(*id, command, "protocol:native") {
                 send_json(
                     socket,
                     serde_json::json!({"type":"error","reason":e.to_string()}),
