@@ -255,10 +255,7 @@ pub async fn transcript(
     let p = caller.principal()?;
     let c = call_of(&st, p, &id).await?;
     check_call(&st, p, Permission::LiveTranscript, &c).await?;
-    let snap = live(&st)?
-        .hub
-        .snapshot(c.id)
-        .ok_or_else(|| ended(c.id))?;
+    let snap = live(&st)?.hub.snapshot(c.id).ok_or_else(|| ended(c.id))?;
     audit_read(&st, &caller, &c).await?;
     Ok(Json(LiveTranscript {
         call: LiveCall::of(&c),
@@ -303,10 +300,7 @@ pub async fn events(
     let p = caller.principal()?;
     let c = call_of(&st, p, &id).await?;
     check_call(&st, p, Permission::LiveTranscript, &c).await?;
-    let snap = live(&st)?
-        .hub
-        .snapshot(c.id)
-        .ok_or_else(|| ended(c.id))?;
+    let snap = live(&st)?.hub.snapshot(c.id).ok_or_else(|| ended(c.id))?;
     audit_read(&st, &caller, &c).await?;
     let mut first: Vec<Result<Event, Infallible>> = Vec::new();
     first.extend(
@@ -443,12 +437,7 @@ pub async fn control(
 pub fn routes() -> Vec<RouteDef> {
     let perm = Rule::Permission;
     vec![
-        route::<__path_list, _, _>(
-            perm(Permission::LiveTranscript),
-            Action::Other,
-            false,
-            list,
-        ),
+        route::<__path_list, _, _>(perm(Permission::LiveTranscript), Action::Other, false, list),
         route::<__path_transcript, _, _>(
             perm(Permission::LiveTranscript),
             Action::TranscriptRead,
