@@ -316,18 +316,16 @@ pub async fn events(
     // After the snapshot: every event published since, until `ended`.
     let rest = futures::stream::unfold(Some(snap.events), |rx| async move {
         let mut rx = rx?;
-        loop {
-            match rx.recv().await {
-                Ok(ev @ LiveEvent::Ended { .. }) => return Some((Ok(sse_event(&ev)), None)),
-                Ok(ev) => return Some((Ok(sse_event(&ev)), Some(rx))),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let ev = Event::default()
-                        .event("lagged")
-                        .data(format!("{{\"missed\":{n}}}"));
-                    return Some((Ok(ev), Some(rx)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(ev @ LiveEvent::Ended { .. }) => Some((Ok(sse_event(&ev)), None)),
+            Ok(ev) => Some((Ok(sse_event(&ev)), Some(rx))),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                let ev = Event::default()
+                    .event("lagged")
+                    .data(format!("{{\"missed\":{n}}}"));
+                Some((Ok(ev), Some(rx)))
             }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
     let stream = futures::stream::iter(first).chain(rest);
