@@ -119,7 +119,9 @@ impl RouteDef {
     /// Lifts the server-wide request-body limit for this route; its handler must then bound
     /// what it reads itself (uploads, with their own limit).
     pub fn without_body_limit(mut self) -> Self {
-        self.handler = self.handler.layer(axum::extract::DefaultBodyLimit::disable());
+        self.handler = self
+            .handler
+            .layer(axum::extract::DefaultBodyLimit::disable());
         self
     }
 }

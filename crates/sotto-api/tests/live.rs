@@ -122,9 +122,13 @@ async fn stream(ws: &mut Ws, fx: &Fixture, from: usize, to: usize) {
         let c = &fx.caller[i * 160..((i + 1) * 160).min(fx.caller.len())];
         let a = &fx.agent[i * 160..((i + 1) * 160).min(fx.agent.len())];
         sotto_ingest::proto::native::encode_binary(0, None, c, &mut frame);
-        ws.send(Message::Binary(frame.clone().into())).await.unwrap();
+        ws.send(Message::Binary(frame.clone().into()))
+            .await
+            .unwrap();
         sotto_ingest::proto::native::encode_binary(1, None, a, &mut frame);
-        ws.send(Message::Binary(frame.clone().into())).await.unwrap();
+        ws.send(Message::Binary(frame.clone().into()))
+            .await
+            .unwrap();
         let t = (i as u64 + 1) * 20;
         while cp.peek().is_some_and(|p| p.last().unwrap().end_ms <= t) {
             let p = cp.next().unwrap();
@@ -172,7 +176,12 @@ async fn finish_call(h: &Harness, mut ws: Ws, fx: &Fixture) {
 async fn wait_stored(h: &Harness, tenant: &TenantId, id: &str) {
     let iid = id.parse().unwrap();
     for _ in 0..500 {
-        if h.vault.interaction_facts(tenant, iid).await.unwrap().is_some() {
+        if h.vault
+            .interaction_facts(tenant, iid)
+            .await
+            .unwrap()
+            .is_some()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -284,7 +293,13 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
 
     // The call is listed for its agent and the agent's supervisor, not for billing.
     let r = h
-        .send(Method::GET, "/api/v1/live/calls", &Auth::Session(agent.clone()), None, &[])
+        .send(
+            Method::GET,
+            "/api/v1/live/calls",
+            &Auth::Session(agent.clone()),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 200);
     let ids: Vec<String> = r.json()["calls"]
@@ -299,11 +314,23 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
         "another team's call is not listed for an agent"
     );
     let r = h
-        .send(Method::GET, "/api/v1/live/calls", &Auth::Session(sup.clone()), None, &[])
+        .send(
+            Method::GET,
+            "/api/v1/live/calls",
+            &Auth::Session(sup.clone()),
+            None,
+            &[],
+        )
         .await;
     assert!(r.body_text().contains(&id));
     let r = h
-        .send(Method::GET, "/api/v1/live/calls", &Auth::Session(billing.clone()), None, &[])
+        .send(
+            Method::GET,
+            "/api/v1/live/calls",
+            &Auth::Session(billing.clone()),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(r.status, 403);
 
@@ -316,7 +343,10 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
     let half = n / 2;
     stream(&mut ws, &fx, 0, half / 2).await;
     // Paused and resumed by the agent through the API, with a reason.
-    for (cmd, reason) in [("pause", "caller asked for a break"), ("resume", "caller is back")] {
+    for (cmd, reason) in [
+        ("pause", "caller asked for a break"),
+        ("resume", "caller is back"),
+    ] {
         let r = h
             .send(
                 Method::POST,
@@ -343,7 +373,10 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
     for (body, code) in [
         (json!({"command": "explode"}), "invalid_command"),
         (json!({"command": "consent_given"}), "invalid_basis"),
-        (json!({"command": "pause", "reason": "x".repeat(300)}), "invalid_reason"),
+        (
+            json!({"command": "pause", "reason": "x".repeat(300)}),
+            "invalid_reason",
+        ),
     ] {
         let r = h
             .send(
@@ -378,19 +411,27 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
         .map(|s| s["text"].as_str().unwrap().to_owned())
         .collect();
     let all = texts.join(" | ");
-    assert!(all.contains("[PAYMENT_CARD]"), "card redacted for live subscribers");
+    assert!(
+        all.contains("[PAYMENT_CARD]"),
+        "card redacted for live subscribers"
+    );
     assert!(!all.contains("eight two one one"), "card words gone");
     assert!(!all.contains("diabetes"), "health statement gone");
-    assert!(all.contains("Quenfeldt"), "the name stays: the agent needs it");
+    assert!(
+        all.contains("Quenfeldt"),
+        "the name stays: the agent needs it"
+    );
     let tl = so_far["timeline"].as_array().unwrap().clone();
     let k = kinds(&tl);
-    for want in ["recording_started", "recording_paused", "recording_resumed", "pci_pause"] {
+    for want in [
+        "recording_started",
+        "recording_paused",
+        "recording_resumed",
+        "pci_pause",
+    ] {
         assert!(k.contains(&want.to_owned()), "{want} in {k:?}");
     }
-    let paused = tl
-        .iter()
-        .find(|t| t["type"] == "recording_paused")
-        .unwrap();
+    let paused = tl.iter().find(|t| t["type"] == "recording_paused").unwrap();
     assert_eq!(paused["actor"], agent.actor.as_str());
     assert_eq!(paused["reason"], "caller asked for a break");
     assert!(
@@ -427,7 +468,12 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
         .map(|e| e.data.clone())
         .collect();
     let k = kinds(&seen_tl);
-    for want in ["recording_paused", "recording_resumed", "pci_pause", "closed"] {
+    for want in [
+        "recording_paused",
+        "recording_resumed",
+        "pci_pause",
+        "closed",
+    ] {
         assert!(k.contains(&want.to_owned()), "{want} in {k:?}");
     }
     assert_eq!(seen.last().unwrap().event, "ended");
@@ -480,7 +526,13 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
     let stored = r.json();
     let tl = stored["timeline"].as_array().unwrap().clone();
     let k = kinds(&tl);
-    for want in ["recording_started", "recording_paused", "recording_resumed", "pci_pause", "closed"] {
+    for want in [
+        "recording_started",
+        "recording_paused",
+        "recording_resumed",
+        "pci_pause",
+        "closed",
+    ] {
         assert!(k.contains(&want.to_owned()), "{want} in stored {k:?}");
     }
     let paused = tl.iter().find(|t| t["kind"] == "recording_paused").unwrap();
@@ -488,7 +540,13 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
     assert_eq!(paused["reason"], "caller asked for a break");
     let pci = tl.iter().find(|t| t["kind"] == "pci_pause").unwrap();
     assert!(pci["detail"]["until_ms"].as_u64().unwrap() > pci["at_ms"].as_u64().unwrap());
-    assert_eq!(stored["interaction"]["recordings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        stored["interaction"]["recordings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // ... and in the subject export.
     let dpo = h.login_role(Role::Dpo).await;
@@ -526,7 +584,10 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
     let by_agent = h.entries(&h.tenant, &agent.actor, Outcome::Ok).await;
     let reads = by_agent
         .iter()
-        .filter(|e| e.entry.action == Action::TranscriptRead && e.entry.object.as_deref() == Some(id.as_str()))
+        .filter(|e| {
+            e.entry.action == Action::TranscriptRead
+                && e.entry.object.as_deref() == Some(id.as_str())
+        })
         .count();
     assert!(reads >= 2, "subscription and so-far read audited: {reads}");
     let controls: Vec<_> = by_agent
@@ -541,12 +602,19 @@ async fn handover_transcript_control_and_timeline_of_a_live_call() {
         .filter(|e| e.entry.action == Action::RecordingControl)
         .map(|e| e.entry.purpose.clone().unwrap_or_default())
         .collect();
-    assert_eq!(native_controls, vec!["pause", "resume"], "protocol controls audited");
+    assert_eq!(
+        native_controls,
+        vec!["pause", "resume"],
+        "protocol controls audited"
+    );
     assert!(native
         .iter()
         .all(|e| !format!("{:?}", e.entry).contains("ivr flow")));
     // Billing's attempt to list was refused and audited.
-    assert!(!h.entries(&h.tenant, &billing.actor, Outcome::Denied).await.is_empty());
+    assert!(!h
+        .entries(&h.tenant, &billing.actor, Outcome::Denied)
+        .await
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -563,7 +631,15 @@ async fn without_a_legal_basis_the_audio_is_discarded_and_consent_mid_call_keeps
         .put_tenant(&t, "No basis", ProcessingMode::Anonymise)
         .await
         .unwrap();
-    let u = common::create_user(&h.access, &t, "nb-agent", Role::Agent, Some("t9"), Some("a9")).await;
+    let u = common::create_user(
+        &h.access,
+        &t,
+        "nb-agent",
+        Role::Agent,
+        Some("t9"),
+        Some("a9"),
+    )
+    .await;
     let agent = h.login(&u).await;
 
     // 1. No consent, no legal duty, not in record mode: transcribed, audio discarded.
@@ -594,7 +670,9 @@ async fn without_a_legal_basis_the_audio_is_discarded_and_consent_mid_call_keeps
         assert_eq!(r.code(), "no_legal_basis");
     }
     assert!(
-        !h.entries(&t, &agent.actor, Outcome::Denied).await.is_empty(),
+        !h.entries(&t, &agent.actor, Outcome::Denied)
+            .await
+            .is_empty(),
         "the refused start is audited"
     );
     let n = fx.caller.len().div_ceil(160);
@@ -617,7 +695,10 @@ async fn without_a_legal_basis_the_audio_is_discarded_and_consent_mid_call_keeps
         0,
         "no audio without a legal basis"
     );
-    assert!(!j["segments"].as_array().unwrap().is_empty(), "the transcript is kept");
+    assert!(
+        !j["segments"].as_array().unwrap().is_empty(),
+        "the transcript is kept"
+    );
     assert!(kinds(j["timeline"].as_array().unwrap()).contains(&"no_legal_basis".to_owned()));
 
     // 2. Consent given mid-call through the API: the audio from then on is kept, the part
@@ -694,7 +775,9 @@ async fn uploads_run_the_batch_path_and_refuse_bad_input_without_storing_anythin
         ("audio", "audio/ogg", b"OggS...."),
         ("transcript", "application/json", transcript.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 415, "{}", r.body_text());
     assert_eq!(r.code(), "unsupported_codec");
     // A bad WAV: 400 with a code.
@@ -702,7 +785,9 @@ async fn uploads_run_the_batch_path_and_refuse_bad_input_without_storing_anythin
         ("audio", "audio/wav", b"RIFF\x10\x00\x00\x00WAVEjunkjunk"),
         ("transcript", "application/json", transcript.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 400, "{}", r.body_text());
     assert_eq!(r.code(), "bad_wav");
     // Too large: 413.
@@ -711,7 +796,9 @@ async fn uploads_run_the_batch_path_and_refuse_bad_input_without_storing_anythin
         ("audio", "audio/wav", &big),
         ("transcript", "application/json", transcript.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 413, "{}", r.body_text());
     assert_eq!(r.code(), "payload_too_large");
     // No transcript and an engine that cannot transcribe audio: refused, not stored unchecked.
@@ -720,16 +807,24 @@ async fn uploads_run_the_batch_path_and_refuse_bad_input_without_storing_anythin
         ("audio", "audio/wav", &wav),
         ("metadata", "application/json", meta.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 422, "{}", r.body_text());
     assert_eq!(r.code(), "transcript_required");
     // Bad metadata: 400.
     let (ct, body) = common::multipart(&[
         ("audio", "audio/wav", &wav),
-        ("metadata", "application/json", br#"{"direction":"sideways"}"#),
+        (
+            "metadata",
+            "application/json",
+            br#"{"direction":"sideways"}"#,
+        ),
         ("transcript", "application/json", transcript.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 400, "{}", r.body_text());
     assert_eq!(r.code(), "invalid_metadata");
     // Another team's agent: refused by scope.
@@ -739,25 +834,39 @@ async fn uploads_run_the_batch_path_and_refuse_bad_input_without_storing_anythin
         ("metadata", "application/json", other.as_bytes()),
         ("transcript", "application/json", transcript.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 403, "{}", r.body_text());
-    assert_eq!(count().await, before, "nothing stored by any refused upload");
+    assert_eq!(
+        count().await,
+        before,
+        "nothing stored by any refused upload"
+    );
 
     // Raw 8 kHz μ-law voicemail with its transcript: stored through the batch path, the card
     // removed from the text and silenced in the audio.
     let pcm: Vec<i16> = (0..16_000).map(|i| ((i % 40) as i16 - 20) * 300).collect();
-    let ulaw: Vec<u8> = pcm.iter().map(|&s| sotto_audio::g711::ulaw_encode(s)).collect();
+    let ulaw: Vec<u8> = pcm
+        .iter()
+        .map(|&s| sotto_audio::g711::ulaw_encode(s))
+        .collect();
     let (ct, body) = common::multipart(&[
         ("audio", "audio/basic", &ulaw),
         ("metadata", "application/json", meta.as_bytes()),
         ("transcript", "application/json", transcript.as_bytes()),
     ]);
-    let r = h.send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body).await;
+    let r = h
+        .send_raw(Method::POST, "/api/v1/uploads", &auth, &ct, body)
+        .await;
     assert_eq!(r.status, 201, "{}", r.body_text());
     let receipt = r.json();
     assert_eq!(receipt["audio_stored"], true);
     assert_eq!(receipt["transcribed_by"], "supplied");
-    assert!(receipt["redactions"]["payment_card"].as_u64().unwrap() >= 1, "{receipt}");
+    assert!(
+        receipt["redactions"]["payment_card"].as_u64().unwrap() >= 1,
+        "{receipt}"
+    );
     assert_eq!(count().await, before + 1);
     let id = receipt["interaction"].as_str().unwrap();
     let r = h

@@ -61,7 +61,9 @@ impl Command {
     /// `recording.control`.
     pub fn audit_action(&self) -> Action {
         match self {
-            Command::ConsentGiven { .. } | Command::ConsentWithdrawn { .. } => Action::ConsentChange,
+            Command::ConsentGiven { .. } | Command::ConsentWithdrawn { .. } => {
+                Action::ConsentChange
+            }
             _ => Action::RecordingControl,
         }
     }

@@ -276,7 +276,10 @@ async fn audiohook_call_end_to_end_and_bad_signature() {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
             assert_eq!(r.status(), 401, "replayed nonce refused with 401")
         }
-        other => panic!("a replayed AudioHook signature was accepted: {:?}", other.is_ok()),
+        other => panic!(
+            "a replayed AudioHook signature was accepted: {:?}",
+            other.is_ok()
+        ),
     }
     let open = serde_json::json!({"version":"2","type":"open","seq":1,"serverseq":0,"id":session,"position":"PT0S",
         "parameters":{"organizationId":"org-1","conversationId":"c1","participant":{"id":"p","ani":"+4520987654","aniName":"","dnis":"+4570000000"},

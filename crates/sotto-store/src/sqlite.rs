@@ -828,8 +828,9 @@ impl Store for SqliteStore {
     }
 
     async fn timeline(&self, interaction: InteractionId) -> Result<Vec<TimelineRow>, StoreError> {
-        let sql =
-            format!("SELECT {TIMELINE_COLS} FROM timeline_events WHERE interaction = ? ORDER BY seq");
+        let sql = format!(
+            "SELECT {TIMELINE_COLS} FROM timeline_events WHERE interaction = ? ORDER BY seq"
+        );
         let rs = sqlx::query(&sql)
             .bind(interaction.to_string())
             .fetch_all(&self.reader)

@@ -26,6 +26,7 @@ macro_rules! store_suite {
             list_filters_and_ordering,
             segments_ordered_by_seq_and_recordings,
             insert_interactions_is_one_transaction,
+            timeline_round_trip_atomic_and_erased_with_its_interaction,
             consents_ordered_by_time,
             cases_round_trip,
             holds_active_expired_released,
@@ -698,6 +699,67 @@ pub mod cases {
 
         s.insert_interactions(&[good]).await.unwrap();
         assert_eq!(s.count_interactions(&t).await.unwrap(), 1);
+    }
+
+    fn event(i: InteractionId, seq: i64, kind: &str, reason: Option<Vec<u8>>) -> TimelineRow {
+        TimelineRow {
+            interaction: i,
+            seq,
+            at_ms: 1_000 * seq,
+            leg: (seq % 2 == 0).then_some(seq % 3),
+            kind: kind.into(),
+            detail: format!("{{\"until_ms\":{}}}", 1_000 * seq + 500),
+            actor: "user:0193".into(),
+            sealed_reason: reason,
+        }
+    }
+
+    pub async fn timeline_round_trip_atomic_and_erased_with_its_interaction(s: &dyn Store) {
+        let t = tenant(s, "acme").await;
+        let a = subject(s, &t).await;
+        let b = bundle(&t, a, 1_000, 2, 1);
+        let id = b.interaction.id;
+        let mut events: Vec<TimelineRow> = TIMELINE_KINDS
+            .iter()
+            .enumerate()
+            .map(|(n, k)| event(id, n as i64, k, (n % 2 == 1).then(|| vec![n as u8; 28])))
+            .collect();
+        events.reverse();
+        s.insert_interactions_with_timeline(std::slice::from_ref(&b), &events)
+            .await
+            .unwrap();
+        events.reverse();
+        assert_eq!(
+            s.timeline(id).await.unwrap(),
+            events,
+            "every kind, ordered by seq"
+        );
+        assert!(s.timeline(InteractionId::new()).await.unwrap().is_empty());
+
+        // An unknown kind, a duplicate seq or a row naming another interaction: nothing at all
+        // is written, the interaction included.
+        let c = bundle(&t, a, 2_000, 1, 0);
+        let cid = c.interaction.id;
+        for bad in [
+            vec![event(cid, 0, "coffee_break", None)],
+            vec![event(cid, 0, "gap", None), event(cid, 0, "dtmf", None)],
+            vec![event(InteractionId::new(), 0, "gap", None)],
+        ] {
+            assert!(s
+                .insert_interactions_with_timeline(std::slice::from_ref(&c), &bad)
+                .await
+                .is_err());
+            assert!(s.get_interaction(&t, cid).await.unwrap().is_none());
+            assert!(s.timeline(cid).await.unwrap().is_empty());
+        }
+        assert!(s
+            .insert_interactions_with_timeline(&[], &[event(cid, 0, "gap", None)])
+            .await
+            .is_err());
+
+        // Erasing the subject's content takes the timeline with it.
+        s.delete_subject_content(&t, a, &[]).await.unwrap();
+        assert!(s.timeline(id).await.unwrap().is_empty());
     }
 
     pub async fn consents_ordered_by_time(s: &dyn Store) {

@@ -552,8 +552,7 @@ pub(crate) fn xlsx_bytes(e: &SubjectExport) -> Result<Vec<u8>> {
         for i in &e.interactions {
             for t in &i.timeline {
                 ws.write_string(r, 0, &i.id).map_err(xe)?;
-                ws.write_number(r, 1, t.at_ms as f64 / 1000.0)
-                    .map_err(xe)?;
+                ws.write_number(r, 1, t.at_ms as f64 / 1000.0).map_err(xe)?;
                 if let Some(l) = t.leg {
                     ws.write_number(r, 2, l as f64).map_err(xe)?;
                 }

@@ -463,7 +463,10 @@ impl LiveRecordingWriter {
         let mut rows = Vec::with_capacity(events.len());
         for (seq, ev) in events.into_iter().enumerate() {
             if !sotto_store::TIMELINE_KINDS.contains(&ev.kind.as_str()) {
-                return Err(VaultError::invalid("timeline kind", "not a known event kind"));
+                return Err(VaultError::invalid(
+                    "timeline kind",
+                    "not a known event kind",
+                ));
             }
             let sealed_reason = match &ev.reason {
                 Some(r) => Some(

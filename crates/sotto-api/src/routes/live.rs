@@ -255,10 +255,7 @@ pub async fn transcript(
     let p = caller.principal()?;
     let c = call_of(&st, p, &id).await?;
     check_call(&st, p, Permission::LiveTranscript, &c).await?;
-    let snap = live(&st)?
-        .hub
-        .snapshot(c.id)
-        .ok_or_else(|| ended(c.id))?;
+    let snap = live(&st)?.hub.snapshot(c.id).ok_or_else(|| ended(c.id))?;
     audit_read(&st, &caller, &c).await?;
     Ok(Json(LiveTranscript {
         call: LiveCall::of(&c),
@@ -303,10 +300,7 @@ pub async fn events(
     let p = caller.principal()?;
     let c = call_of(&st, p, &id).await?;
     check_call(&st, p, Permission::LiveTranscript, &c).await?;
-    let snap = live(&st)?
-        .hub
-        .snapshot(c.id)
-        .ok_or_else(|| ended(c.id))?;
+    let snap = live(&st)?.hub.snapshot(c.id).ok_or_else(|| ended(c.id))?;
     audit_read(&st, &caller, &c).await?;
     let mut first: Vec<Result<Event, Infallible>> = Vec::new();
     first.extend(
@@ -322,18 +316,16 @@ pub async fn events(
     // After the snapshot: every event published since, until `ended`.
     let rest = futures::stream::unfold(Some(snap.events), |rx| async move {
         let mut rx = rx?;
-        loop {
-            match rx.recv().await {
-                Ok(ev @ LiveEvent::Ended { .. }) => return Some((Ok(sse_event(&ev)), None)),
-                Ok(ev) => return Some((Ok(sse_event(&ev)), Some(rx))),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let ev = Event::default()
-                        .event("lagged")
-                        .data(format!("{{\"missed\":{n}}}"));
-                    return Some((Ok(ev), Some(rx)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(ev @ LiveEvent::Ended { .. }) => Some((Ok(sse_event(&ev)), None)),
+            Ok(ev) => Some((Ok(sse_event(&ev)), Some(rx))),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                let ev = Event::default()
+                    .event("lagged")
+                    .data(format!("{{\"missed\":{n}}}"));
+                Some((Ok(ev), Some(rx)))
             }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
     let stream = futures::stream::iter(first).chain(rest);
@@ -443,12 +435,7 @@ pub async fn control(
 pub fn routes() -> Vec<RouteDef> {
     let perm = Rule::Permission;
     vec![
-        route::<__path_list, _, _>(
-            perm(Permission::LiveTranscript),
-            Action::Other,
-            false,
-            list,
-        ),
+        route::<__path_list, _, _>(perm(Permission::LiveTranscript), Action::Other, false, list),
         route::<__path_transcript, _, _>(
             perm(Permission::LiveTranscript),
             Action::TranscriptRead,

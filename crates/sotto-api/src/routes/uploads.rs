@@ -141,7 +141,11 @@ fn decode(codec: Codec, bytes: &[u8]) -> ApiResult<DecodedWav> {
             .map_err(|e| err(StatusCode::BAD_REQUEST, "bad_wav", e.to_string())),
         Codec::Raw(enc) => {
             if bytes.is_empty() {
-                return Err(err(StatusCode::BAD_REQUEST, "bad_audio", "the audio is empty"));
+                return Err(err(
+                    StatusCode::BAD_REQUEST,
+                    "bad_audio",
+                    "the audio is empty",
+                ));
             }
             let samples = match enc {
                 SourceEncoding::ALaw => sotto_audio::g711::alaw_decode_slice(bytes),

@@ -260,12 +260,10 @@ pub async fn harness_with(opts: Options) -> Harness {
     if let Some(d) = opts.ingest_delay_ms {
         icfg.delay_ms = d;
     }
-    let ingest = sotto_ingest::IngestServer::start_with(sotto_ingest::IngestState::new(
-        icfg,
-        vault.clone(),
-    ))
-    .await
-    .unwrap();
+    let ingest =
+        sotto_ingest::IngestServer::start_with(sotto_ingest::IngestState::new(icfg, vault.clone()))
+            .await
+            .unwrap();
     let live_mine = open_live(&ingest, &tenant, "a1").await;
     let live_theirs = open_live(&ingest, &tenant, "a2").await;
     let live_foreign = open_live(&ingest, &other, "a1").await;

@@ -232,7 +232,12 @@ impl NonceGuard {
 
     /// Accepts `v`'s nonce once within the window; a repeat is [`SignatureError::Replayed`].
     /// Call only after the signature verified (unverified requests must not fill the memory).
-    pub fn check(&mut self, v: &Verified, now_s: u64, max_age_s: u64) -> Result<(), SignatureError> {
+    pub fn check(
+        &mut self,
+        v: &Verified,
+        now_s: u64,
+        max_age_s: u64,
+    ) -> Result<(), SignatureError> {
         let key = (v.api_key.clone(), v.nonce.clone());
         if let Some(until) = self.seen.get(&key) {
             if *until >= now_s {
@@ -517,7 +522,11 @@ mod tests {
             nonce: "n2".into(),
         };
         assert_eq!(guard.check(&other, 1003, 10), Ok(()));
-        assert_eq!(guard.check(&v, 1020, 10), Ok(()), "remembered past the window");
+        assert_eq!(
+            guard.check(&v, 1020, 10),
+            Ok(()),
+            "remembered past the window"
+        );
         // Bounded memory: full of live nonces, new ones are refused rather than old forgotten.
         let mut small = NonceGuard::new(2);
         for (i, want) in [(0, Ok(())), (1, Ok(())), (2, Err(SignatureError::TooMany))] {
@@ -531,7 +540,11 @@ mod tests {
             api_key: "k".into(),
             nonce: "late".into(),
         };
-        assert_eq!(small.check(&late, 200, 10), Ok(()), "aged-out nonces make room");
+        assert_eq!(
+            small.check(&late, 200, 10),
+            Ok(()),
+            "aged-out nonces make room"
+        );
         assert_eq!(small.len(), 1);
         // wrong secret, tampered header, expired
         let wrong = vec![("key-1".to_string(), b"other".to_vec())];
