@@ -861,7 +861,9 @@ impl Policies {
         Ok(r)
     }
 
-    pub(crate) async fn announce_erasure(&self, r: &ErasureReceipt) -> Result<()> {
+    /// Tells the CRM (webhook `subject.erased`, ids and counts only) about an erasure done
+    /// through the vault directly (e.g. the API's, which carries the caller's access context).
+    pub async fn announce_erasure(&self, r: &ErasureReceipt) -> Result<()> {
         let mut ids = Map::new();
         ids.insert("subject".into(), json!(r.subject.to_string()));
         ids.insert("receipt".into(), json!(r.receipt.to_string()));

@@ -463,6 +463,15 @@ impl Vault {
             ProcessingMode::Record => Some(LegalBasis::LegitimateInterest),
             _ => None,
         });
+        // Fail closed (guarantee 1): audio that would be kept must have been checked, and only a
+        // transcript says where card numbers and special-category data were spoken.
+        if req.audio.is_some() && processed.is_none() && keep_audio_basis.is_some() {
+            return Err(VaultError::invalid(
+                "transcript",
+                "a recording is only stored with its transcript: without one nothing could check \
+                 it for card numbers or special-category data (transcribe it first)",
+            ));
+        }
         let mut audio_dropped_reason = None;
         let mut silenced_ms = 0u64;
         let mut duration_ms = 0u64;

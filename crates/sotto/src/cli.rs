@@ -177,7 +177,8 @@ pub struct IngestArgs {
     /// Case (deal) id this call belongs to
     #[arg(long = "case")]
     pub case_id: Option<String>,
-    /// Transcript JSON: {"segments":[{"speaker","start_ms","end_ms","text","words"?}]}
+    /// Transcript JSON: {"segments":[{"speaker","start_ms","end_ms","text","words"?}]}. Required
+    /// when the audio is kept (a legal basis): audio is only stored once it has been checked
     #[arg(long)]
     pub transcript: Option<PathBuf>,
     /// Language of the transcript (da, sv, nb, fi, et, de, en); detected when left out

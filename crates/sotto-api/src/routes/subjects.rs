@@ -151,6 +151,14 @@ pub async fn erase(
         .vault()
         .forget_ctx(&p.tenant, subject, &caller.ctx)
         .await?;
+    // The CRM hears of it like of every other erasure (webhook `subject.erased`).
+    // The erasure is done either way; a webhook that could not be queued is logged, not
+    // reported as a failed erasure.
+    if let Some(ps) = st.policy_state() {
+        if let Err(e) = ps.policies.announce_erasure(&receipt).await {
+            tracing::warn!(error = %e, "the subject.erased webhook could not be queued");
+        }
+    }
     Ok(Json(receipt).into_response())
 }
 
