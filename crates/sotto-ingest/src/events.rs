@@ -130,7 +130,10 @@ mod tests {
 
     #[test]
     fn routing_keys_are_cleaned_not_truncated() {
-        assert_eq!(CallRouting::clean(Some(" sales ".into())), Some("sales".into()));
+        assert_eq!(
+            CallRouting::clean(Some(" sales ".into())),
+            Some("sales".into())
+        );
         assert_eq!(CallRouting::clean(Some(String::new())), None);
         assert_eq!(CallRouting::clean(Some("a\u{7}b".into())), None);
         assert_eq!(CallRouting::clean(Some("x".repeat(129))), None);

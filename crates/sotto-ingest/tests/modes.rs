@@ -92,7 +92,9 @@ async fn call(h: &Harness, fx: &Fixture, extra: serde_json::Value) -> Interactio
         for (leg, audio) in [(0u8, &fx.caller), (1u8, &fx.agent)] {
             let a = &audio[(i * 160).min(audio.len())..((i + 1) * 160).min(audio.len())];
             native::encode_binary(leg, None, a, &mut frame);
-            ws.send(Message::Binary(frame.clone().into())).await.unwrap();
+            ws.send(Message::Binary(frame.clone().into()))
+                .await
+                .unwrap();
         }
     }
     supply_all(&mut ws, fx, "agent").await;

@@ -32,7 +32,8 @@ pub use retention::{spawn_scheduler, BlockedItem, RetentionEngine, RetentionRepo
 pub use stats::{Stats, StatsDay, StatsQuery};
 pub use timeline::{CaseExportFormat, CaseExportReceipt, ExportVerification};
 pub use webhook::{
-    spawn_dispatcher, spawn_dispatcher_until, DeliveryReport, WebhookConfig, WebhookEndpoint, WebhookEvent, Webhooks,
+    spawn_dispatcher, spawn_dispatcher_until, DeliveryReport, WebhookConfig, WebhookEndpoint,
+    WebhookEvent, Webhooks,
 };
 
 /// The actor the retention engine records in the audit log.

@@ -373,32 +373,32 @@ async fn dispatch_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut iv = tokio::time::interval(every);
-        iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            tokio::select! {
-                _ = iv.tick() => {}
-                r = stop.changed() => {
-                    if r.is_err() || *stop.borrow() {
-                        return;
-                    }
-                    continue;
+    iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = iv.tick() => {}
+            r = stop.changed() => {
+                if r.is_err() || *stop.borrow() {
+                    return;
                 }
+                continue;
             }
-            match hooks.deliver_due().await {
-                Ok(r) if r != DeliveryReport::default() => {
-                    tracing::info!(
-                        delivered = r.delivered,
-                        retried = r.retried,
-                        failed = r.failed,
-                        "webhooks"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook dispatcher pass failed"),
+        }
+        match hooks.deliver_due().await {
+            Ok(r) if r != DeliveryReport::default() => {
+                tracing::info!(
+                    delivered = r.delivered,
+                    retried = r.retried,
+                    failed = r.failed,
+                    "webhooks"
+                )
             }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook dispatcher pass failed"),
+        }
     }
 }
 

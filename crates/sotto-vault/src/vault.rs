@@ -941,7 +941,13 @@ impl Vault {
         let mut entries = Vec::with_capacity(erasable.len());
         for (s, purpose) in subjects {
             let Some(r) = receipts.get(s) else { continue };
-            let mut e = Entry::new(tenant.clone(), self.clock.now_ms(), actor, Action::Erasure, outcome);
+            let mut e = Entry::new(
+                tenant.clone(),
+                self.clock.now_ms(),
+                actor,
+                Action::Erasure,
+                outcome,
+            );
             e.subject = Some(*s);
             e.object = done.is_ok().then(|| format!("receipt:{}", r.receipt));
             e.purpose = purpose.clone();
@@ -952,10 +958,7 @@ impl Vault {
         if let Err(e) = self.store.checkpoint().await {
             tracing::warn!("checkpoint after erasure deferred: {e}");
         }
-        Ok(subjects
-            .iter()
-            .map(|(s, _)| receipts.remove(s))
-            .collect())
+        Ok(subjects.iter().map(|(s, _)| receipts.remove(s)).collect())
     }
 
     pub(crate) async fn forget_unaudited(

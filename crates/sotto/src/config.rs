@@ -289,7 +289,10 @@ impl Config {
         }
         let mut names = std::collections::HashSet::new();
         for (i, w) in self.webhooks.iter().enumerate() {
-            let name = w.name.clone().unwrap_or_else(|| format!("webhook-{}", i + 1));
+            let name = w
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("webhook-{}", i + 1));
             let at = format!("[[webhooks]] `{name}`");
             if name.is_empty()
                 || name.len() > 64

@@ -193,10 +193,19 @@ tenant = "default"
             verify_signature(SECRET.as_bytes(), sig, &r.body, now_s(), 300),
             "signature verifies over the raw body"
         );
-        assert!(!verify_signature(b"another-secret-123", sig, &r.body, now_s(), 300));
+        assert!(!verify_signature(
+            b"another-secret-123",
+            sig,
+            &r.body,
+            now_s(),
+            300
+        ));
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         let text = String::from_utf8_lossy(&r.body);
-        assert!(!text.contains(CALLER) && !text.contains("20123456"), "no number");
+        assert!(
+            !text.contains(CALLER) && !text.contains("20123456"),
+            "no number"
+        );
         assert_eq!(body["tenant"], "default");
         assert_eq!(
             r.headers.get("sotto-event").map(String::as_str),
@@ -258,7 +267,10 @@ fn start_error(dir: &Path, webhook: &str) -> String {
 fn bad_webhook_entries_stop_the_start_with_the_field_named() {
     let dir = tempfile::tempdir().unwrap();
     let s = format!("secret = \"{SECRET}\"");
-    let e = start_error(dir.path(), &format!("url = \"ftp://crm.example/x?token=abc\"\n{s}"));
+    let e = start_error(
+        dir.path(),
+        &format!("url = \"ftp://crm.example/x?token=abc\"\n{s}"),
+    );
     assert!(e.contains("url") && !e.contains("token=abc"), "{e}");
     let e = start_error(dir.path(), "url = \"https://crm.example/x\"");
     assert!(e.contains("secret"), "{e}");
