@@ -7,7 +7,9 @@
 //! encrypts it; the [`LiveHub`] that streams redacted transcript segments to agents' screens; the
 //! [`CallRegistry`] through which recording control and consent reach a running call; the
 //! protocols (native Sotto WebSocket, Twilio Media Streams, Genesys AudioHook, Asterisk
-//! AudioSocket) as pure codecs ([`proto`]) plus their transports; and the ingest metrics.
+//! AudioSocket) as pure codecs ([`proto`]) plus their transports; the ingest metrics; and the
+//! narrow hooks ([`events`]) through which the policy layer picks a call's processing mode and
+//! hears about finished calls (ingest never depends on `sotto-policy`).
 //!
 //! Must never: let audio reach the writer (and so the disk) before its interval was checked —
 //! audio that could not be checked in time is replaced by silence and marked as a gap; log or
@@ -17,6 +19,7 @@
 //! The delay line and its trade-off: see [`session`] and ARCHITECTURE.md "Live calls".
 
 pub mod config;
+pub mod events;
 pub mod hub;
 pub mod loadgen;
 pub mod metrics;
@@ -27,6 +30,9 @@ pub mod session;
 mod transport;
 
 pub use config::IngestConfig;
+pub use events::{
+    CallEvents, CallPolicy, CallRouting, CompletedCall, LivePolicy, NoEvents, TenantMode,
+};
 pub use hub::{LiveEvent, LiveHub, LiveSegment, LiveSnapshot};
 pub use metrics::Metrics;
 pub use registry::{CallInfo, CallRegistry, Command};
@@ -42,6 +48,9 @@ pub enum IngestError {
     UnknownCall(String),
     #[error("call {0} has ended")]
     CallEnded(String),
+    /// The processing policy for a call could not be resolved (the call is refused).
+    #[error("processing policy: {0}")]
+    Policy(String),
     #[error("vault: {0}")]
     Vault(#[from] sotto_vault::VaultError),
     #[error("audit log: {0}")]

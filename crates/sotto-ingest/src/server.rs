@@ -2,6 +2,7 @@
 //! AudioSocket, started together by [`IngestServer::start`] (what `sotto serve` calls).
 
 use crate::config::IngestConfig;
+use crate::events::{CallEvents, CallPolicy, NoEvents, TenantMode};
 use crate::hub::LiveHub;
 use crate::metrics::Metrics;
 use crate::registry::CallRegistry;
@@ -26,6 +27,10 @@ pub struct IngestState {
     pub metrics: Arc<Metrics>,
     pub detector: Arc<Detector>,
     pub policy: Arc<Policy>,
+    /// Resolves each call's processing mode from its routing (default: the tenant's mode).
+    pub call_policy: Arc<dyn CallPolicy>,
+    /// Hears about committed calls (default: nobody).
+    pub call_events: Arc<dyn CallEvents>,
     pub(crate) audiosocket: Arc<transport::tcp::Pending>,
     /// Nonces of verified AudioHook signatures still inside their window (replay refusal).
     pub(crate) audiohook_nonces: Arc<std::sync::Mutex<crate::proto::audiohook::NonceGuard>>,
@@ -52,6 +57,8 @@ impl IngestState {
             metrics: Arc::new(Metrics::new()),
             detector,
             policy: Arc::new(sotto_vault::transcript::storage_policy(None)),
+            call_policy: Arc::new(TenantMode),
+            call_events: Arc::new(NoEvents),
             audiosocket: Arc::new(transport::tcp::Pending::default()),
             audiohook_nonces: Arc::new(std::sync::Mutex::new(
                 crate::proto::audiohook::NonceGuard::new(
@@ -59,6 +66,18 @@ impl IngestState {
                 ),
             )),
         }
+    }
+
+    /// Per-call processing modes from `p` (campaign / queue / called-number overrides).
+    pub fn with_call_policy(mut self, p: Arc<dyn CallPolicy>) -> Self {
+        self.call_policy = p;
+        self
+    }
+
+    /// Committed calls are reported to `e` (`call.completed`, `recording.available`).
+    pub fn with_call_events(mut self, e: Arc<dyn CallEvents>) -> Self {
+        self.call_events = e;
+        self
     }
 
     /// How long a closing call waits for its engines.

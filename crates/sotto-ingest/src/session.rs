@@ -21,13 +21,14 @@
 //! replaced by silence; each change is a [`TimelineEvent`] with actor and reason.
 
 use crate::config::IngestConfig;
+use crate::events::{CallRouting, CompletedCall, LivePolicy};
 use crate::hub::{LiveEvent, LiveSegment};
 use crate::server::IngestState;
 use crate::{IngestError, Result};
 use sotto_audio::SourceEncoding;
 use sotto_core::{
-    Channel, Direction, InteractionId, Kind, Lang, LegalBasis, Personal, SegmentKind, Speaker,
-    TenantId,
+    Channel, Direction, InteractionId, Kind, Lang, LegalBasis, Personal, ProcessingMode,
+    SegmentKind, Speaker, TenantId,
 };
 use sotto_detect::policy::{Action, Policy};
 use sotto_detect::stream::StreamConfig;
@@ -50,6 +51,10 @@ pub struct CallStart {
     /// Legal basis for keeping audio given with the call (e.g. IVR consent).
     pub consent: Option<LegalBasis>,
     pub campaign: Option<String>,
+    /// The queue the call came through (a processing-mode override key).
+    pub queue: Option<String>,
+    /// The number the caller dialled — the tenant's own line, never the caller's.
+    pub called_number: Option<String>,
     pub direction: Direction,
     pub lang: Option<Lang>,
     pub agent: Option<String>,
@@ -226,6 +231,9 @@ pub struct CallSession {
     tenant: TenantId,
     protocol: &'static str,
     started_ms: i64,
+    direction: Direction,
+    routing: CallRouting,
+    mode: Option<ProcessingMode>,
     state: IngestState,
     cfg: Arc<IngestConfig>,
     detector: Arc<Detector>,
@@ -279,6 +287,26 @@ impl CallSession {
         if start.legs.is_empty() || start.legs.len() > 8 {
             return Err(IngestError::Protocol("a call needs 1 to 8 legs".into()));
         }
+        let routing = CallRouting {
+            campaign: CallRouting::clean(start.campaign.clone()),
+            queue: CallRouting::clean(start.queue.clone()),
+            called_number: CallRouting::clean(start.called_number.clone()),
+        };
+        // The processing mode for this routing, before anything is opened: a call whose policy
+        // cannot be resolved is refused rather than stored under a guess (fail closed).
+        let live_policy = state
+            .call_policy
+            .resolve(&tenant, &routing)
+            .await
+            .map_err(IngestError::Policy)?;
+        let mode = live_policy.map(|p| p.mode);
+        let recording_basis = match live_policy {
+            Some(LivePolicy {
+                mode: ProcessingMode::Record,
+                basis,
+            }) => start.consent.or(basis),
+            _ => start.consent,
+        };
         let started_ms = state.vault.now_ms();
         let writer = state
             .vault
@@ -291,8 +319,13 @@ impl CallSession {
                 agent: start.agent.clone(),
                 lang: start.lang,
                 legs: start.legs.clone(),
-                recording_basis: start.consent,
-                basis_source: format!("ingest:{}", start.protocol),
+                recording_basis,
+                basis_source: if start.consent.is_none() && recording_basis.is_some() {
+                    format!("policy:{}", start.protocol)
+                } else {
+                    format!("ingest:{}", start.protocol)
+                },
+                mode,
                 spool_dir: cfg.spool_dir.clone(),
             })
             .await?;
@@ -343,6 +376,9 @@ impl CallSession {
             tenant: tenant.clone(),
             protocol: start.protocol,
             started_ms,
+            direction: start.direction,
+            routing,
+            mode,
             state: state.clone(),
             cfg: cfg.clone(),
             detector: state.detector.clone(),
@@ -973,7 +1009,7 @@ impl CallSession {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let (writer, ended_ms, mem) = {
+        let (writer, ended_ms, mem, about) = {
             let Ok(mut s) = session.lock() else {
                 return None;
             };
@@ -1019,7 +1055,14 @@ impl CallSession {
                     tracing::warn!(call = %s.id, error = %e, "timeline not kept");
                 }
             }
-            (writer, ended, s.legs.len() as i64)
+            let about = (
+                s.protocol,
+                s.direction,
+                s.routing.clone(),
+                s.mode,
+                s.started_ms,
+            );
+            (writer, ended, s.legs.len() as i64, about)
         };
         let m = &state.metrics;
         m.active_calls.fetch_sub(1, Ordering::Relaxed);
@@ -1038,6 +1081,36 @@ impl CallSession {
         };
         state.hub.close(id, reason.as_str());
         state.registry.remove(id);
+        if let Ok(r) = &result {
+            let (protocol, direction, routing, mode, started_ms) = about;
+            let call = CompletedCall {
+                tenant: r.tenant.clone(),
+                interaction: r.interaction,
+                subject: r.subject,
+                channel: Channel::Call,
+                direction,
+                protocol,
+                routing,
+                mode,
+                started_ms,
+                ended_ms,
+                duration_ms: r.duration_ms,
+                segments: r.segments,
+                recordings: r.recordings.clone(),
+                audio_stored: r.audio_stored,
+                redactions: r.redactions.clone(),
+                close_reason: reason.as_str(),
+            };
+            // After the commit: a failing observer is logged, the call stays committed.
+            if let Err(e) = state.call_events.call_completed(&call).await {
+                tracing::warn!(call = %id, error = %e, "call.completed observer failed");
+            }
+            if call.audio_stored {
+                if let Err(e) = state.call_events.recording_available(&call).await {
+                    tracing::warn!(call = %id, error = %e, "recording.available observer failed");
+                }
+            }
+        }
         Some(result)
     }
 }

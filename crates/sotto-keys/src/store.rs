@@ -86,6 +86,20 @@ pub trait KeyStore: Send + Sync + 'static {
         subject: SubjectId,
         at_ms: UnixMillis,
     ) -> Result<(), KeyError>;
+    /// [`KeyStore::erase_subject_key`] for many subjects of one tenant at once (a retention run
+    /// erasing the subjects it emptied). Same guarantees per subject; implementations may do it
+    /// in one transaction with one clean-up. Default: one call each.
+    async fn erase_subject_keys(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+        at_ms: UnixMillis,
+    ) -> Result<(), KeyError> {
+        for s in subjects {
+            self.erase_subject_key(tenant, *s, at_ms).await?;
+        }
+        Ok(())
+    }
     /// The subject's key, unwrapped for this call. A tombstone wins over any key row.
     async fn subject_cipher(
         &self,
@@ -550,6 +564,39 @@ impl KeyStore for LocalKeyStore {
             tx.commit().await?;
         }
         tracing::info!(tenant = %tenant, subject = %subject, "subject key destroyed (crypto-shredded)");
+        self.checkpoint().await
+    }
+
+    async fn erase_subject_keys(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+        at_ms: UnixMillis,
+    ) -> Result<(), KeyError> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        {
+            let _w = self.writer.lock().await;
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            for subject in subjects {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO subject_tombstones (tenant, subject, erased_ms) VALUES (?, ?, ?)",
+                )
+                .bind(tenant.as_str())
+                .bind(subject_text(*subject))
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM subject_keys WHERE tenant = ? AND subject = ?")
+                    .bind(tenant.as_str())
+                    .bind(subject_text(*subject))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        tracing::info!(tenant = %tenant, subjects = subjects.len(), "subject keys destroyed (crypto-shredded)");
         self.checkpoint().await
     }
 

@@ -25,14 +25,15 @@ pub mod webhook;
 pub use error::{PolicyError, Result};
 pub use modes::{EffectivePolicy, Routing};
 pub use policies::{
-    ConsentChange, ConsentReport, HoldPreset, HoldRequest, Policies, TextInteraction,
+    ConsentChange, ConsentReport, HoldPreset, HoldRequest, LiveCall, Policies, TextInteraction,
     MIFID_MAX_YEARS, MIFID_YEARS,
 };
 pub use retention::{spawn_scheduler, BlockedItem, RetentionEngine, RetentionReport};
 pub use stats::{Stats, StatsDay, StatsQuery};
 pub use timeline::{CaseExportFormat, CaseExportReceipt, ExportVerification};
 pub use webhook::{
-    spawn_dispatcher, DeliveryReport, WebhookConfig, WebhookEndpoint, WebhookEvent, Webhooks,
+    spawn_dispatcher, spawn_dispatcher_until, DeliveryReport, WebhookConfig, WebhookEndpoint,
+    WebhookEvent, Webhooks,
 };
 
 /// The actor the retention engine records in the audit log.

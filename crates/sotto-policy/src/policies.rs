@@ -90,6 +90,21 @@ pub struct TextInteraction {
     pub source: String,
 }
 
+/// A committed interaction as webhooks and schedules see it: ids, routing and counts.
+#[derive(Debug, Clone)]
+pub struct LiveCall {
+    pub tenant: TenantId,
+    pub interaction: InteractionId,
+    pub subject: SubjectId,
+    pub case: Option<CaseId>,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub duration_ms: u64,
+    pub audio_stored: bool,
+    pub redactions: std::collections::BTreeMap<sotto_core::Kind, u32>,
+    pub routing: Routing,
+}
+
 /// The policy layer over one vault. Cheap to clone.
 #[derive(Clone)]
 pub struct Policies {
@@ -292,19 +307,30 @@ impl Policies {
         eff: &EffectivePolicy,
         routing: &Routing,
     ) -> Result<()> {
+        self.schedule_interaction(&r.tenant, r.interaction, eff, routing)
+            .await
+    }
+
+    async fn schedule_interaction(
+        &self,
+        tenant: &TenantId,
+        interaction: InteractionId,
+        eff: &EffectivePolicy,
+        routing: &Routing,
+    ) -> Result<()> {
         let row = self
             .vault
             .store()
-            .get_interaction(&r.tenant, r.interaction)
+            .get_interaction(tenant, interaction)
             .await?
-            .ok_or_else(|| PolicyError::NotFound(format!("interaction {}", r.interaction)))?;
+            .ok_or_else(|| PolicyError::NotFound(format!("interaction {interaction}")))?;
         let (next, due) =
             modes::first_step(eff.mode, eff.retention_days, row.started_ms, row.ended_ms);
         self.vault
             .store()
             .put_interaction_policy(&InteractionPolicyRow {
-                interaction: r.interaction,
-                tenant: r.tenant.clone(),
+                interaction,
+                tenant: tenant.clone(),
                 campaign: routing.campaign.clone(),
                 queue: routing.queue.clone(),
                 called_number: routing.called_number.clone(),
@@ -326,43 +352,72 @@ impl Policies {
         case: Option<CaseId>,
         routing: &Routing,
     ) -> Result<()> {
+        let call = LiveCall {
+            tenant: r.tenant.clone(),
+            interaction: r.interaction,
+            subject: r.subject,
+            case,
+            channel,
+            direction,
+            duration_ms: r.duration_ms,
+            audio_stored: r.audio_stored,
+            redactions: r.redactions.clone(),
+            routing: routing.clone(),
+        };
+        self.announce(&call, WebhookEvent::CallCompleted).await?;
+        if r.audio_stored {
+            self.announce(&call, WebhookEvent::RecordingAvailable)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// `call.completed` or `recording.available` for one interaction: ids always, the extra
+    /// fields only where the tenant's rule allows them.
+    async fn announce(&self, c: &LiveCall, event: WebhookEvent) -> Result<()> {
         if self.hooks.is_none() {
             return Ok(());
         }
         let mut ids = Map::new();
-        ids.insert("interaction".into(), json!(r.interaction.to_string()));
-        ids.insert("subject".into(), json!(r.subject.to_string()));
-        if let Some(c) = case {
-            ids.insert("case".into(), json!(c.to_string()));
+        ids.insert("interaction".into(), json!(c.interaction.to_string()));
+        ids.insert("subject".into(), json!(c.subject.to_string()));
+        if let Some(case) = c.case {
+            ids.insert("case".into(), json!(case.to_string()));
         }
         let mut extra = Map::new();
-        extra.insert("channel".into(), json!(channel.as_str()));
-        extra.insert("direction".into(), json!(direction.as_str()));
-        extra.insert("duration_ms".into(), json!(r.duration_ms));
-        extra.insert("audio_stored".into(), json!(r.audio_stored));
+        extra.insert("channel".into(), json!(c.channel.as_str()));
+        extra.insert("direction".into(), json!(c.direction.as_str()));
+        extra.insert("duration_ms".into(), json!(c.duration_ms));
+        extra.insert("audio_stored".into(), json!(c.audio_stored));
         extra.insert(
             "redactions".into(),
-            json!(r
+            json!(c
                 .redactions
                 .iter()
                 .map(|(k, v)| (k.as_str().to_owned(), *v))
                 .collect::<std::collections::BTreeMap<_, _>>()),
         );
-        if let Some(q) = &routing.queue {
+        if let Some(q) = &c.routing.queue {
             extra.insert("queue".into(), json!(q));
         }
-        self.emit(
-            &r.tenant,
-            WebhookEvent::CallCompleted,
-            ids.clone(),
-            extra.clone(),
-        )
-        .await?;
-        if r.audio_stored {
-            self.emit(&r.tenant, WebhookEvent::RecordingAvailable, ids, extra)
-                .await?;
+        self.emit(&c.tenant, event, ids, extra).await
+    }
+
+    /// A live call committed by the ingest side: its retention schedule under the rule for its
+    /// routing (the same rule that picked its mode when it started) and `call.completed`.
+    pub async fn live_call_completed(&self, c: &LiveCall) -> Result<()> {
+        let eff = self.effective(&c.tenant, &c.routing).await?;
+        self.schedule_interaction(&c.tenant, c.interaction, &eff, &c.routing)
+            .await?;
+        self.announce(c, WebhookEvent::CallCompleted).await
+    }
+
+    /// `recording.available` for a committed live call that kept audio.
+    pub async fn live_recording_available(&self, c: &LiveCall) -> Result<()> {
+        if !c.audio_stored {
+            return Ok(());
         }
-        Ok(())
+        self.announce(c, WebhookEvent::RecordingAvailable).await
     }
 
     /// Ingests a chat, e-mail or SMS exchange (each message one segment) under the rule for

@@ -40,7 +40,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Due interactions read per page.
-const PAGE: u32 = 1_000;
+const PAGE: u32 = 2_000;
+/// Actions per batch: one store transaction (journal rows included), one audit group commit,
+/// one journal update.
+const BATCH: usize = 1_000;
 /// Most blocked items listed in a report (all are counted).
 const MAX_LISTED: usize = 1_000;
 
@@ -219,8 +222,8 @@ impl RetentionEngine {
                 if dry_run {
                     count_planned(&mut report, &planned);
                 } else {
-                    store.insert_journal(&planned).await?;
-                    self.execute(&planned, &mut report).await?;
+                    // Fresh rows: each batch is journaled in the transaction of its change.
+                    self.execute(&planned, &mut report, true).await?;
                 }
             }
 
@@ -261,8 +264,7 @@ impl RetentionEngine {
                     report.subjects_erased += planned.len() as u64;
                 }
             } else {
-                store.insert_journal(&planned).await?;
-                self.execute(&planned, &mut report).await?;
+                self.execute(&planned, &mut report, true).await?;
             }
             let after_counts = (
                 report.reduced,
@@ -346,28 +348,30 @@ impl RetentionEngine {
         );
         let before = total(report);
         self.finish_done(&done, report, true).await?;
-        self.execute(&planned, report).await?;
+        self.execute(&planned, report, false).await?;
         report.resumed += total(report) - before;
         Ok(subjects)
     }
 
-    /// Executes planned journal rows in order, in batches.
-    async fn execute(&self, rows: &[JournalRow], report: &mut RetentionReport) -> Result<()> {
+    /// Executes journal rows in order, in batches of up to [`BATCH`]. `fresh`: the rows are not
+    /// in the journal yet — an interaction batch is written to the journal in the transaction
+    /// of its change (as `done`), subject erasures are written `planned` first and erased as a
+    /// batch; otherwise (completing an interrupted run) the rows are already `planned`.
+    async fn execute(
+        &self,
+        rows: &[JournalRow],
+        report: &mut RetentionReport,
+        fresh: bool,
+    ) -> Result<()> {
         let mut i = 0;
         while i < rows.len() {
-            let row = &rows[i];
-            if row.action == JournalAction::EraseSubject {
-                self.check_fault()?;
-                self.erase_subject(row, report).await?;
-                self.executed.fetch_add(1, Ordering::SeqCst);
-                i += 1;
-                continue;
-            }
-            // A batch of interaction actions up to the next subject erasure.
+            let erase = rows[i].action == JournalAction::EraseSubject;
+            // A batch: consecutive rows of the same kind (interaction actions or erasures).
             let mut end = i;
             while end < rows.len()
-                && rows[end].action != JournalAction::EraseSubject
-                && end - i < 256
+                && (rows[end].action == JournalAction::EraseSubject) == erase
+                && rows[end].tenant == rows[i].tenant
+                && end - i < BATCH
             {
                 end += 1;
             }
@@ -379,16 +383,26 @@ impl RetentionEngine {
                 end = end.min(i + left);
             }
             let batch = &rows[i..end];
+            if erase {
+                self.erase_subjects(batch, report, fresh).await?;
+                i = end;
+                continue;
+            }
             let mut changes = Vec::with_capacity(batch.len());
             for r in batch {
-                changes.push((Some((r.run, r.seq)), self.change_for(r).await?));
+                changes.push(self.change_for(r).await?);
             }
-            let reports = self
-                .policies
-                .vault
-                .store()
-                .apply_retention(&changes)
-                .await?;
+            let store = self.policies.vault.store();
+            let reports = if fresh {
+                store.apply_retention_journaled(batch, &changes).await?
+            } else {
+                let keyed: Vec<_> = batch
+                    .iter()
+                    .map(|r| Some((r.run, r.seq)))
+                    .zip(changes)
+                    .collect();
+                store.apply_retention(&keyed).await?
+            };
             self.executed.fetch_add(batch.len(), Ordering::SeqCst);
             self.check_fault()?;
             let mut finished = Vec::with_capacity(batch.len());
@@ -400,6 +414,63 @@ impl RetentionEngine {
             }
             self.finish_done(&finished, report, false).await?;
             i = end;
+        }
+        Ok(())
+    }
+
+    /// Subject erasures of one tenant. Fresh rows are journaled `planned` first; subjects with
+    /// nothing stored any more are erased as one batch (the vault's `forget_empty_subjects`: one
+    /// key-store and one store transaction, one audit group commit, each entry carrying its
+    /// journal purpose); the rest (restricted subjects whose data is held no more, or whose
+    /// state must be checked after a crash) one by one through `forget`.
+    async fn erase_subjects(
+        &self,
+        rows: &[JournalRow],
+        report: &mut RetentionReport,
+        fresh: bool,
+    ) -> Result<()> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        self.check_fault()?;
+        if !fresh {
+            for r in rows {
+                self.check_fault()?;
+                self.erase_subject(r, report, true).await?;
+                self.executed.fetch_add(1, Ordering::SeqCst);
+            }
+            return Ok(());
+        }
+        let vault = &self.policies.vault;
+        vault.store().insert_journal(rows).await?;
+        let asked: Vec<(SubjectId, Option<String>)> = rows
+            .iter()
+            .map(|r| (r.subject, Some(journal_purpose(r))))
+            .collect();
+        let receipts = vault
+            .forget_empty_subjects(&first.tenant, &asked, RETENTION_ACTOR)
+            .await?;
+        let mut audited = Vec::with_capacity(rows.len());
+        let mut rest = Vec::new();
+        for (r, receipt) in rows.iter().zip(receipts) {
+            match receipt {
+                Some(receipt) => {
+                    report.subjects_erased += 1;
+                    self.policies.announce_erasure(&receipt).await?;
+                    audited.push((r.run, r.seq));
+                }
+                None => rest.push(r),
+            }
+        }
+        vault
+            .store()
+            .set_journal_state(&audited, JournalState::Audited)
+            .await?;
+        self.executed.fetch_add(audited.len(), Ordering::SeqCst);
+        for r in rest {
+            self.check_fault()?;
+            self.erase_subject(r, report, false).await?;
+            self.executed.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }
@@ -559,7 +630,12 @@ impl RetentionEngine {
     }
 
     /// Erases a subject through the vault (its key goes when nothing of it is held).
-    async fn erase_subject(&self, r: &JournalRow, report: &mut RetentionReport) -> Result<()> {
+    async fn erase_subject(
+        &self,
+        r: &JournalRow,
+        report: &mut RetentionReport,
+        resuming: bool,
+    ) -> Result<()> {
         let vault = &self.policies.vault;
         let state = vault
             .store()
@@ -567,9 +643,10 @@ impl RetentionEngine {
             .await?
             .map(|s| s.state);
         let purpose = journal_purpose(r);
+        // Only an interrupted run can have erased (and recorded) this row's subject already.
         let done_before = state == Some(SubjectState::Erased)
             || state.is_none()
-            || self.audited_already(r, &purpose).await?;
+            || (resuming && self.audited_already(r, &purpose).await?);
         if !done_before {
             let receipt = vault.forget(&r.tenant, r.subject, RETENTION_ACTOR).await?;
             // Mark the erasure with the journal's purpose, so a resumed run can tell it happened.

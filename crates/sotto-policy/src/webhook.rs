@@ -86,6 +86,9 @@ pub struct WebhookEndpoint {
     pub secret: SecretBytes,
     /// Empty: every event.
     pub events: Vec<WebhookEvent>,
+    /// Extra fields this receiver gets, narrowing what the tenant's rule allows (`None`: all the
+    /// tenant allows). Never widens: a field the tenant does not allow is not sent.
+    pub fields: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for WebhookEndpoint {
@@ -94,6 +97,7 @@ impl std::fmt::Debug for WebhookEndpoint {
             .field("name", &self.name)
             .field("tenant", &self.tenant)
             .field("events", &self.events)
+            .field("fields", &self.fields)
             .finish_non_exhaustive()
     }
 }
@@ -188,24 +192,27 @@ impl Webhooks {
         allowed: &[String],
     ) -> Result<Vec<ObjectId>> {
         let now = self.clock.now_ms();
-        let mut data = ids;
-        for (k, v) in extra {
-            if allowed.iter().any(|a| a == &k) && ALLOWED_EXTRA_FIELDS.contains(&k.as_str()) {
-                data.insert(k, v);
-            }
-        }
         let mut rows = Vec::new();
         for ep in self.cfg.endpoints.iter().filter(|e| {
             e.tenant.as_ref().is_none_or(|t| t == tenant)
                 && (e.events.is_empty() || e.events.contains(&event))
         }) {
+            let mut data = ids.clone();
+            for (k, v) in &extra {
+                let tenant_allows =
+                    allowed.iter().any(|a| a == k) && ALLOWED_EXTRA_FIELDS.contains(&k.as_str());
+                let endpoint_wants = ep.fields.as_ref().is_none_or(|f| f.iter().any(|x| x == k));
+                if tenant_allows && endpoint_wants {
+                    data.insert(k.clone(), v.clone());
+                }
+            }
             let id = ObjectId::new();
             let body = serde_json::json!({
                 "id": id.to_string(),
                 "event": event.as_str(),
                 "tenant": tenant.as_str(),
                 "at_ms": now,
-                "data": Value::Object(data.clone()),
+                "data": Value::Object(data),
             });
             rows.push(OutboxRow {
                 id,
@@ -338,27 +345,61 @@ pub fn verify_signature(
     mac.verify_slice(&v1).is_ok()
 }
 
-/// Runs [`Webhooks::deliver_due`] every `every` until the task is aborted.
+/// Runs [`Webhooks::deliver_due`] every `every` until the task is aborted. Aborting may cut a
+/// delivery short after the receiver got it; that event is sent again later with the same
+/// `Sotto-Delivery` (at least once). [`spawn_dispatcher_until`] stops between passes instead.
 pub fn spawn_dispatcher(hooks: Webhooks, every: Duration) -> tokio::task::JoinHandle<()> {
+    let (_tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let mut iv = tokio::time::interval(every);
-        iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            iv.tick().await;
-            match hooks.deliver_due().await {
-                Ok(r) if r != DeliveryReport::default() => {
-                    tracing::info!(
-                        delivered = r.delivered,
-                        retried = r.retried,
-                        failed = r.failed,
-                        "webhooks"
-                    )
+        // The sender lives as long as the task: never signalled, so this runs until aborted.
+        let _keep = _tx;
+        dispatch_loop(hooks, every, rx).await;
+    })
+}
+
+/// Like [`spawn_dispatcher`], but stops cleanly once `stop` turns true: the pass in progress
+/// finishes (each outbox row it attempted is updated), then the task ends. Await the handle.
+pub fn spawn_dispatcher_until(
+    hooks: Webhooks,
+    every: Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(dispatch_loop(hooks, every, stop))
+}
+
+async fn dispatch_loop(
+    hooks: Webhooks,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut iv = tokio::time::interval(every);
+    iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = iv.tick() => {}
+            r = stop.changed() => {
+                if r.is_err() || *stop.borrow() {
+                    return;
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhook dispatcher pass failed"),
+                continue;
             }
         }
-    })
+        match hooks.deliver_due().await {
+            Ok(r) if r != DeliveryReport::default() => {
+                tracing::info!(
+                    delivered = r.delivered,
+                    retried = r.retried,
+                    failed = r.failed,
+                    "webhooks"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook dispatcher pass failed"),
+        }
+    }
 }
 
 #[cfg(test)]

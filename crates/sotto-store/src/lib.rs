@@ -135,6 +135,37 @@ pub trait Store: Send + Sync + 'static {
         keep: &[InteractionId],
     ) -> Result<DeletionReport, StoreError>;
     async fn insert_erasure_receipt(&self, r: &ErasureReceiptRow) -> Result<(), StoreError>;
+    /// For a batch erasure of subjects that have nothing stored any more: deletes each one's
+    /// remaining consents and index entries, in one transaction. A subject that still has an
+    /// interaction (or does not exist) is left alone and answered `None`; the others with
+    /// `Some(report)`. Default: one [`Store::delete_subject_content`] each.
+    async fn clear_empty_subjects(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+    ) -> Result<Vec<Option<DeletionReport>>, StoreError> {
+        let mut out = Vec::with_capacity(subjects.len());
+        for s in subjects {
+            let exists = self.get_subject(tenant, *s).await?.is_some();
+            if !exists || self.count_subject_interactions(tenant, *s).await? > 0 {
+                out.push(None);
+            } else {
+                out.push(Some(self.delete_subject_content(tenant, *s, &[]).await?));
+            }
+        }
+        Ok(out)
+    }
+    /// Marks each receipt's subject erased (at the receipt's time) and stores the receipts, in
+    /// one transaction. Default: [`Store::set_subject_state`] and
+    /// [`Store::insert_erasure_receipt`] per receipt.
+    async fn record_erasures(&self, receipts: &[ErasureReceiptRow]) -> Result<(), StoreError> {
+        for r in receipts {
+            self.set_subject_state(&r.tenant, r.subject, SubjectState::Erased, r.at_ms)
+                .await?;
+            self.insert_erasure_receipt(r).await?;
+        }
+        Ok(())
+    }
     async fn erasure_receipts(
         &self,
         tenant: &TenantId,
@@ -221,6 +252,24 @@ pub trait Store: Send + Sync + 'static {
         &self,
         changes: &[(Option<JournalKey>, RetentionChange)],
     ) -> Result<Vec<DeletionReport>, StoreError>;
+    /// Writes the journal `rows` (one per change, given as `planned`) and applies the changes,
+    /// atomically: afterwards the rows are `done` with their details and the data changed, or
+    /// neither happened. Saves the separate `planned` write of [`Store::insert_journal`] when a
+    /// whole batch is executed at once. Default: the two steps, as two transactions (still safe:
+    /// a planned row is completed by the next run).
+    async fn apply_retention_journaled(
+        &self,
+        rows: &[JournalRow],
+        changes: &[RetentionChange],
+    ) -> Result<Vec<DeletionReport>, StoreError> {
+        self.insert_journal(rows).await?;
+        let keyed: Vec<(Option<JournalKey>, RetentionChange)> = rows
+            .iter()
+            .zip(changes)
+            .map(|(r, c)| (Some((r.run, r.seq)), c.clone()))
+            .collect();
+        self.apply_retention(&keyed).await
+    }
     async fn enqueue_webhooks(&self, rows: &[OutboxRow]) -> Result<(), StoreError>;
     /// Pending events with `next_ms <= now_ms`, oldest first.
     async fn due_webhooks(

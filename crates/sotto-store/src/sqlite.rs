@@ -23,7 +23,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::model::*;
 use crate::policy_model::*;
@@ -83,6 +83,11 @@ fn connect_options() -> SqliteConnectOptions {
         .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT)
         .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
         .busy_timeout(BUSY_TIMEOUT)
+        // No statement logging at all, and no "slow statement" WARN lines: a bulk retention
+        // run or import legitimately runs statements over sqlx's 1 s threshold, and those
+        // warnings drowned the operator's output (and benchmarks). Failures still surface as
+        // errors; the SQL text never carried values (everything is bound).
+        .disable_statement_logging()
 }
 
 impl SqliteStore {
@@ -1312,6 +1317,99 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn clear_empty_subjects(
+        &self,
+        tenant: &TenantId,
+        subjects: &[SubjectId],
+    ) -> Result<Vec<Option<DeletionReport>>, StoreError> {
+        const OP: &str = "clear_empty_subjects";
+        let t = tenant.as_str();
+        let mut out = Vec::with_capacity(subjects.len());
+        let mut tx = self.begin_write(OP).await?;
+        for subject in subjects {
+            let s = subject.to_string();
+            let state: Option<String> =
+                sqlx::query_scalar("SELECT state FROM subjects WHERE tenant = ? AND id = ?")
+                    .bind(t)
+                    .bind(&s)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err(OP))?;
+            let left: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM interactions WHERE tenant = ? AND subject = ? LIMIT 1",
+            )
+            .bind(t)
+            .bind(&s)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err(OP))?;
+            if state.is_none() || left.is_some() {
+                out.push(None);
+                continue;
+            }
+            let consents = sqlx::query("DELETE FROM consents WHERE tenant = ? AND subject = ?")
+                .bind(t)
+                .bind(&s)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err(OP))?
+                .rows_affected();
+            let index_entries =
+                sqlx::query("DELETE FROM subject_index WHERE tenant = ? AND subject = ?")
+                    .bind(t)
+                    .bind(&s)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err(OP))?
+                    .rows_affected();
+            out.push(Some(DeletionReport {
+                consents,
+                index_entries,
+                ..Default::default()
+            }));
+        }
+        tx.commit().await.map_err(map_err(OP))?;
+        Ok(out)
+    }
+
+    async fn record_erasures(&self, receipts: &[ErasureReceiptRow]) -> Result<(), StoreError> {
+        const OP: &str = "record_erasures";
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write(OP).await?;
+        for r in receipts {
+            let updated = sqlx::query(
+                "UPDATE subjects SET state = 'erased', erased_ms = COALESCE(erased_ms, ?) \
+                 WHERE tenant = ? AND id = ?",
+            )
+            .bind(r.at_ms)
+            .bind(r.tenant.as_str())
+            .bind(r.subject.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err(OP))?
+            .rows_affected();
+            if updated == 0 {
+                return Err(StoreError::NotFound(format!("subject {}", r.subject)));
+            }
+            sqlx::query(
+                "INSERT INTO erasure_receipts (tenant, id, subject, at_ms, actor, details) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(r.tenant.as_str())
+            .bind(r.id.to_string())
+            .bind(r.subject.to_string())
+            .bind(r.at_ms)
+            .bind(r.actor.as_str())
+            .bind(r.details.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err(OP))?;
+        }
+        tx.commit().await.map_err(map_err(OP))
+    }
+
     async fn insert_erasure_receipt(&self, r: &ErasureReceiptRow) -> Result<(), StoreError> {
         const OP: &str = "insert_erasure_receipt";
         let mut tx = self.begin_write(OP).await?;
@@ -1438,6 +1536,13 @@ impl Store for SqliteStore {
         changes: &[(Option<JournalKey>, RetentionChange)],
     ) -> Result<Vec<DeletionReport>, StoreError> {
         self.p_apply_retention(changes).await
+    }
+    async fn apply_retention_journaled(
+        &self,
+        rows: &[JournalRow],
+        changes: &[RetentionChange],
+    ) -> Result<Vec<DeletionReport>, StoreError> {
+        self.p_apply_retention_journaled(rows, changes).await
     }
     async fn enqueue_webhooks(&self, rows: &[OutboxRow]) -> Result<(), StoreError> {
         self.p_enqueue_webhooks(rows).await

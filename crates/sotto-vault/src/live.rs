@@ -83,6 +83,11 @@ pub struct LiveRecordingRequest {
     /// duty); `None` outside `record` mode means audio is discarded.
     pub recording_basis: Option<LegalBasis>,
     pub basis_source: String,
+    /// The call's processing mode when the policy layer decided one (campaign / queue /
+    /// called-number override); `None`: the tenant's mode. `minimal` keeps no audio and no
+    /// transcript (only the row with the sealed caller number); `record` keeps audio on the
+    /// given basis or legitimate interest; `anonymise` keeps audio only on the call's own basis.
+    pub mode: Option<ProcessingMode>,
     /// Directory for the encrypted spool files (created if missing).
     pub spool_dir: PathBuf,
 }
@@ -156,6 +161,8 @@ pub struct LiveRecordingWriter {
     meta: Meta,
     basis: Option<LegalBasis>,
     basis_given: Option<LegalBasis>,
+    /// `minimal` mode: nothing but the caller's number is stored.
+    minimal: bool,
     basis_source: String,
     spools: Vec<LegSpool>,
     segments: Vec<SegmentRow>,
@@ -204,10 +211,14 @@ impl Vault {
             purpose: ObjectPurpose::Transcript,
         };
         let (okey, wrapped_key) = cipher.new_object_key(&ctx)?;
-        let basis = req.recording_basis.or(match tenant_row.mode {
-            ProcessingMode::Record => Some(LegalBasis::LegitimateInterest),
-            _ => None,
-        });
+        let mode = req.mode.unwrap_or(tenant_row.mode);
+        let minimal = mode == ProcessingMode::Minimal;
+        let basis = match mode {
+            // Nothing personal but the number: no audio whatever basis the call brings.
+            ProcessingMode::Minimal => None,
+            ProcessingMode::Record => req.recording_basis.or(Some(LegalBasis::LegitimateInterest)),
+            ProcessingMode::Anonymise => req.recording_basis,
+        };
         let caller = req
             .identifiers
             .iter()
@@ -256,7 +267,8 @@ impl Vault {
             started_ms: req.started_ms,
             meta,
             basis,
-            basis_given: req.recording_basis,
+            basis_given: if minimal { None } else { req.recording_basis },
+            minimal,
             basis_source: req.basis_source,
             spools,
             segments: Vec::new(),
@@ -329,6 +341,10 @@ impl LiveRecordingWriter {
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }
+    /// Whether this call runs in `minimal` mode (no audio, no transcript stored).
+    pub fn is_minimal(&self) -> bool {
+        self.minimal
+    }
     /// Whether audio is being kept (a legal basis is in force).
     pub fn keeps_audio(&self) -> bool {
         self.basis.is_some()
@@ -338,6 +354,9 @@ impl LiveRecordingWriter {
     /// basis is replaced by silence of the same length (the timeline stays aligned); a recording
     /// that never had a basis is not stored at all.
     pub fn set_recording_basis(&mut self, basis: Option<LegalBasis>) {
+        if self.minimal {
+            return; // minimal mode keeps no audio, whatever is said mid-call
+        }
         if basis.is_some() {
             self.basis_given = basis;
         }
@@ -428,6 +447,14 @@ impl LiveRecordingWriter {
     /// Seals one redacted transcript segment (from `transcript::process`) under the
     /// interaction's key; only ciphertext is kept until the end of the call.
     pub fn append_segment(&mut self, s: &ProcessedSegment) -> Result<()> {
+        if self.minimal {
+            // Minimal mode: the transcript served the live call only; the counts stay (numbers
+            // of redactions, no content) for the pseudonymised statistics.
+            for sp in &s.spans {
+                *self.counts.entry(sp.kind).or_insert(0) += 1;
+            }
+            return Ok(());
+        }
         let id = SegmentId::new();
         let sealed_text = self
             .okey
@@ -588,7 +615,9 @@ impl LiveRecordingWriter {
             blobs.push((key, Bytes::from(ct)));
         }
         let audio_stored = !recordings.is_empty();
-        let audio_dropped_reason = if audio_stored || self.basis_given.is_some() {
+        let audio_dropped_reason = if self.minimal {
+            Some("minimal mode: only the caller number is kept".to_owned())
+        } else if audio_stored || self.basis_given.is_some() {
             None
         } else {
             Some("no legal basis for audio: transcribed, audio discarded".to_owned())

@@ -932,6 +932,114 @@ impl Vault {
         .await
     }
 
+    /// Erases, as one batch, subjects that have nothing stored any more — what a retention run
+    /// does to the subjects it emptied: their remaining consents and index entries go, their keys
+    /// are destroyed (one key-store transaction), they are marked erased with a receipt each (one
+    /// store transaction), and each gets its own `erasure` audit entry (one group commit), with
+    /// the purpose given beside it. A subject that still has data, is under a subject hold or
+    /// does not exist is answered `None` and left untouched: erase it with [`Vault::forget`]
+    /// (which restricts instead where a hold applies).
+    ///
+    /// Order as in `forget`: content, then keys, then the erased state and receipts. A crash
+    /// after the keys went leaves subjects whose key is gone but whose state is not `erased`;
+    /// erasing them again (by `forget` or here) completes them.
+    pub async fn forget_empty_subjects(
+        &self,
+        tenant: &TenantId,
+        subjects: &[(SubjectId, Option<String>)],
+        actor: &str,
+    ) -> Result<Vec<Option<ErasureReceipt>>> {
+        self.tenant(tenant).await?;
+        let now = self.clock.now_ms();
+        let holds = self.store.active_holds(tenant, now).await?;
+        let held: std::collections::HashSet<&str> = holds
+            .iter()
+            .filter(|h| h.scope == HoldScope::Subject)
+            .map(|h| h.target.as_str())
+            .collect();
+        let candidates: Vec<SubjectId> = subjects
+            .iter()
+            .map(|(s, _)| *s)
+            .filter(|s| !held.contains(s.to_string().as_str()))
+            .collect();
+        let cleared = self.store.clear_empty_subjects(tenant, &candidates).await?;
+        let mut reports = std::collections::HashMap::new();
+        for (s, r) in candidates.iter().zip(cleared) {
+            if let Some(r) = r {
+                reports.insert(*s, r);
+            }
+        }
+        let erasable: Vec<SubjectId> = subjects
+            .iter()
+            .map(|(s, _)| *s)
+            .filter(|s| reports.contains_key(s))
+            .collect();
+        if erasable.is_empty() {
+            return Ok(vec![None; subjects.len()]);
+        }
+        let mut receipts = std::collections::HashMap::new();
+        let mut rows = Vec::with_capacity(erasable.len());
+        for s in &erasable {
+            let r = reports.get(s).cloned().unwrap_or_default();
+            let receipt = ErasureReceipt {
+                receipt: ObjectId::new(),
+                tenant: tenant.clone(),
+                subject: *s,
+                at_ms: now,
+                actor: actor.to_owned(),
+                interactions_erased: 0,
+                segments_erased: 0,
+                recordings_erased: 0,
+                consents_erased: r.consents,
+                index_entries_erased: r.index_entries,
+                blobs_deleted: 0,
+                key_erased: true,
+                held: Vec::new(),
+            };
+            rows.push(ErasureReceiptRow {
+                tenant: tenant.clone(),
+                id: receipt.receipt,
+                subject: *s,
+                at_ms: now,
+                actor: actor.to_owned(),
+                details: serde_json::to_string(&receipt).unwrap_or_else(|_| "{}".into()),
+            });
+            receipts.insert(*s, receipt);
+        }
+        let done: Result<()> = async {
+            self.keys.erase_subject_keys(tenant, &erasable, now).await?;
+            self.store.record_erasures(&rows).await?;
+            Ok(())
+        }
+        .await;
+        let outcome = if done.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        };
+        let mut entries = Vec::with_capacity(erasable.len());
+        for (s, purpose) in subjects {
+            let Some(r) = receipts.get(s) else { continue };
+            let mut e = Entry::new(
+                tenant.clone(),
+                self.clock.now_ms(),
+                actor,
+                Action::Erasure,
+                outcome,
+            );
+            e.subject = Some(*s);
+            e.object = done.is_ok().then(|| format!("receipt:{}", r.receipt));
+            e.purpose = purpose.clone();
+            entries.push(e);
+        }
+        self.audit.append_batch(entries).await?;
+        done?;
+        if let Err(e) = self.store.checkpoint().await {
+            tracing::warn!("checkpoint after erasure deferred: {e}");
+        }
+        Ok(subjects.iter().map(|(s, _)| receipts.remove(s)).collect())
+    }
+
     pub(crate) async fn forget_unaudited(
         &self,
         tenant: &TenantId,

@@ -372,12 +372,24 @@ async fn opus_archive_policy_keeps_silence_and_level() {
 async fn audio_without_transcript_is_refused_when_it_would_be_kept() {
     let h = harness().await;
     let data = data_dir(h.dir.path());
-    let mut req = request(&h, Some(PHONE), Lang::Da, vec![], Some(mulaw_audio(2, AUDIO_CANARY)));
+    let mut req = request(
+        &h,
+        Some(PHONE),
+        Lang::Da,
+        vec![],
+        Some(mulaw_audio(2, AUDIO_CANARY)),
+    );
     req.transcript = None;
     req.recording_basis = Some(sotto_core::LegalBasis::Consent);
     let e = h.vault.ingest(req).await.unwrap_err();
     assert!(
-        matches!(e, VaultError::InvalidInput { field: "transcript", .. }),
+        matches!(
+            e,
+            VaultError::InvalidInput {
+                field: "transcript",
+                ..
+            }
+        ),
         "{e}"
     );
     assert!(all_files(&data.join("blobs")).is_empty());

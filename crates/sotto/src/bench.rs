@@ -31,6 +31,8 @@ pub async fn vault(total: u32, subject_n: u32, work_dir: Option<PathBuf>) -> Res
         silence_padding_ms: 150,
         server: Default::default(),
         archive: Default::default(),
+        webhooks: Vec::new(),
+        webhook_delivery: Default::default(),
     };
     let result = run(cfg, total, subject_n, &base).await;
     let _ = std::fs::remove_dir_all(&base);

@@ -21,6 +21,12 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub archive: ArchiveSection,
+    /// `[[webhooks]]`: CRM receivers (issue 6). Nothing is sent anywhere unless listed here.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookSection>,
+    /// `[webhook_delivery]`: retry and polling of the outbox.
+    #[serde(default)]
+    pub webhook_delivery: WebhookDeliverySection,
 }
 
 /// How recordings are archived: the lossless original by default; a tenant's policy may choose
@@ -33,6 +39,53 @@ pub struct ArchiveSection {
     /// Per-tenant choices: tenant id = format.
     #[serde(default)]
     pub tenants: std::collections::BTreeMap<String, String>,
+}
+
+/// One `[[webhooks]]` receiver. `secret` (inline) or `secret_file` (a file holding it), exactly
+/// one of them; never printed.
+#[derive(Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// A name for logs and the outbox (default `webhook-<n>`).
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    /// Events to send (default: all): call.completed, recording.available, subject.erased,
+    /// consent.changed, retention.applied.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only this tenant's events (default: every tenant's).
+    pub tenant: Option<String>,
+    /// Extra non-personal fields this receiver gets, within what the tenant's policy allows
+    /// (default: all the tenant allows; ids always go).
+    pub fields: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for WebhookSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSection")
+            .field("name", &self.name)
+            .field("events", &self.events)
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[webhook_delivery]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDeliverySection {
+    /// Attempts before an event is given up (default 8).
+    pub max_attempts: Option<u32>,
+    /// Delay after the first failure, doubled after each further one (default 30000).
+    pub base_backoff_ms: Option<u64>,
+    /// Longest delay between attempts (default 6 h).
+    pub max_backoff_ms: Option<u64>,
+    /// Per-request timeout (default 10).
+    pub timeout_s: Option<u64>,
+    /// How often `sotto serve` looks for due events (default 1000).
+    pub poll_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -112,6 +165,8 @@ pub struct Config {
     pub silence_padding_ms: u64,
     pub server: ServerSection,
     pub archive: sotto_vault::ArchivePolicy,
+    pub webhooks: Vec<WebhookSection>,
+    pub webhook_delivery: WebhookDeliverySection,
 }
 
 impl Config {
@@ -205,7 +260,140 @@ impl Config {
             silence_padding_ms,
             server: file.server,
             archive,
+            webhooks: file.webhooks,
+            webhook_delivery: file.webhook_delivery,
         })
+    }
+
+    /// Default dispatcher poll interval.
+    pub fn webhook_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.webhook_delivery.poll_ms.unwrap_or(1000).max(10))
+    }
+
+    /// The validated `[[webhooks]]` and `[webhook_delivery]` (secret files are read here). Each
+    /// error is one line naming the receiver and the field; it never quotes a secret.
+    pub fn webhook_config(&self) -> Result<sotto_policy::WebhookConfig> {
+        use sotto_policy::webhook::ALLOWED_EXTRA_FIELDS;
+        use sotto_policy::{WebhookConfig, WebhookEndpoint, WebhookEvent};
+        let d = &self.webhook_delivery;
+        let mut cfg = WebhookConfig::default();
+        if let Some(v) = d.max_attempts {
+            if v == 0 {
+                bail!("[webhook_delivery] max_attempts must be at least 1");
+            }
+            cfg.max_attempts = v;
+        }
+        if let Some(v) = d.base_backoff_ms {
+            cfg.base_backoff_ms = i64::try_from(v)
+                .ok()
+                .filter(|v| *v > 0)
+                .context("[webhook_delivery] base_backoff_ms must be a positive number of ms")?;
+        }
+        if let Some(v) = d.max_backoff_ms {
+            cfg.max_backoff_ms = i64::try_from(v)
+                .ok()
+                .filter(|v| *v > 0)
+                .context("[webhook_delivery] max_backoff_ms must be a positive number of ms")?;
+        }
+        if cfg.max_backoff_ms < cfg.base_backoff_ms {
+            bail!("[webhook_delivery] max_backoff_ms must not be below base_backoff_ms");
+        }
+        if let Some(v) = d.timeout_s {
+            if v == 0 || v > 300 {
+                bail!("[webhook_delivery] timeout_s must be 1..=300");
+            }
+            cfg.timeout = std::time::Duration::from_secs(v);
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, w) in self.webhooks.iter().enumerate() {
+            let name = w
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("webhook-{}", i + 1));
+            let at = format!("[[webhooks]] `{name}`");
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                bail!("{at}: name must be 1-64 of A-Z a-z 0-9 - _ .");
+            }
+            if !names.insert(name.clone()) {
+                bail!("{at}: name is used twice");
+            }
+            let Some(url) = w.url.as_deref() else {
+                bail!("{at}: url is missing");
+            };
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            let host_ok = url
+                .split_once("://")
+                .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+                .is_some_and(|h| !h.is_empty());
+            if !scheme_ok || !host_ok {
+                // The URL itself is not quoted: it may carry a token.
+                bail!("{at}: url must be an http:// or https:// URL with a host");
+            }
+            let secret = match (&w.secret, &w.secret_file) {
+                (Some(s), None) => s.as_bytes().to_vec(),
+                (None, Some(p)) => {
+                    let raw = std::fs::read(p).with_context(|| {
+                        format!("{at}: secret_file {} cannot be read", p.display())
+                    })?;
+                    let end = raw
+                        .iter()
+                        .rposition(|b| !b.is_ascii_whitespace())
+                        .map_or(0, |i| i + 1);
+                    raw[..end].to_vec()
+                }
+                (Some(_), Some(_)) => bail!("{at}: give secret or secret_file, not both"),
+                (None, None) => bail!("{at}: secret (or secret_file) is missing"),
+            };
+            if secret.len() < 16 {
+                bail!("{at}: secret must be at least 16 bytes");
+            }
+            let mut events = Vec::new();
+            for e in &w.events {
+                let ev = WebhookEvent::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == e)
+                    .with_context(|| {
+                        format!(
+                            "{at}: events: `{}` is not one of {}",
+                            e.chars().take(40).collect::<String>(),
+                            WebhookEvent::ALL.map(|x| x.as_str()).join(", ")
+                        )
+                    })?;
+                events.push(ev);
+            }
+            let tenant = match &w.tenant {
+                Some(t) => Some(
+                    TenantId::new(t)
+                        .with_context(|| format!("{at}: tenant `{t}` is not a valid tenant id"))?,
+                ),
+                None => None,
+            };
+            if let Some(fs) = &w.fields {
+                for f in fs {
+                    if !ALLOWED_EXTRA_FIELDS.contains(&f.as_str()) {
+                        bail!(
+                            "{at}: fields: `{}` is not one of {}",
+                            f.chars().take(40).collect::<String>(),
+                            ALLOWED_EXTRA_FIELDS.join(", ")
+                        );
+                    }
+                }
+            }
+            cfg.endpoints.push(WebhookEndpoint {
+                name,
+                tenant,
+                url: url.to_owned(),
+                secret: sotto_core::SecretBytes::new(secret),
+                events,
+                fields: w.fields.clone(),
+            });
+        }
+        Ok(cfg)
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod live_policy;
 mod loadgen;
 mod policy_cmd;
 mod serve;

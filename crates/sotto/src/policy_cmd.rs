@@ -151,14 +151,24 @@ pub enum HoldCommand {
     },
 }
 
-fn policies(app: &App) -> Policies {
-    Policies::new(app.vault.clone(), Arc::new(Detector::new()))
+/// The policy layer; with `[[webhooks]]` configured its events go to the outbox (the server's
+/// dispatcher delivers them), so a CLI retention run or hold release is announced too.
+fn policies(app: &App) -> Result<Policies> {
+    let p = Policies::new(app.vault.clone(), Arc::new(Detector::new()));
+    let cfg = app.cfg.webhook_config()?;
+    if cfg.endpoints.is_empty() {
+        return Ok(p);
+    }
+    let clock: Arc<dyn sotto_core::Clock> = Arc::new(sotto_core::SystemClock);
+    let hooks = sotto_policy::Webhooks::new(app.vault.store().clone(), cfg, clock)
+        .context("[[webhooks]]")?;
+    Ok(p.with_webhooks(hooks))
 }
 
 pub async fn retention(cfg: Config, c: RetentionCommand) -> Result<ExitCode> {
     let RetentionCommand::Run { dry_run, json } = c;
     let app = App::open_for_write(cfg).await?;
-    let engine = RetentionEngine::new(policies(&app));
+    let engine = RetentionEngine::new(policies(&app)?);
     let now = app.vault.now_ms();
     let r = engine.run(now, dry_run).await?;
     if json {
@@ -196,7 +206,7 @@ pub async fn retention(cfg: Config, c: RetentionCommand) -> Result<ExitCode> {
 
 pub async fn case(cfg: Config, c: CaseCommand) -> Result<ExitCode> {
     let app = App::open_for_write(cfg).await?;
-    let p = policies(&app);
+    let p = policies(&app)?;
     match c {
         CaseCommand::Open { reference, tenant } => {
             let t = app.tenant(tenant.as_deref())?;
@@ -273,7 +283,7 @@ pub async fn case(cfg: Config, c: CaseCommand) -> Result<ExitCode> {
 
 pub async fn policy(cfg: Config, c: PolicyCommand) -> Result<ExitCode> {
     let app = App::open_for_write(cfg).await?;
-    let p = policies(&app);
+    let p = policies(&app)?;
     match c {
         PolicyCommand::Set {
             scope,
@@ -312,7 +322,7 @@ pub async fn policy(cfg: Config, c: PolicyCommand) -> Result<ExitCode> {
 
 pub async fn hold(cfg: Config, c: HoldCommand) -> Result<ExitCode> {
     let app = App::open_for_write(cfg).await?;
-    let p = policies(&app);
+    let p = policies(&app)?;
     match c {
         HoldCommand::Add {
             scope,
@@ -414,7 +424,7 @@ async fn bench_run(cfg: Config, total: u32, subjects: u32) -> Result<ExitCode> {
     let (app, _) = App::init(cfg).await?;
     let tenant = app.cfg.default_tenant.clone();
     let vault = &app.vault;
-    let p = policies(&app);
+    let p = policies(&app)?;
     p.set_rule(
         &tenant,
         RuleScope::Tenant,

@@ -12,7 +12,7 @@ use sotto_api::{ApiSettings, ApiState};
 use sotto_core::{Clock, SystemClock};
 use sotto_detect::Detector;
 use sotto_ingest::{IngestConfig, IngestServer, IngestState};
-use sotto_policy::{spawn_scheduler, Policies};
+use sotto_policy::{spawn_dispatcher_until, spawn_scheduler, Policies, Webhooks};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -127,17 +127,36 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
         "audiosocket_listen",
     )?;
     let retention_every = s.retention_every_s.unwrap_or(DEFAULT_RETENTION_EVERY_S);
+    // Webhooks (issue 6): validated before anything listens; a bad entry stops the start with
+    // one line naming the receiver and the field.
+    let webhook_cfg = app.cfg.webhook_config()?;
+    let detector = Arc::new(Detector::new());
+    let mut policies = Policies::new(app.vault.clone(), detector.clone());
+    let hooks = if webhook_cfg.endpoints.is_empty() {
+        None
+    } else {
+        let n = webhook_cfg.endpoints.len();
+        let h = Webhooks::new(app.vault.store().clone(), webhook_cfg, clock.clone())
+            .context("[[webhooks]]")?;
+        policies = policies.with_webhooks(h.clone());
+        eprintln!("sotto: webhooks to {n} receiver(s)");
+        Some(h)
+    };
     // Live calls share their registry and hub with the API (hand-over transcript, control).
+    // Each call's mode comes from the policy rules for its routing (campaign, queue, called
+    // number); committed calls are scheduled and announced to webhooks.
     let ingest_state = ingest_addr.map(|ws| {
         let mut icfg = IngestConfig::new(app.cfg.data_dir.join("spool"));
         icfg.ws_addr = ws;
         icfg.audiosocket_addr = audiosocket_addr;
         icfg.default_tenant = app.cfg.default_tenant.clone();
         icfg.phone_region = app.cfg.default_region.clone();
-        IngestState::new(icfg, app.vault.clone())
+        let call_hooks = Arc::new(crate::live_policy::PolicyHooks::new(policies.clone()));
+        IngestState::with_detector(icfg, app.vault.clone(), detector.clone())
+            .with_call_policy(call_hooks.clone())
+            .with_call_events(call_hooks)
     });
     // Policies (issue 6): the API and the retention scheduler share one engine.
-    let policies = Policies::new(app.vault.clone(), Arc::new(Detector::new()));
     let mut state =
         ApiState::new(app.vault.clone(), access, clock, settings).with_policies(policies);
     if let Some(i) = &ingest_state {
@@ -203,6 +222,9 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
     let retention = engine
         .filter(|_| retention_every > 0)
         .map(|engine| spawn_scheduler(engine, std::time::Duration::from_secs(retention_every)));
+    // The outbox dispatcher: delivers, signs, retries with backoff; stops between passes.
+    let (stop_hooks, stop_rx) = tokio::sync::watch::channel(false);
+    let dispatcher = hooks.map(|h| spawn_dispatcher_until(h, app.cfg.webhook_poll(), stop_rx));
 
     let served = sotto_api::serve(listener, router, tls, async {
         let _ = tokio::signal::ctrl_c().await;
@@ -215,6 +237,12 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
     if let Some(i) = ingest {
         // Ends every live call, committing what was already checked.
         i.shutdown().await;
+    }
+    // Events of the calls just finished stay in the outbox for the next start; the pass in
+    // progress completes so no attempt is left unrecorded.
+    let _ = stop_hooks.send(true);
+    if let Some(d) = dispatcher {
+        let _ = d.await;
     }
     served?;
     Ok(ExitCode::SUCCESS)

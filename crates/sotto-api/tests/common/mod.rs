@@ -321,6 +321,8 @@ pub async fn open_live(
             caller: Some(sotto_core::Personal::new("+4520111111".to_owned())),
             consent: None,
             campaign: None,
+            queue: None,
+            called_number: None,
             direction: Direction::Inbound,
             lang: Some(Lang::En),
             agent: Some(agent.to_owned()),

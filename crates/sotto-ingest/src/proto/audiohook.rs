@@ -5,6 +5,8 @@
 //! `external` = customer, `internal` = agent), `ping` → `pong`, `paused` / `resumed` (Genesys
 //! secure pause: a timeline event with the discarded duration, never missing audio), `discarded`,
 //! `update`, `error`, `close` → `closed`. Binary frames interleave the chosen channels.
+//! Routing for the processing mode: `participant.dnis` (the number dialled, the tenant's line)
+//! and `customConfig.campaign` / `customConfig.queue`.
 //!
 //! The upgrade request is signed (HTTP Message Signatures, HMAC-SHA256 with the client secret
 //! over `@request-target @authority audiohook-organization-id audiohook-session-id

@@ -4,6 +4,7 @@
 //!
 //! Client → server:
 //! - `{"type":"start","tenant":"t","caller":"+4520…","consent":"consent","campaign":"c",
+//!   "queue":"q","called":"+4570…",
 //!   "direction":"inbound","lang":"da","legs":[{"speaker":"caller","encoding":"pcm16","rate":8000},
 //!   {"speaker":"bot","encoding":"mulaw","rate":8000}]}` — first message; `encoding` is `pcm16`
 //!   (16-bit little-endian), `mulaw` or `alaw`. Every field but `legs` is optional.
@@ -69,6 +70,12 @@ pub struct StartMsg {
     pub consent: Option<LegalBasis>,
     #[serde(default)]
     pub campaign: Option<String>,
+    /// The queue the call came through (processing-mode override key).
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// The number dialled: the tenant's own line (processing-mode override key).
+    #[serde(default)]
+    pub called: Option<String>,
     #[serde(default)]
     pub direction: Option<Direction>,
     #[serde(default)]

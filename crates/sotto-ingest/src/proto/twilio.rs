@@ -3,7 +3,9 @@
 //! separate `media` messages, de-interleaved by `track` and placed by `timestamp` (ms since the
 //! stream started); gaps are filled with silence by the session. `customParameters` (from
 //! `<Parameter>`) carry `tenant`, `caller`, `consent` (a legal basis name, or `yes`/`true` for
-//! consent), `campaign`, `lang`, `outbound` (`agent` — the default — or `bot`).
+//! consent), `campaign`, `queue`, `called` (the number dialled: the tenant's line; campaign,
+//! queue and called number pick the processing mode), `lang`, `outbound` (`agent` — the
+//! default — or `bot`).
 //!
 //! The Telnyx dialect (snake_case fields, `media_format.encoding = "PCMU"`, `stream_id`,
 //! `call_control_id`) is accepted through aliases.

@@ -75,6 +75,8 @@ async fn join(st: &IngestState, uuid: [u8; 16]) -> Result<(SharedSession, usize)
         caller: None,
         consent: None,
         campaign: None,
+        queue: None,
+        called_number: None,
         direction: Direction::Inbound,
         lang: None,
         agent: None,

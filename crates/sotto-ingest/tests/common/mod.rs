@@ -6,7 +6,7 @@
 use futures::{SinkExt, StreamExt};
 use sotto_core::{ManualClock, ProcessingMode, TenantId};
 use sotto_detect::Detector;
-use sotto_ingest::{IngestConfig, IngestServer};
+use sotto_ingest::{IngestConfig, IngestServer, IngestState};
 use sotto_keys::{LocalKeyStore, MasterKey};
 use sotto_store::{BlobStore, SqliteStore};
 use sotto_vault::Vault;
@@ -23,6 +23,15 @@ pub struct Harness {
 }
 
 pub async fn harness(mode: ProcessingMode, tweak: impl FnOnce(&mut IngestConfig)) -> Harness {
+    harness_with(mode, tweak, |s| s).await
+}
+
+/// [`harness`] with the ingest state adjusted before the server starts (policy hooks).
+pub async fn harness_with(
+    mode: ProcessingMode,
+    tweak: impl FnOnce(&mut IngestConfig),
+    wrap: impl FnOnce(IngestState) -> IngestState,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("keys")).unwrap();
@@ -51,7 +60,9 @@ pub async fn harness(mode: ProcessingMode, tweak: impl FnOnce(&mut IngestConfig)
     vault.put_tenant(&tenant, "Test", mode).await.unwrap();
     let mut cfg = IngestConfig::new(data.join("spool"));
     tweak(&mut cfg);
-    let server = IngestServer::start(cfg, vault.clone()).await.unwrap();
+    let server = IngestServer::start_with(wrap(IngestState::new(cfg, vault.clone())))
+        .await
+        .unwrap();
     Harness {
         dir,
         data,

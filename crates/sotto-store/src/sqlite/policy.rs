@@ -138,6 +138,228 @@ async fn delete_interaction(
     })
 }
 
+/// Deletes many interactions with everything beside them in a handful of statements (one per
+/// table for the whole set, not one per interaction); one report per id, in order.
+async fn delete_interactions(
+    tx: &mut Transaction<'static, Sqlite>,
+    ids: &[InteractionId],
+    op: &'static str,
+) -> Result<Vec<DeletionReport>, StoreError> {
+    use std::collections::HashMap;
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let json = serde_json::Value::from(list.clone()).to_string();
+    let mut reports: HashMap<&str, DeletionReport> = HashMap::with_capacity(ids.len());
+    let segs: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM segments WHERE interaction IN (SELECT value FROM json_each(?))          RETURNING interaction",
+    )
+    .bind(&json)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err(op))?;
+    let recs: Vec<(String, String)> = sqlx::query_as(
+        "DELETE FROM recordings WHERE interaction IN (SELECT value FROM json_each(?))          RETURNING interaction, blob_key",
+    )
+    .bind(&json)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err(op))?;
+    let cons: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM consents WHERE interaction IN (SELECT value FROM json_each(?))          RETURNING interaction",
+    )
+    .bind(&json)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err(op))?;
+    let gone: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM interactions WHERE id IN (SELECT value FROM json_each(?)) RETURNING id",
+    )
+    .bind(&json)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err(op))?;
+    for id in &list {
+        reports.insert(id.as_str(), DeletionReport::default());
+    }
+    for i in &segs {
+        if let Some(r) = reports.get_mut(i.as_str()) {
+            r.segments += 1;
+        }
+    }
+    for (i, k) in recs {
+        if let Some(r) = reports.get_mut(i.as_str()) {
+            r.recordings += 1;
+            r.blob_keys.push(k);
+        }
+    }
+    for i in &cons {
+        if let Some(r) = reports.get_mut(i.as_str()) {
+            r.consents += 1;
+        }
+    }
+    for i in &gone {
+        if let Some(r) = reports.get_mut(i.as_str()) {
+            r.interactions += 1;
+        }
+    }
+    Ok(list
+        .iter()
+        .map(|id| reports.remove(id.as_str()).unwrap_or_default())
+        .collect())
+}
+
+/// The journal detail of a change: counts and the blob keys left to delete.
+fn journal_detail(report: &DeletionReport) -> String {
+    serde_json::json!({
+        "interactions": report.interactions,
+        "segments": report.segments,
+        "recordings": report.recordings,
+        "consents": report.consents,
+        "blob_keys": report.blob_keys,
+    })
+    .to_string()
+}
+
+/// The body of `apply_retention`: runs of plain deletions go set-based, the rest one by one;
+/// each change with a journal key moves that journal row from `planned` to `done` with its
+/// detail (one statement per run of rows).
+async fn apply_in_tx(
+    tx: &mut Transaction<'static, Sqlite>,
+    changes: &[(Option<JournalKey>, &RetentionChange)],
+    op: &'static str,
+) -> Result<Vec<DeletionReport>, StoreError> {
+    let mut out: Vec<DeletionReport> = Vec::with_capacity(changes.len());
+    let mut i = 0;
+    while i < changes.len() {
+        let mut end = i;
+        while end < changes.len() && matches!(changes[end].1, RetentionChange::Delete(_)) {
+            end += 1;
+        }
+        if end > i {
+            let ids: Vec<InteractionId> = changes[i..end]
+                .iter()
+                .filter_map(|(_, c)| match c {
+                    RetentionChange::Delete(id) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            out.extend(delete_interactions(tx, &ids, op).await?);
+            i = end;
+            continue;
+        }
+        let report = match changes[i].1 {
+            RetentionChange::Delete(id) => delete_interaction(tx, *id, op).await?,
+            RetentionChange::Strip {
+                interaction,
+                segments,
+                recordings,
+                next,
+            } => {
+                let s = interaction.to_string();
+                let mut r = DeletionReport::default();
+                if *segments {
+                    r.segments = sqlx::query("DELETE FROM segments WHERE interaction = ?")
+                        .bind(&s)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(map_err(op))?
+                        .rows_affected();
+                }
+                if *recordings {
+                    r.blob_keys = sqlx::query_scalar(
+                        "DELETE FROM recordings WHERE interaction = ? RETURNING blob_key",
+                    )
+                    .bind(&s)
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(map_err(op))?;
+                    r.recordings = r.blob_keys.len() as u64;
+                }
+                if let Some((action, due)) = next {
+                    sqlx::query(
+                        "UPDATE interaction_policy SET next_action = ?, due_ms = ? \
+                         WHERE interaction = ?",
+                    )
+                    .bind(action.as_str())
+                    .bind(*due)
+                    .bind(&s)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err(op))?;
+                }
+                r
+            }
+            RetentionChange::Replace { old, new, policy } => {
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM interactions WHERE id = ?")
+                        .bind(old.to_string())
+                        .fetch_optional(&mut **tx)
+                        .await
+                        .map_err(map_err(op))?;
+                if exists.is_some() {
+                    insert_bundle(tx, new).await?;
+                    upsert_ip(tx, policy, op).await?;
+                    delete_interaction(tx, *old, op).await?
+                } else {
+                    DeletionReport::default()
+                }
+            }
+        };
+        out.push(report);
+        i += 1;
+    }
+    // Journal rows planned → done, with their details.
+    for ((key, _), r) in changes.iter().zip(&out) {
+        if let Some((run, seq)) = key {
+            sqlx::query(
+                "UPDATE retention_journal SET state = 'done', detail = ? \
+                 WHERE run = ? AND seq = ? AND state = 'planned'",
+            )
+            .bind(journal_detail(r))
+            .bind(run.to_string())
+            .bind(*seq)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err(op))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts journal rows inside a transaction.
+async fn insert_journal_rows(
+    tx: &mut Transaction<'static, Sqlite>,
+    refs: &[&JournalRow],
+) -> Result<(), StoreError> {
+    insert_chunked(
+        tx,
+        "retention_journal",
+        &[
+            "run",
+            "seq",
+            "tenant",
+            "action",
+            "interaction",
+            "subject",
+            "state",
+            "planned_ms",
+            "detail",
+        ],
+        refs,
+        |q, r| {
+            q.bind(r.run.to_string())
+                .bind(r.seq)
+                .bind(r.tenant.as_str())
+                .bind(r.action.as_str())
+                .bind(r.interaction.map(|i| i.to_string()))
+                .bind(r.subject.to_string())
+                .bind(r.state.as_str())
+                .bind(r.planned_ms)
+                .bind(r.detail.as_str())
+        },
+    )
+    .await
+}
+
 async fn upsert_ip(
     tx: &mut Transaction<'static, Sqlite>,
     p: &InteractionPolicyRow,
@@ -477,14 +699,22 @@ impl SqliteStore {
             return Ok(());
         }
         let mut tx = self.begin_write(OP).await?;
+        // One statement per run for the whole set of sequence numbers.
+        let mut by_run: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
         for (run, seq) in keys {
-            sqlx::query("UPDATE retention_journal SET state = ? WHERE run = ? AND seq = ?")
-                .bind(state.as_str())
-                .bind(run.to_string())
-                .bind(*seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err(OP))?;
+            by_run.entry(run.to_string()).or_default().push(*seq);
+        }
+        for (run, seqs) in by_run {
+            sqlx::query(
+                "UPDATE retention_journal SET state = ? \
+                 WHERE run = ? AND seq IN (SELECT value FROM json_each(?))",
+            )
+            .bind(state.as_str())
+            .bind(run)
+            .bind(serde_json::Value::from(seqs).to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err(OP))?;
         }
         tx.commit().await.map_err(map_err(OP))
     }
@@ -494,89 +724,45 @@ impl SqliteStore {
         changes: &[(Option<JournalKey>, RetentionChange)],
     ) -> Result<Vec<DeletionReport>, StoreError> {
         const OP: &str = "apply_retention";
-        let mut out = Vec::with_capacity(changes.len());
         let mut tx = self.begin_write(OP).await?;
-        for (key, change) in changes {
-            let report = match change {
-                RetentionChange::Delete(id) => delete_interaction(&mut tx, *id, OP).await?,
-                RetentionChange::Strip {
-                    interaction,
-                    segments,
-                    recordings,
-                    next,
-                } => {
-                    let s = interaction.to_string();
-                    let mut r = DeletionReport::default();
-                    if *segments {
-                        r.segments = sqlx::query("DELETE FROM segments WHERE interaction = ?")
-                            .bind(&s)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(map_err(OP))?
-                            .rows_affected();
-                    }
-                    if *recordings {
-                        r.blob_keys = sqlx::query_scalar(
-                            "DELETE FROM recordings WHERE interaction = ? RETURNING blob_key",
-                        )
-                        .bind(&s)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(map_err(OP))?;
-                        r.recordings = r.blob_keys.len() as u64;
-                    }
-                    if let Some((action, due)) = next {
-                        sqlx::query(
-                            "UPDATE interaction_policy SET next_action = ?, due_ms = ? \
-                             WHERE interaction = ?",
-                        )
-                        .bind(action.as_str())
-                        .bind(*due)
-                        .bind(&s)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err(OP))?;
-                    }
-                    r
-                }
-                RetentionChange::Replace { old, new, policy } => {
-                    let exists: Option<i64> =
-                        sqlx::query_scalar("SELECT 1 FROM interactions WHERE id = ?")
-                            .bind(old.to_string())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(map_err(OP))?;
-                    if exists.is_some() {
-                        insert_bundle(&mut tx, new).await?;
-                        upsert_ip(&mut tx, policy, OP).await?;
-                        delete_interaction(&mut tx, *old, OP).await?
-                    } else {
-                        DeletionReport::default()
-                    }
-                }
-            };
-            if let Some((run, seq)) = key {
-                let detail = serde_json::json!({
-                    "interactions": report.interactions,
-                    "segments": report.segments,
-                    "recordings": report.recordings,
-                    "consents": report.consents,
-                    "blob_keys": report.blob_keys,
-                })
-                .to_string();
-                sqlx::query(
-                    "UPDATE retention_journal SET state = 'done', detail = ? \
-                     WHERE run = ? AND seq = ? AND state = 'planned'",
-                )
-                .bind(detail)
-                .bind(run.to_string())
-                .bind(*seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err(OP))?;
-            }
-            out.push(report);
+        let refs: Vec<(Option<JournalKey>, &RetentionChange)> =
+            changes.iter().map(|(k, c)| (*k, c)).collect();
+        let out = apply_in_tx(&mut tx, &refs, OP).await?;
+        tx.commit().await.map_err(map_err(OP))?;
+        Ok(out)
+    }
+
+    /// Writes the journal rows and applies their changes in one transaction: the rows land as
+    /// `done` together with the data change, or not at all (then the next run finds the same
+    /// interactions due and plans them again).
+    pub(super) async fn p_apply_retention_journaled(
+        &self,
+        rows: &[JournalRow],
+        changes: &[RetentionChange],
+    ) -> Result<Vec<DeletionReport>, StoreError> {
+        const OP: &str = "apply_retention_journaled";
+        if rows.len() != changes.len() {
+            return Err(StoreError::Database {
+                op: OP,
+                message: format!("{} journal rows for {} changes", rows.len(), changes.len()),
+            });
         }
+        let mut tx = self.begin_write(OP).await?;
+        let unkeyed: Vec<(Option<JournalKey>, &RetentionChange)> =
+            changes.iter().map(|c| (None, c)).collect();
+        let out = apply_in_tx(&mut tx, &unkeyed, OP).await?;
+        // The rows go in as `done`, with their details, in the transaction of the change.
+        let done: Vec<JournalRow> = rows
+            .iter()
+            .zip(&out)
+            .map(|(r, d)| JournalRow {
+                state: JournalState::Done,
+                detail: journal_detail(d),
+                ..r.clone()
+            })
+            .collect();
+        let refs: Vec<&JournalRow> = done.iter().collect();
+        insert_journal_rows(&mut tx, &refs).await?;
         tx.commit().await.map_err(map_err(OP))?;
         Ok(out)
     }
