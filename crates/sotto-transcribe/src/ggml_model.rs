@@ -562,8 +562,7 @@ pub fn inspect_reader<R: Read + Seek>(
     }
 
     let table = tensor_table(&h);
-    let mut want: HashMap<&str, &TensorSpec> =
-        table.iter().map(|t| (t.name.as_str(), t)).collect();
+    let mut want: HashMap<&str, &TensorSpec> = table.iter().map(|t| (t.name.as_str(), t)).collect();
     let mut seen = 0usize;
     while r.pos < r.len {
         let n_dims = r.i32("in a tensor header")?;
@@ -851,7 +850,10 @@ mod tests {
         // bad magic, GGUF
         let mut b = good.clone();
         b[0] ^= 0xff;
-        assert!(matches!(check(&b).unwrap_err(), ModelFileError::BadMagic(_)));
+        assert!(matches!(
+            check(&b).unwrap_err(),
+            ModelFileError::BadMagic(_)
+        ));
         let mut b = good.clone();
         b[..4].copy_from_slice(b"GGUF");
         assert!(matches!(check(&b).unwrap_err(), ModelFileError::Gguf(_)));
@@ -902,7 +904,10 @@ mod tests {
         assert!(e.contains("stored as f32"), "{e}");
         let mut b = good;
         b[at] = b'x';
-        assert!(check(&b).unwrap_err().to_string().contains("unknown tensor"));
+        assert!(check(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown tensor"));
     }
 
     #[test]

@@ -156,6 +156,9 @@ impl std::fmt::Debug for WhisperRuntime {
 impl WhisperRuntime {
     /// Checks and loads the model, and starts the workers.
     pub fn load(cfg: WhisperConfig) -> Result<Self, TranscribeError> {
+        // whisper.cpp and ggml log to stderr by default: route both into whisper-rs hooks that,
+        // without a logging backend, discard them (nothing of a call reaches a log).
+        whisper_rs::install_logging_hooks();
         if cfg.threads == 0 || cfg.workers == 0 {
             return Err(TranscribeError::Config(
                 "whisper threads and workers must be at least 1".into(),
@@ -172,9 +175,6 @@ impl WhisperRuntime {
             }
         }
         let info = inspect(&cfg.model)?;
-        // whisper.cpp and ggml log to stderr by default (and, in debug builds, token text):
-        // route both into whisper-rs hooks that, without a logging backend, discard them.
-        whisper_rs::install_logging_hooks();
         let mut params = WhisperContextParameters::default();
         params.use_gpu(cfg.use_gpu);
         let path = cfg
@@ -313,6 +313,9 @@ fn transcribe(
     params.set_print_realtime(false);
     params.set_print_timestamps(false);
     params.set_suppress_blank(true);
+    // One segment per utterance (utterances are ≤ 12 s, the window is 30 s): one encoder pass
+    // per utterance, never a re-run per timestamp the decoder emits.
+    params.set_single_segment(true);
     if !cfg.temperature_fallback {
         params.set_temperature_inc(0.0);
     }
@@ -496,7 +499,10 @@ impl WhisperEngine {
     }
 
     pub fn take_latencies(&mut self) -> Vec<Duration> {
-        self.latencies.as_mut().map(std::mem::take).unwrap_or_default()
+        self.latencies
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     fn submit(&mut self) {
@@ -506,15 +512,15 @@ impl WhisperEngine {
             if dur == 0 {
                 continue;
             }
-            let pcm = match sotto_audio::whisper_input(&sotto_audio::Pcm16::new(
-                self.rate, 1, u.samples,
-            )) {
-                Ok(p) => p,
-                Err(_) => {
-                    self.refused.push_back((start_ms, end_ms));
-                    continue;
-                }
-            };
+            let pcm =
+                match sotto_audio::whisper_input(&sotto_audio::Pcm16::new(self.rate, 1, u.samples))
+                {
+                    Ok(p) => p,
+                    Err(_) => {
+                        self.refused.push_back((start_ms, end_ms));
+                        continue;
+                    }
+                };
             let shared = &self.rt.shared;
             let mut q = shared.lock();
             if q.queued_ms + dur > self.rt.cfg.max_queue_ms {

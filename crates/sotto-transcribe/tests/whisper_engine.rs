@@ -90,7 +90,13 @@ fn corrupt_models_are_specific_errors() {
     let dir = tempfile::tempdir().unwrap();
     // random bytes
     let p = dir.path().join("random.bin");
-    std::fs::write(&p, (0..4096u32).map(|i| (i * 37 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        &p,
+        (0..4096u32)
+            .map(|i| (i * 37 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let e = WhisperHandle::load(cfg(p)).unwrap_err();
     assert!(
         matches!(e, TranscribeError::ModelFile(ModelFileError::BadMagic(_))),
@@ -169,7 +175,10 @@ fn synthetic_base_model_loads_and_runs_through_the_leg_interface() {
         assert!((0.0..=1.0).contains(&w.confidence));
     }
     let s = h.stats();
-    assert!(s.transcribed_utterances >= 1 && s.transcribed_audio_ms > 0, "{s:?}");
+    assert!(
+        s.transcribed_utterances >= 1 && s.transcribed_audio_ms > 0,
+        "{s:?}"
+    );
     assert_eq!(s.queued_utterances, 0);
     eprintln!(
         "synthetic base: {audio_ms} ms of audio in {} ms wall, {} ms compute, {} words (meaningless)",
@@ -221,7 +230,11 @@ fn a_full_queue_fails_closed_and_loses_no_interval() {
     let s = h.stats();
     assert!(failed >= 4, "only {failed} refused: {s:?}");
     assert_eq!(s.rejected_utterances, failed);
-    assert_eq!(covered, 3 * 6000, "every interval is either transcribed or failed");
+    assert_eq!(
+        covered,
+        3 * 6000,
+        "every interval is either transcribed or failed"
+    );
 }
 
 #[test]

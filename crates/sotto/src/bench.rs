@@ -30,6 +30,8 @@ pub async fn vault(total: u32, subject_n: u32, work_dir: Option<PathBuf>) -> Res
         default_region: "DK".into(),
         silence_padding_ms: 150,
         server: Default::default(),
+        models_dir: base.join("models"),
+        engine: crate::config::EngineChoice::Bot,
     };
     let result = run(cfg, total, subject_n, &base).await;
     let _ = std::fs::remove_dir_all(&base);

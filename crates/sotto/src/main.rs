@@ -4,11 +4,13 @@
 mod admin;
 mod app;
 mod bench;
+mod bench_whisper;
 mod cli;
 mod commands;
 mod config;
 mod demo;
 mod loadgen;
+mod models;
 mod policy_cmd;
 mod serve;
 

@@ -172,6 +172,13 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
             icfg.audiosocket_addr = audiosocket_addr;
             icfg.default_tenant = app.cfg.default_tenant.clone();
             icfg.phone_region = app.cfg.default_region.clone();
+            // The transcription engine (`[transcribe]`); a Whisper model is loaded once, here.
+            let choice = app.cfg.engine.clone();
+            eprintln!("sotto: transcription engine {}", choice.describe());
+            icfg.engine = tokio::task::spawn_blocking(move || choice.load())
+                .await
+                .context("loading the transcription engine")?
+                .context("cannot start the transcription engine")?;
             let server = IngestServer::start(icfg, app.vault.clone())
                 .await
                 .context("cannot start the live-call listeners")?;
