@@ -553,12 +553,21 @@ pub fn inspect_reader<R: Read + Seek>(
             h.n_vocab
         )));
     }
+    let mut has_space = false;
     for _ in 0..n_tokens {
         let l = r.u32("in the vocabulary")?;
         if l > 1024 {
             return Err(r.corrupt(format!("a vocabulary entry is {l} bytes long")));
         }
-        r.skip(u64::from(l), "in the vocabulary")?;
+        if l == 1 {
+            has_space |= r.read_vec(1, "in the vocabulary")? == b" ";
+        } else {
+            r.skip(u64::from(l), "in the vocabulary")?;
+        }
+    }
+    if !has_space {
+        // whisper.cpp looks the blank token up unchecked (an abort, not an error)
+        return Err(r.corrupt("the vocabulary has no blank (\" \") token"));
     }
 
     let table = tensor_table(&h);
@@ -723,7 +732,9 @@ pub fn write_synthetic(path: &Path, h: &Hparams, fill: Fill) -> std::io::Result<
     for i in 0..n_text_tokens {
         let a = syll[i % syll.len()];
         let b = syll[(i / syll.len()) % syll.len()];
-        let tok = if i % 3 == 0 {
+        let tok = if i == 220 {
+            " ".to_owned() // the blank token (GPT-2 id 220), which whisper.cpp requires
+        } else if i % 3 == 0 {
             format!(" {a}{b}")
         } else {
             format!("{b}{a}")
@@ -866,7 +877,7 @@ mod tests {
         ));
         // text and audio widths disagree (an assertion inside whisper.cpp)
         let mut b = good.clone();
-        b[4 + 4 * 7..4 + 4 * 8].copy_from_slice(&512i32.to_le_bytes());
+        b[4 + 4 * 6..4 + 4 * 7].copy_from_slice(&512i32.to_le_bytes());
         assert!(check(&b).unwrap_err().to_string().contains("n_text_state"));
         // unsupported ftype
         let mut b = good.clone();
