@@ -3,7 +3,10 @@
 //! Owns: the [`Transcriber`] trait a live call leg pushes audio into and reads timed words out
 //! of; the `bot` engine (transcripts supplied by a voicebot over the native protocol, no audio
 //! recognition); the `openai-http` engine (any OpenAI-compatible `/v1/audio/transcriptions`
-//! server with word timestamps, utterances cut by an energy VAD); the VAD itself.
+//! server with word timestamps, utterances cut by an energy VAD); the `whisper` engine
+//! (whisper.cpp in-process, cargo feature `whisper`, see [`whisper`]); the VAD itself; the ggml
+//! Whisper model format ([`ggml_model`]: checking a file before whisper.cpp sees it, writing
+//! synthetic models with the real shapes for tests and benchmarks).
 //!
 //! Must never: log or put into an error the words it hears (they are [`Personal`]); send audio
 //! anywhere but the one endpoint an operator configured (guarantee 6); report a watermark past
@@ -14,12 +17,21 @@
 //! Time: every time is in milliseconds of the leg's own timeline (0 = the start of the call).
 
 pub mod bot;
+pub mod ggml_model;
 pub mod openai;
+pub mod speech;
 pub mod vad;
+#[cfg(feature = "whisper")]
+pub mod whisper;
 
 pub use bot::BotEngine;
 pub use openai::{OpenAiConfig, OpenAiHttpEngine};
 pub use vad::{EnergyVad, VadConfig};
+#[cfg(feature = "whisper")]
+pub use whisper::{WhisperConfig, WhisperEngine, WhisperHandle, WhisperStats};
+
+/// Whether this build has the in-process `whisper` engine (cargo feature `whisper`).
+pub const WHISPER_BUILT: bool = cfg!(feature = "whisper");
 
 use sotto_core::{Personal, SegmentKind};
 
@@ -60,7 +72,7 @@ pub enum EngineEvent {
 
 /// A streaming transcription engine for one call leg.
 pub trait Transcriber: Send {
-    /// Stable engine name (`bot`, `openai-http`).
+    /// Stable engine name (`bot`, `openai-http`, `whisper`).
     fn name(&self) -> &'static str;
     /// Audio for the leg: PCM16 mono at the engine's configured rate, starting at `at_ms`.
     fn push_audio(&mut self, at_ms: u64, samples: &[i16]);
@@ -94,6 +106,9 @@ pub enum Supplied {
 pub enum EngineConfig {
     Bot,
     OpenAiHttp(OpenAiConfig),
+    /// whisper.cpp in-process: one loaded model and worker pool shared by every leg.
+    #[cfg(feature = "whisper")]
+    Whisper(WhisperHandle),
 }
 
 impl EngineConfig {
@@ -102,6 +117,8 @@ impl EngineConfig {
         match self {
             EngineConfig::Bot => Box::new(BotEngine::new()),
             EngineConfig::OpenAiHttp(c) => Box::new(OpenAiHttpEngine::new(c.clone(), sample_rate)),
+            #[cfg(feature = "whisper")]
+            EngineConfig::Whisper(h) => Box::new(h.engine(sample_rate)),
         }
     }
     pub fn wants_audio(&self) -> bool {
@@ -118,4 +135,8 @@ pub enum TranscribeError {
     Server(String),
     #[error("transcription response: {0}")]
     Response(String),
+    #[error(transparent)]
+    ModelFile(#[from] ggml_model::ModelFileError),
+    #[error("whisper model: {0}")]
+    Model(String),
 }

@@ -33,6 +33,8 @@ pub async fn vault(total: u32, subject_n: u32, work_dir: Option<PathBuf>) -> Res
         archive: Default::default(),
         webhooks: Vec::new(),
         webhook_delivery: Default::default(),
+        models_dir: base.join("models"),
+        engine: crate::config::EngineChoice::Bot,
     };
     let result = run(cfg, total, subject_n, &base).await;
     let _ = std::fs::remove_dir_all(&base);

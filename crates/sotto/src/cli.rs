@@ -89,6 +89,9 @@ pub enum Command {
     Hold(crate::policy_cmd::HoldCommand),
     /// Simulate N concurrent live calls on loopback and report latency, CPU, RSS and the PCI check
     Loadgen(crate::loadgen::LoadgenArgs),
+    /// Whisper models for the `whisper` engine: fetch (checksum-verified download), list
+    #[command(subcommand)]
+    Models(crate::models::ModelsCommand),
 }
 
 #[derive(Subcommand)]
@@ -322,6 +325,8 @@ pub enum KeysCommand {
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Whisper engine: CPU seconds per audio second, real-time factor, latency, peak RSS
+    Whisper(crate::bench_whisper::WhisperBenchArgs),
     /// Login latency: Argon2id + TOTP + session + audit, p50/p99
     Login {
         #[arg(long, default_value_t = 50)]

@@ -19,6 +19,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => crate::demo::run(cfg, a).await,
         Command::Loadgen(a) => crate::loadgen::run(a).await,
+        Command::Models(c) => crate::models::run(c, cfg.models_dir.clone()).await,
+        Command::Bench(BenchCommand::Whisper(a)) => crate::bench_whisper::run(a).await,
         Command::Init(a) => init(cfg, a).await,
         Command::Ingest(a) => ingest(cfg, a).await,
         Command::List(a) => list(cfg, a).await,

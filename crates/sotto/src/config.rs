@@ -27,6 +27,8 @@ pub struct FileConfig {
     /// `[webhook_delivery]`: retry and polling of the outbox.
     #[serde(default)]
     pub webhook_delivery: WebhookDeliverySection,
+    #[serde(default)]
+    pub transcribe: TranscribeSection,
 }
 
 /// How recordings are archived: the lossless original by default; a tenant's policy may choose
@@ -86,6 +88,130 @@ pub struct WebhookDeliverySection {
     pub timeout_s: Option<u64>,
     /// How often `sotto serve` looks for due events (default 1000).
     pub poll_ms: Option<u64>,
+}
+
+/// `[transcribe]`: the engine live calls are transcribed with.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TranscribeSection {
+    /// `bot` (transcripts supplied by the voicebot; default), `openai-http` or `whisper`.
+    pub engine: Option<String>,
+    /// ISO 639-1 language hint (`da`, `sv`, `en` …); none or `auto`: detected.
+    pub language: Option<String>,
+    /// Where `sotto models fetch` puts models (default `<data_dir>/models`).
+    pub models_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub openai: OpenAiSection,
+    #[serde(default)]
+    pub whisper: WhisperSection,
+}
+
+/// `[transcribe.openai]`: an OpenAI-compatible `/v1/audio/transcriptions` server.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAiSection {
+    /// e.g. `http://10.0.0.5:8000` (required for `openai-http`).
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key (the key is never in the file).
+    pub api_key_env: Option<String>,
+    pub timeout_s: Option<u64>,
+    pub max_inflight: Option<usize>,
+}
+
+/// `[transcribe.whisper]`: whisper.cpp in-process (binaries built with `--features whisper`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WhisperSection {
+    /// A ggml model file (default `<models_dir>/ggml-base.bin`).
+    pub model: Option<PathBuf>,
+    /// Threads per transcription (default: cores, at most 4).
+    pub threads: Option<usize>,
+    /// Transcriptions at once (default 1).
+    pub workers: Option<usize>,
+    /// Audio allowed to wait for a worker before new utterances are silenced (default 120000).
+    pub max_queue_ms: Option<u64>,
+    /// whisper.cpp's temperature fallback (better on hard audio, up to 6× the cost; default off).
+    pub temperature_fallback: Option<bool>,
+    /// Use the GPU backend the binary was built with (default false).
+    pub gpu: Option<bool>,
+}
+
+/// The validated engine choice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineChoice {
+    Bot,
+    OpenAiHttp(sotto_transcribe::OpenAiConfig),
+    /// Whisper settings; the model is loaded by [`EngineChoice::load`] (once per process).
+    Whisper(WhisperSettings),
+}
+
+/// `[transcribe.whisper]` with defaults applied (plain data: exists in every build).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhisperSettings {
+    pub model: PathBuf,
+    pub threads: usize,
+    pub workers: usize,
+    pub language: Option<String>,
+    pub max_queue_ms: u64,
+    pub temperature_fallback: bool,
+    pub gpu: bool,
+}
+
+/// The one line a build without the `whisper` feature answers when the engine is chosen.
+pub const WHISPER_NOT_BUILT: &str = "transcribe engine `whisper` is not available: this sotto binary was built without the `whisper` cargo feature (rebuild with `cargo build --release --features whisper`, or choose engine `bot` or `openai-http`)";
+
+impl EngineChoice {
+    /// One line for the operator (no secrets).
+    pub fn describe(&self) -> String {
+        match self {
+            EngineChoice::Bot => "bot (transcripts supplied by the voicebot)".into(),
+            EngineChoice::OpenAiHttp(c) => format!("openai-http at {}", c.base_url),
+            EngineChoice::Whisper(w) => {
+                format!(
+                "whisper, model {}, {} worker(s) × {} thread(s), language {}, queue ≤ {} ms{}{}",
+                w.model.display(),
+                w.workers,
+                w.threads,
+                w.language.as_deref().unwrap_or("auto"),
+                w.max_queue_ms,
+                if w.temperature_fallback { ", temperature fallback" } else { "" },
+                if w.gpu { ", GPU" } else { "" },
+            )
+            }
+        }
+    }
+
+    /// Builds the engine configuration live calls use; loads the Whisper model (seconds).
+    pub fn load(&self) -> Result<sotto_transcribe::EngineConfig> {
+        use sotto_transcribe::EngineConfig;
+        Ok(match self {
+            EngineChoice::Bot => EngineConfig::Bot,
+            EngineChoice::OpenAiHttp(c) => EngineConfig::OpenAiHttp(c.clone()),
+            #[cfg(feature = "whisper")]
+            EngineChoice::Whisper(w) => {
+                EngineConfig::Whisper(sotto_transcribe::WhisperHandle::load(w.to_config())?)
+            }
+            #[cfg(not(feature = "whisper"))]
+            EngineChoice::Whisper(_) => bail!(WHISPER_NOT_BUILT),
+        })
+    }
+}
+
+impl WhisperSettings {
+    #[cfg(feature = "whisper")]
+    pub fn to_config(&self) -> sotto_transcribe::WhisperConfig {
+        sotto_transcribe::WhisperConfig {
+            model: self.model.clone(),
+            threads: self.threads,
+            workers: self.workers,
+            language: self.language.clone(),
+            max_queue_ms: self.max_queue_ms,
+            temperature_fallback: self.temperature_fallback,
+            use_gpu: self.gpu,
+            ..sotto_transcribe::WhisperConfig::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -167,6 +293,10 @@ pub struct Config {
     pub archive: sotto_vault::ArchivePolicy,
     pub webhooks: Vec<WebhookSection>,
     pub webhook_delivery: WebhookDeliverySection,
+    /// Where `sotto models` keeps model files.
+    pub models_dir: PathBuf,
+    /// The transcription engine of live calls.
+    pub engine: EngineChoice,
 }
 
 impl Config {
@@ -252,6 +382,12 @@ impl Config {
             bail!("silence_padding_ms must be at most 2000 (got {silence_padding_ms})");
         }
         let archive = archive_policy(&file.archive, env("SOTTO_ARCHIVE_FORMAT"))?;
+        let t = file.transcribe;
+        let models_dir = env("SOTTO_MODELS_DIR")
+            .map(PathBuf::from)
+            .or(t.models_dir.clone())
+            .unwrap_or_else(|| data_dir.join("models"));
+        let engine = engine_choice(&t, &models_dir, &env)?;
         Ok(Config {
             data_dir,
             master_key,
@@ -262,6 +398,8 @@ impl Config {
             archive,
             webhooks: file.webhooks,
             webhook_delivery: file.webhook_delivery,
+            models_dir,
+            engine,
         })
     }
 
@@ -420,6 +558,89 @@ fn archive_policy(
     Ok(policy)
 }
 
+fn engine_choice(
+    t: &TranscribeSection,
+    models_dir: &Path,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<EngineChoice> {
+    let language = env("SOTTO_TRANSCRIBE_LANGUAGE")
+        .or(t.language.clone())
+        .map(|l| l.trim().to_ascii_lowercase())
+        .filter(|l| !l.is_empty() && l != "auto");
+    if let Some(l) = &language {
+        if !(2..=3).contains(&l.len()) || !l.bytes().all(|b| b.is_ascii_lowercase()) {
+            bail!("[transcribe] language `{l}` is not an ISO 639-1 code (e.g. da, sv, nb, fi, et, de, en) or `auto`");
+        }
+    }
+    let engine = env("SOTTO_TRANSCRIBE_ENGINE")
+        .or(t.engine.clone())
+        .unwrap_or_else(|| "bot".into());
+    match engine.as_str() {
+        "bot" => Ok(EngineChoice::Bot),
+        "openai-http" => {
+            let o = &t.openai;
+            let Some(base_url) = o.base_url.clone() else {
+                bail!("[transcribe] engine `openai-http` needs [transcribe.openai] base_url");
+            };
+            if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                bail!("[transcribe.openai] base_url must start with http:// or https://");
+            }
+            let api_key = match &o.api_key_env {
+                Some(var) => Some(env(var).with_context(|| {
+                    format!("[transcribe.openai] api_key_env names {var}, which is not set")
+                })?),
+                None => None,
+            };
+            let d = sotto_transcribe::OpenAiConfig::default();
+            Ok(EngineChoice::OpenAiHttp(sotto_transcribe::OpenAiConfig {
+                base_url,
+                model: o.model.clone().unwrap_or(d.model),
+                api_key,
+                language,
+                timeout: o
+                    .timeout_s
+                    .map_or(d.timeout, std::time::Duration::from_secs),
+                max_inflight: o.max_inflight.unwrap_or(d.max_inflight).max(1),
+                vad: d.vad,
+            }))
+        }
+        "whisper" => {
+            if !sotto_transcribe::WHISPER_BUILT {
+                bail!(WHISPER_NOT_BUILT);
+            }
+            let w = &t.whisper;
+            let num = |var: &str, v: Option<usize>, default: usize| -> Result<usize> {
+                let n = match env(var) {
+                    Some(s) => s
+                        .parse::<usize>()
+                        .with_context(|| format!("{var} must be a whole number"))?,
+                    None => v.unwrap_or(default),
+                };
+                if !(1..=256).contains(&n) {
+                    bail!("{var} must be between 1 and 256 (got {n})");
+                }
+                Ok(n)
+            };
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Ok(EngineChoice::Whisper(WhisperSettings {
+                model: env("SOTTO_WHISPER_MODEL")
+                    .map(PathBuf::from)
+                    .or(w.model.clone())
+                    .unwrap_or_else(|| models_dir.join("ggml-base.bin")),
+                threads: num("SOTTO_WHISPER_THREADS", w.threads, cores.clamp(1, 4))?,
+                workers: num("SOTTO_WHISPER_WORKERS", w.workers, 1)?,
+                language,
+                max_queue_ms: w.max_queue_ms.unwrap_or(120_000).max(1_000),
+                temperature_fallback: w.temperature_fallback.unwrap_or(false),
+                gpu: w.gpu.unwrap_or(false),
+            }))
+        }
+        other => {
+            bail!("[transcribe] engine `{other}` is unknown (choose bot, openai-http or whisper)")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,6 +739,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("tenant"), "{e}");
+        let e = Config::load_with_env(None, None, env_of(&[("SOTTO_TRANSCRIBE_ENGINE", "vosk")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vosk") && e.contains("whisper"), "{e}");
         let example = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../sotto.example.toml"
@@ -525,5 +750,54 @@ mod tests {
         .unwrap();
         let parsed: FileConfig = toml::from_str(&example).unwrap();
         assert!(parsed.data_dir.is_some());
+    }
+
+    #[test]
+    fn engines_are_chosen_and_checked() {
+        let c = Config::load_with_env(None, None, env_of(&[])).unwrap();
+        assert_eq!(c.engine, EngineChoice::Bot);
+        assert!(c.models_dir.ends_with("models"));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(
+            &f,
+            "[transcribe]\nengine = \"openai-http\"\nlanguage = \"DA\"\n[transcribe.openai]\nbase_url = \"http://10.0.0.5:8000\"\napi_key_env = \"MY_KEY\"\n",
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&f), None, env_of(&[("MY_KEY", "k")])).unwrap();
+        match &c.engine {
+            EngineChoice::OpenAiHttp(o) => {
+                assert_eq!(o.base_url, "http://10.0.0.5:8000");
+                assert_eq!(o.language.as_deref(), Some("da"));
+                assert_eq!(o.api_key.as_deref(), Some("k"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = Config::load_with_env(Some(&f), None, env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MY_KEY"), "{e}");
+
+        let w = Config::load_with_env(
+            None,
+            None,
+            env_of(&[
+                ("SOTTO_TRANSCRIBE_ENGINE", "whisper"),
+                ("SOTTO_WHISPER_THREADS", "3"),
+            ]),
+        );
+        if cfg!(feature = "whisper") {
+            match w.unwrap().engine {
+                EngineChoice::Whisper(s) => {
+                    assert_eq!(s.threads, 3);
+                    assert!(s.model.ends_with("models/ggml-base.bin"));
+                }
+                other => panic!("{other:?}"),
+            }
+        } else {
+            let e = w.unwrap_err().to_string();
+            assert_eq!(e, WHISPER_NOT_BUILT);
+            assert!(!e.contains('\n'));
+        }
     }
 }

@@ -4,12 +4,14 @@
 mod admin;
 mod app;
 mod bench;
+mod bench_whisper;
 mod cli;
 mod commands;
 mod config;
 mod demo;
 mod live_policy;
 mod loadgen;
+mod models;
 mod policy_cmd;
 mod serve;
 

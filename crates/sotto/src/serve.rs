@@ -145,12 +145,29 @@ pub async fn run(cfg: Config, a: ServeArgs) -> Result<ExitCode> {
     // Live calls share their registry and hub with the API (hand-over transcript, control).
     // Each call's mode comes from the policy rules for its routing (campaign, queue, called
     // number); committed calls are scheduled and announced to webhooks.
+    // The transcription engine (`[transcribe]`); a Whisper model is loaded once, here.
+    let engine_cfg = match ingest_addr {
+        Some(_) => {
+            let choice = app.cfg.engine.clone();
+            eprintln!("sotto: transcription engine {}", choice.describe());
+            Some(
+                tokio::task::spawn_blocking(move || choice.load())
+                    .await
+                    .context("loading the transcription engine")?
+                    .context("cannot start the transcription engine")?,
+            )
+        }
+        None => None,
+    };
     let ingest_state = ingest_addr.map(|ws| {
         let mut icfg = IngestConfig::new(app.cfg.data_dir.join("spool"));
         icfg.ws_addr = ws;
         icfg.audiosocket_addr = audiosocket_addr;
         icfg.default_tenant = app.cfg.default_tenant.clone();
         icfg.phone_region = app.cfg.default_region.clone();
+        if let Some(e) = engine_cfg {
+            icfg.engine = e;
+        }
         let call_hooks = Arc::new(crate::live_policy::PolicyHooks::new(policies.clone()));
         IngestState::with_detector(icfg, app.vault.clone(), detector.clone())
             .with_call_policy(call_hooks.clone())
