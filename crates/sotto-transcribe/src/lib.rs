@@ -124,6 +124,15 @@ impl EngineConfig {
     pub fn wants_audio(&self) -> bool {
         !matches!(self, EngineConfig::Bot)
     }
+    /// The engine's stable name (as [`Transcriber::name`] of the engines it builds).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EngineConfig::Bot => "bot",
+            EngineConfig::OpenAiHttp(_) => "openai-http",
+            #[cfg(feature = "whisper")]
+            EngineConfig::Whisper(_) => "whisper",
+        }
+    }
 }
 
 /// Errors building an engine.

@@ -226,13 +226,6 @@ async fn may_upload(st: &ApiState, p: &Principal, agent: Option<&str>) -> ApiRes
     })
 }
 
-fn engine_name(e: &EngineConfig) -> &'static str {
-    match e {
-        EngineConfig::Bot => "bot",
-        EngineConfig::OpenAiHttp(_) => "openai-http",
-    }
-}
-
 /// Transcribes the recording with the configured engine: mono as the caller, stereo as caller
 /// (left) and agent (right). `None` when the engine cannot transcribe audio (`bot`).
 async fn transcribe(
@@ -446,7 +439,7 @@ pub async fn upload(
                 .map(|l| l.cfg.engine.clone())
                 .unwrap_or(EngineConfig::Bot);
             match transcribe(&engine, &wav.pcm, lang).await? {
-                Some(t) => (t, engine_name(&engine).to_owned()),
+                Some(t) => (t, engine.name().to_owned()),
                 None => {
                     return Err(err(
                         StatusCode::UNPROCESSABLE_ENTITY,
