@@ -288,6 +288,28 @@ pub(crate) fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError
 
 /// Maps an sqlx error to a [`StoreError`]. SQLite's messages name tables, columns and
 /// constraints, never values, so they are safe to keep.
+/// One erasure receipt row, inside the caller's transaction (single and batch erasures).
+async fn insert_erasure_receipt_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    r: &ErasureReceiptRow,
+    op: &'static str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO erasure_receipts (tenant, id, subject, at_ms, actor, details) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.tenant.as_str())
+    .bind(r.id.to_string())
+    .bind(r.subject.to_string())
+    .bind(r.at_ms)
+    .bind(r.actor.as_str())
+    .bind(r.details.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err(op))?;
+    Ok(())
+}
+
 pub(crate) fn map_err(op: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
         sqlx::Error::Database(d) => {
@@ -1393,19 +1415,7 @@ impl Store for SqliteStore {
             if updated == 0 {
                 return Err(StoreError::NotFound(format!("subject {}", r.subject)));
             }
-            sqlx::query(
-                "INSERT INTO erasure_receipts (tenant, id, subject, at_ms, actor, details) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(r.tenant.as_str())
-            .bind(r.id.to_string())
-            .bind(r.subject.to_string())
-            .bind(r.at_ms)
-            .bind(r.actor.as_str())
-            .bind(r.details.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err(OP))?;
+            insert_erasure_receipt_in(&mut tx, r, OP).await?;
         }
         tx.commit().await.map_err(map_err(OP))
     }
@@ -1413,19 +1423,7 @@ impl Store for SqliteStore {
     async fn insert_erasure_receipt(&self, r: &ErasureReceiptRow) -> Result<(), StoreError> {
         const OP: &str = "insert_erasure_receipt";
         let mut tx = self.begin_write(OP).await?;
-        sqlx::query(
-            "INSERT INTO erasure_receipts (tenant, id, subject, at_ms, actor, details) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(r.tenant.as_str())
-        .bind(r.id.to_string())
-        .bind(r.subject.to_string())
-        .bind(r.at_ms)
-        .bind(r.actor.as_str())
-        .bind(r.details.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err(OP))?;
+        insert_erasure_receipt_in(&mut tx, r, OP).await?;
         tx.commit().await.map_err(map_err(OP))
     }
 
