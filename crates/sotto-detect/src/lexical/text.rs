@@ -90,13 +90,19 @@ const BRK: u8 = 16;
 const COMMA: u8 = 32;
 const SPACE: u8 = 64;
 
-/// Character classes of the ASCII bytes.
-static ASCII_CLASS: [u8; 128] = {
-    let mut t = [0u8; 128];
+/// A byte that starts (or continues) a non-ASCII character: classified by [`wide_class`].
+const WIDE: u8 = 128;
+
+/// Character classes of every byte: the ASCII ones directly, the rest marked [`WIDE`].
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut c = 0usize;
-    while c < 128 {
+    while c < 256 {
         let b = c as u8;
         let mut k = 0u8;
+        if b >= 0x80 {
+            k = WIDE;
+        }
         if b.is_ascii_digit() {
             k |= ALNUM | DIGIT;
         }
@@ -153,69 +159,71 @@ fn wide_class(text: &str, i: usize) -> (u8, usize) {
     (k, ch.len_utf8().max(1))
 }
 
-#[inline]
-fn ascii_class(c: u8) -> u8 {
-    ASCII_CLASS.get(usize::from(c)).copied().unwrap_or(0)
-}
-
-/// [`tokenize`] into a reused vector: one pass over the bytes, ASCII without decoding.
+/// [`tokenize`] into a reused vector: one pass over the bytes, ASCII without decoding. The
+/// class bits of a gap and of a word are OR-ed and AND-ed as they go (no per-flag branches):
+/// a word is all digits when every character had `DIGIT`, a gap is only blanks when every byte
+/// had `SPACE`.
 pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
     toks.clear();
     let b = text.as_bytes();
     let mut i = 0usize;
     let mut gap_start = 0usize;
     loop {
-        // the gap before the next word
-        let (mut g_brk, mut g_comma, mut g_ws_only) = (false, false, true);
+        // the gap before the next word: OR and AND of its class bits
+        let mut g_or = 0u8;
+        let mut g_and = SPACE;
         // (class bits of the word's first character, its byte length)
-        let mut first: Option<(u8, usize)> = None;
-        while let Some(&c) = b.get(i) {
-            if c < 0x80 {
-                let k = ascii_class(c);
-                if k & ALNUM != 0 {
-                    first = Some((k, 1));
-                    break;
-                }
-                g_brk |= k & BRK != 0;
-                g_comma |= k & COMMA != 0;
-                g_ws_only &= k & SPACE != 0;
-                i += 1;
-            } else {
-                let (k, len) = wide_class(text, i);
-                if k & ALNUM != 0 {
-                    first = Some((k, len));
-                    break;
-                }
-                g_ws_only = false;
-                i += len;
+        let (k0, l0) = loop {
+            let Some(&c) = b.get(i) else {
+                return;
+            };
+            let k = BYTE_CLASS[usize::from(c)];
+            if k & ALNUM != 0 {
+                break (k, 1);
             }
-        }
-        let Some((k0, l0)) = first else { break };
+            if k & WIDE == 0 {
+                g_or |= k;
+                g_and &= k;
+                i += 1;
+                continue;
+            }
+            let (kw, len) = wide_class(text, i);
+            if kw & ALNUM != 0 {
+                break (kw, len);
+            }
+            g_and = 0;
+            i += len;
+        };
         let s = i;
         i += l0;
-        let mut chars = 1usize;
-        let mut all_digits = k0 & DIGIT != 0;
-        let mut has_digit = all_digits;
-        // the rest of the word
-        while let Some(&c) = b.get(i) {
-            if c < 0x80 {
-                let k = ascii_class(c);
+        let (mut w_or, mut w_and) = (k0, k0);
+        let mut single = true;
+        // the rest of the word: ASCII in a tight loop, non-ASCII characters one by one
+        loop {
+            while let Some(&c) = b.get(i) {
+                let k = BYTE_CLASS[usize::from(c)];
                 if k & ALNUM == 0 {
                     break;
                 }
-                let d = k & DIGIT != 0;
-                all_digits &= d;
-                has_digit |= d;
+                w_or |= k;
+                w_and &= k;
+                single = false;
                 i += 1;
-            } else {
-                let (k, len) = wide_class(text, i);
-                if k & ALNUM == 0 {
-                    break;
-                }
-                all_digits = false;
-                i += len;
             }
-            chars += 1;
+            match b.get(i) {
+                Some(&c) if c >= 0x80 => {
+                    let (kw, len) = wide_class(text, i);
+                    if kw & ALNUM == 0 {
+                        break;
+                    }
+                    // a non-ASCII character is never an ASCII digit: `kw` has no DIGIT bit
+                    w_or |= kw;
+                    w_and &= kw;
+                    single = false;
+                    i += len;
+                }
+                _ => break,
+            }
         }
         let e = i;
         let first_tok = toks.is_empty();
@@ -225,12 +233,12 @@ pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
             s,
             e,
             cap: k0 & UPPER != 0,
-            digits: all_digits,
-            has_digit,
-            letter: k0 & ALPHA != 0 && chars == 1,
-            brk: first_tok || g_brk,
-            comma: g_comma,
-            tight: !first_tok && (hyphen || (gap_len > 0 && g_ws_only)),
+            digits: w_and & DIGIT != 0,
+            has_digit: w_or & DIGIT != 0,
+            letter: k0 & ALPHA != 0 && single,
+            brk: first_tok || g_or & BRK != 0,
+            comma: g_or & COMMA != 0,
+            tight: !first_tok && (hyphen || (gap_len > 0 && g_and & SPACE != 0)),
             dot_after: b.get(e) == Some(&b'.'),
         });
         gap_start = e;
