@@ -11,6 +11,9 @@
 //! Reports MB/s and lines/s of one thread (MB = 2^20 bytes), per-line p50/p99 and peak RSS.
 //! `jsonl`: streams MB of generated JSONL through `run_jsonl` (the `sotto redact --format jsonl`
 //! path) into a sink, never holding the input, and reports peak RSS (flat memory).
+//! `file PATH [auto|CODE]`: the `sotto redact --format jsonl` path over a JSONL file held in
+//! memory (no generation, no I/O in the measurement), e.g. one written by `gen_jsonl`; reports
+//! MB/s of JSONL and of the `text` fields, on the CPU of this thread.
 
 #[path = "../benches/gen/mod.rs"]
 mod gen;
@@ -90,6 +93,53 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mb: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(50);
     let det = Detector::new();
+    if args.first().is_some_and(|s| s == "file") {
+        let path = args.get(1).cloned().unwrap_or_default();
+        let default_lang = match args.get(2).map(String::as_str) {
+            None | Some("auto") => None,
+            Some(c) => c.parse::<Lang>().ok(),
+        };
+        let Ok(data) = std::fs::read(&path) else {
+            eprintln!("cannot read {path}");
+            std::process::exit(2);
+        };
+        let text_bytes: usize = data
+            .split(|&b| b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+            .filter_map(|v| v.get("text").and_then(|t| t.as_str()).map(str::len))
+            .sum();
+        let mut sink: Vec<u8> = Vec::with_capacity(data.len() * 2);
+        let cpu0 = thread_cpu_ns();
+        let st = run_jsonl(
+            &det,
+            &data[..],
+            &mut sink,
+            default_lang,
+            &Policy::redact_all(),
+        )
+        .unwrap_or_default();
+        let cpu = (thread_cpu_ns().saturating_sub(cpu0)) as f64 / 1e9;
+        println!(
+            "file {path}: {} lines, {:.1} MB of JSONL ({:.1} MB of text), {} spans, {} errors; \
+             {:.2} s on the CPU: {:.1} MB/s of JSONL, {:.1} MB/s of text per core",
+            st.lines,
+            data.len() as f64 / 1048576.0,
+            text_bytes as f64 / 1048576.0,
+            st.spans,
+            st.errors,
+            cpu,
+            data.len() as f64 / 1048576.0 / cpu,
+            text_bytes as f64 / 1048576.0 / cpu
+        );
+        // `THROUGHPUT_OUT=path`: keep what was written, to compare with `sotto redact`
+        if let Ok(out) = std::env::var("THROUGHPUT_OUT") {
+            if std::fs::write(&out, &sink).is_err() {
+                eprintln!("cannot write {out}");
+            }
+        }
+        std::hint::black_box(sink);
+        return;
+    }
     if args.get(1).is_some_and(|s| s == "jsonl") {
         let with_lang = args.get(2).is_none_or(|s| s != "auto");
         let src = JsonlSource {

@@ -6,10 +6,12 @@
 //! `{"error": "…", "line": N}` (plus `"id"` when it could be recovered) and the run goes on.
 //! text: each input line redacted, one output line each. Memory stays flat: one line at a time.
 
-use crate::policy::{apply, Policy};
+use crate::policy::{apply_bytes_into, Policy};
 use crate::Detector;
 use serde::Serialize;
-use sotto_core::Lang;
+use serde_json::value::RawValue;
+use sotto_core::{Kind, Lang};
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 
 /// Counts of one run.
@@ -28,13 +30,6 @@ pub struct RunStats {
 }
 
 #[derive(Serialize)]
-struct OutLine<'a> {
-    id: &'a serde_json::Value,
-    redacted: &'a str,
-    spans: &'a [crate::Span],
-}
-
-#[derive(Serialize)]
 struct ErrLine<'a> {
     error: &'a str,
     line: u64,
@@ -42,19 +37,47 @@ struct ErrLine<'a> {
     id: Option<&'a serde_json::Value>,
 }
 
+/// One input line, borrowed from the line buffer: the fields are kept as raw JSON so that the
+/// common case (a text without escapes) is read without copying, and `id` goes back verbatim.
 #[derive(serde::Deserialize)]
-struct InLine {
-    #[serde(default)]
-    id: serde_json::Value,
-    text: Option<String>,
-    #[serde(default)]
-    lang: Option<serde_json::Value>,
+struct InLine<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    lang: Option<&'a RawValue>,
 }
 
 #[derive(serde::Deserialize)]
 struct IdOnly {
     #[serde(default)]
     id: Option<serde_json::Value>,
+}
+
+/// A raw JSON value as a string: `Ok(None)` when it is not a string (or is null), borrowed when
+/// it has no escapes (then the bytes between the quotes are the string itself).
+fn raw_str(raw: &RawValue) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
+    let r = raw.get();
+    if !r.starts_with('"') {
+        return Ok(None);
+    }
+    match r.get(1..r.len().saturating_sub(1)) {
+        Some(inner) if r.len() >= 2 && !inner.contains('\\') => Ok(Some(Cow::Borrowed(inner))),
+        _ => serde_json::from_str::<String>(r).map(|s| Some(Cow::Owned(s))),
+    }
+}
+
+/// Writes `s` as a JSON string: copied as it is when nothing in it needs an escape (the common
+/// case, tested in one vectorisable pass), else through serde_json's escaper.
+fn write_json_str(out: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other);
+    }
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
 }
 
 /// Reads one line into `buf` (bytes, so invalid UTF-8 becomes an error line, not a stop).
@@ -81,6 +104,8 @@ pub fn run_jsonl<R: BufRead, W: Write>(
     let mut st = RunStats::default();
     let mut buf = Vec::with_capacity(4096);
     let mut outbuf = Vec::with_capacity(4096);
+    let mut redacted = String::with_capacity(4096);
+    let mut byte_spans: Vec<(usize, usize, Kind)> = Vec::new();
     while read_line(&mut input, &mut buf)? {
         st.lines += 1;
         st.bytes += buf.len() as u64;
@@ -88,34 +113,52 @@ pub fn run_jsonl<R: BufRead, W: Write>(
             continue;
         }
         outbuf.clear();
-        match serde_json::from_slice::<InLine>(&buf) {
-            Ok(InLine {
-                id,
-                text: Some(text),
-                lang,
-            }) => {
-                let lang = match lang.as_ref().and_then(|v| v.as_str()) {
+        let parsed = serde_json::from_slice::<InLine>(&buf).and_then(|l| {
+            let text = match l.text {
+                Some(raw) => raw_str(raw)?,
+                None => None,
+            };
+            let lang = match l.lang {
+                Some(raw) => raw_str(raw)?,
+                None => None,
+            };
+            Ok((l.id, text, lang, l.text.is_some_and(|r| r.get() != "null")))
+        });
+        match parsed {
+            Ok((id, Some(text), lang, _)) => {
+                let lang = match lang.as_deref() {
                     Some(s) if s.eq_ignore_ascii_case("auto") => None,
                     Some(s) => s.parse::<Lang>().ok().or(default_lang),
                     None => default_lang,
                 };
-                let spans = det.detect(&text, lang);
-                let applied = apply(&text, &spans, policy, None);
+                let cands = det.detect_bytes(&text, lang);
+                let spans = crate::to_char_offsets(&text, &cands);
+                byte_spans.clear();
+                byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
+                apply_bytes_into(&text, &mut byte_spans, policy, None, &mut redacted);
                 st.spans += spans.len() as u64;
                 st.ok += 1;
-                let line = OutLine {
-                    id: &id,
-                    redacted: &applied.text,
-                    spans: &spans,
-                };
-                serde_json::to_writer(&mut outbuf, &line).map_err(std::io::Error::other)?;
+                // {"id":…,"redacted":"…","spans":[…]}, the id as it came
+                outbuf.extend_from_slice(b"{\"id\":");
+                outbuf.extend_from_slice(id.map_or("null", |r| r.get()).as_bytes());
+                outbuf.extend_from_slice(b",\"redacted\":");
+                write_json_str(&mut outbuf, &redacted)?;
+                outbuf.extend_from_slice(b",\"spans\":");
+                serde_json::to_writer(&mut outbuf, &spans).map_err(std::io::Error::other)?;
+                outbuf.push(b'}');
             }
-            Ok(InLine { id, text: None, .. }) => {
+            Ok((id, None, _, is_other)) => {
                 st.errors += 1;
+                let error = if is_other {
+                    "field \"text\" is not a string"
+                } else {
+                    "missing string field \"text\""
+                };
+                let id = id.and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok());
                 let e = ErrLine {
-                    error: "missing string field \"text\"",
+                    error,
                     line: st.lines,
-                    id: Some(&id),
+                    id: Some(id.as_ref().unwrap_or(&serde_json::Value::Null)),
                 };
                 serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
             }
@@ -159,16 +202,20 @@ pub fn run_text<R: BufRead, W: Write>(
 ) -> std::io::Result<RunStats> {
     let mut st = RunStats::default();
     let mut buf = Vec::with_capacity(4096);
+    let mut redacted = String::with_capacity(4096);
+    let mut byte_spans: Vec<(usize, usize, Kind)> = Vec::new();
     while read_line(&mut input, &mut buf)? {
         st.lines += 1;
         st.bytes += buf.len() as u64;
         let text = String::from_utf8_lossy(&buf);
-        let spans = det.detect(&text, default_lang);
-        st.spans += spans.len() as u64;
-        let applied = apply(&text, &spans, policy, None);
+        let cands = det.detect_bytes(&text, default_lang);
+        st.spans += cands.len() as u64;
+        byte_spans.clear();
+        byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
+        let dropped = apply_bytes_into(&text, &mut byte_spans, policy, None, &mut redacted);
         st.ok += 1;
-        if !applied.dropped {
-            out.write_all(applied.text.as_bytes())?;
+        if !dropped {
+            out.write_all(redacted.as_bytes())?;
         }
         out.write_all(b"\n")?;
     }
@@ -196,5 +243,47 @@ mod tests {
         assert!(lines[3].contains("\"id\":\"b\""));
         assert_eq!(st.errors, 2);
         assert_eq!(st.ok, 2);
+    }
+
+    #[test]
+    fn jsonl_ids_go_back_verbatim_and_text_is_escaped() {
+        let det = Detector::new();
+        let input = concat!(
+            r#"{"id": {"call":[1,2]} , "text":"kort 4571 1704 9635 5977 \"ok\" \\ tab\there \u0001","lang":"da"}"#,
+            "\n",
+            r#"{"text":"S\u00f8ren siger hej","id":"\u00e9"}"#,
+            "\n",
+            r#"{"id":"n","text":5}"#,
+            "\n"
+        );
+        let mut out = Vec::new();
+        let st = run_jsonl(
+            &det,
+            input.as_bytes(),
+            &mut out,
+            None,
+            &Policy::redact_all(),
+        )
+        .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = s
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["id"], serde_json::json!({"call": [1, 2]}));
+        assert_eq!(
+            lines[0]["redacted"],
+            "kort [PAYMENT_CARD] \"ok\" \\ tab\there \u{1}"
+        );
+        assert_eq!(lines[0]["spans"][0]["start"], 5);
+        assert!(s
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with(r#"{"id":{"call":[1,2]},"redacted":"#));
+        assert_eq!(lines[1]["id"], "é");
+        assert_eq!(lines[1]["redacted"], "Søren siger hej");
+        assert_eq!(lines[2]["error"], "field \"text\" is not a string");
+        assert_eq!((st.ok, st.errors), (2, 1));
     }
 }

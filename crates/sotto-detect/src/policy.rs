@@ -104,61 +104,97 @@ pub fn apply(text: &str, spans: &[Span], policy: &Policy, pseudonym_key: Option<
     bounds.push(text.len());
     let nchars = bounds.len() - 1;
     let byte_at = |c: usize| bounds.get(c.min(nchars)).copied().unwrap_or(text.len());
+    let mut in_bytes: Vec<(usize, usize, Kind)> = spans
+        .iter()
+        .filter(|s| s.start < s.end)
+        .map(|s| (byte_at(s.start), byte_at(s.end), s.kind))
+        .collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    let dropped = apply_bytes_into(text, &mut in_bytes, policy, pseudonym_key, &mut out);
+    Applied { text: out, dropped }
+}
 
-    let mut sorted: Vec<Span> = spans.iter().copied().filter(|s| s.start < s.end).collect();
-    sorted.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    // merge overlaps, keeping the strictest action
-    let mut merged: Vec<(usize, usize, Kind, Action)> = Vec::with_capacity(sorted.len());
-    for s in sorted {
-        let a = policy.action(s.kind);
-        if a == Action::DropSegment {
-            return Applied {
-                text: String::new(),
-                dropped: true,
-            };
+/// [`apply`] over spans in **byte** offsets (`(start, end, kind)`, any order, may overlap; the
+/// slice is sorted in place) into a reused buffer, without the code-point conversion: the path of
+/// `sotto redact`, where the detector's byte offsets are at hand. Returns true when a span's
+/// action is DropSegment (`out` is then left empty).
+pub fn apply_bytes_into(
+    text: &str,
+    spans: &mut [(usize, usize, Kind)],
+    policy: &Policy,
+    pseudonym_key: Option<&[u8]>,
+    out: &mut String,
+) -> bool {
+    out.clear();
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    // Resolved detector output never overlaps; merging happens in place over the sorted spans:
+    // (start, end, kind, action) of the span being built.
+    let mut open: Option<(usize, usize, Kind, Action)> = None;
+    let mut pos = 0usize;
+    for &(s, e, kind) in spans.iter() {
+        if s >= e {
+            continue;
         }
-        if let Some(last) = merged.last_mut() {
-            if s.start < last.1 {
-                if s.end > last.1 {
-                    last.1 = s.end;
+        let a = policy.action(kind);
+        if a == Action::DropSegment {
+            out.clear();
+            return true;
+        }
+        if let Some(last) = open.as_mut() {
+            if s < last.1 {
+                if e > last.1 {
+                    last.1 = e;
                 }
                 let pci_first = |k: Kind| u8::from(k.category() == Category::Pci);
-                if (strictness(a), pci_first(s.kind)) > (strictness(last.3), pci_first(last.2)) {
+                if (strictness(a), pci_first(kind)) > (strictness(last.3), pci_first(last.2)) {
                     last.3 = a;
-                    last.2 = s.kind;
+                    last.2 = kind;
                 }
                 continue;
             }
         }
-        merged.push((s.start, s.end, s.kind, a));
+        if let Some(done) = open.replace((s, e, kind, a)) {
+            pos = emit(text, done, pos, pseudonym_key, out);
+        }
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut pos = 0usize;
-    for (s, e, kind, a) in merged {
-        let (bs, be) = (byte_at(s), byte_at(e));
-        if bs < pos || be <= bs {
-            continue;
-        }
-        out.push_str(text.get(pos..bs).unwrap_or(""));
-        let val = text.get(bs..be).unwrap_or("");
-        match a {
-            Action::Keep => out.push_str(val),
-            Action::Mask => {
-                out.extend(val.chars().map(|c| if c.is_whitespace() { c } else { '*' }))
-            }
-            Action::Redact | Action::DropSegment => out.push_str(&kind.placeholder()),
-            Action::Pseudonymise => match pseudonym_key {
-                Some(key) => out.push_str(&pseudonym(kind, val, key)),
-                None => out.push_str(&kind.placeholder()),
-            },
-        }
-        pos = be;
+    if let Some(done) = open {
+        pos = emit(text, done, pos, pseudonym_key, out);
     }
     out.push_str(text.get(pos..).unwrap_or(""));
-    Applied {
-        text: out,
-        dropped: false,
+    false
+}
+
+/// Writes the text before a merged span and the span's replacement; returns the new position.
+fn emit(
+    text: &str,
+    (bs, be, kind, a): (usize, usize, Kind, Action),
+    pos: usize,
+    pseudonym_key: Option<&[u8]>,
+    out: &mut String,
+) -> usize {
+    let be = be.min(text.len());
+    if bs < pos || be <= bs {
+        return pos;
     }
+    out.push_str(text.get(pos..bs).unwrap_or(""));
+    let val = text.get(bs..be).unwrap_or("");
+    match a {
+        Action::Keep => out.push_str(val),
+        Action::Mask => out.extend(val.chars().map(|c| if c.is_whitespace() { c } else { '*' })),
+        Action::Redact | Action::DropSegment => push_placeholder(kind, out),
+        Action::Pseudonymise => match pseudonym_key {
+            Some(key) => out.push_str(&pseudonym(kind, val, key)),
+            None => push_placeholder(kind, out),
+        },
+    }
+    be
+}
+
+/// `[KIND]` without the two allocations of `Kind::placeholder`.
+fn push_placeholder(kind: Kind, out: &mut String) {
+    out.push('[');
+    out.extend(kind.as_str().chars().map(|c| c.to_ascii_uppercase()));
+    out.push(']');
 }
 
 fn strictness(a: Action) -> u8 {
