@@ -166,6 +166,16 @@ impl PhraseSet {
         self.map.keys().map(String::as_str)
     }
 
+    /// Can [`PhraseSet::match_at`] match at a position whose word is `w`? (The first word of
+    /// a phrase, or a word with one of the prefixes.)
+    pub fn may_start(&self, w: &str) -> bool {
+        self.map.contains_key(w)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| w.len() > p.len() && w.starts_with(p.as_str()))
+    }
+
     /// Is this single word in the set (as a one-word phrase or by prefix)?
     pub fn has(&self, w: &str) -> bool {
         if let Some(v) = self.map.get(w) {

@@ -66,11 +66,25 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             pos += 1;
             continue;
         }
-        if let Some(l) = cues.name_strong.match_at(words, &seq, pos, &brk) {
+        // each set is asked only when a phrase of it may start here (the word's flags)
+        let at = seq.get(pos).copied().unwrap_or(0);
+        if let Some(l) = doc
+            .has(at, flag::CUE_STRONG)
+            .then(|| cues.name_strong.match_at(words, &seq, pos, &brk))
+            .flatten()
+        {
             cue = Some((Cue::Strong, l));
-        } else if let Some(l) = cues.honorific.match_at(words, &seq, pos, &brk) {
+        } else if let Some(l) = doc
+            .has(at, flag::CUE_HONORIFIC)
+            .then(|| cues.honorific.match_at(words, &seq, pos, &brk))
+            .flatten()
+        {
             cue = Some((Cue::Honorific, l));
-        } else if let Some(l) = cues.name_weak.match_at(words, &seq, pos, &brk) {
+        } else if let Some(l) = doc
+            .has(at, flag::CUE_WEAK)
+            .then(|| cues.name_weak.match_at(words, &seq, pos, &brk))
+            .flatten()
+        {
             cue = Some((Cue::Weak, l));
         }
         if let Some((kind, len)) = cue {
