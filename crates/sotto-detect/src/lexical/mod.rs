@@ -137,6 +137,8 @@ pub(crate) struct Prepared {
     /// The per-language name cue bits of every token ([`flag::lang_cue_sets`]).
     cue: Vec<u32>,
     mixed: bool,
+    /// A non-ASCII capital somewhere (from the fold).
+    caps: bool,
     /// Only white space: nothing to find.
     blank: bool,
 }
@@ -150,7 +152,8 @@ impl Prepared {
     /// The answer of [`crate::numbers::maybe_number`] for the prepared text, from the words
     /// already looked up (no second pass over the words).
     pub(crate) fn maybe_number(&self, text: &str) -> bool {
-        if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+        // `text` is the text prepared: the fold saw its non-ASCII capitals
+        if self.caps {
             return true;
         }
         // Without non-ASCII capitals a folded word is the ASCII-lower-cased word. The words
@@ -379,7 +382,7 @@ impl Lexical {
 
     /// Folds, tokenizes and looks up every word of `text` once.
     fn prepare(&self, text: &str, p: &mut Prepared) {
-        fold_into(text, &mut p.folded);
+        p.caps = text::fold_caps_into(text, &mut p.folded);
         tokenize_into(text, &mut p.toks);
         p.raw.clear();
         p.cue.clear();
