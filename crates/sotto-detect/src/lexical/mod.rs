@@ -88,10 +88,17 @@ pub(crate) mod flag {
     pub const CUE_STRONG: u64 = 1 << 16;
     pub const CUE_HONORIFIC: u64 = 1 << 17;
     pub const CUE_WEAK: u64 = 1 << 18;
-    /// The bits of `CUE_STRONG`, `CUE_HONORIFIC`, `CUE_WEAK` of language `li` in a word's
-    /// `cue` bits (shifted down to bit 16 by `li * 3`).
-    pub const fn lang_cue_sets(li: usize) -> u32 {
-        0b111 << (li * 3)
+    /// The word is a one-word phrase of that set, or has one of its prefixes (`PhraseSet::has`).
+    pub const CUE_STRONG1: u64 = 1 << 19;
+    pub const CUE_HONORIFIC1: u64 = 1 << 20;
+    pub const CUE_WEAK1: u64 = 1 << 21;
+    /// The word is the second word of a longer phrase of one of those sets.
+    pub const CUE_NEXT: u64 = 1 << 22;
+    /// How many `cue` bits each language has: the seven above, from bit 16 of [`Doc`] flags.
+    pub const CUE_BITS: usize = 7;
+    /// The `cue` bits of language `li` (shifted down to bit 16 by `li * CUE_BITS`).
+    pub const fn lang_cue_sets(li: usize) -> u64 {
+        0x7f << (li * CUE_BITS)
     }
     /// First word of an address cue.
     pub const ADDR_CUE: u64 = 1 << 11;
@@ -135,7 +142,7 @@ pub(crate) struct Prepared {
     /// `word_flags` of every token, before the per-language bits are applied.
     raw: Vec<u64>,
     /// The per-language name cue bits of every token ([`flag::lang_cue_sets`]).
-    cue: Vec<u32>,
+    cue: Vec<u64>,
     mixed: bool,
     /// A non-ASCII capital somewhere (from the fold).
     caps: bool,
@@ -205,7 +212,7 @@ pub struct Lexical {
     cities: PhraseSet,
     streets: address::Streets,
     special: special::Special,
-    word_flags: data::FxMap<String, (u64, u32)>,
+    word_flags: data::FxMap<String, (u64, u64)>,
 }
 
 impl Default for Lexical {
@@ -309,6 +316,14 @@ impl Lexical {
                 }
             }
         }
+        // The second words of the name cues must be keys too, for their `CUE_NEXT` bit.
+        for c in &cues {
+            for set_ in [&c.name_strong, &c.honorific, &c.name_weak] {
+                for w in set_.second_words() {
+                    word_flags.entry(w.to_owned()).or_insert(0);
+                }
+            }
+        }
         for (w, f) in word_flags.iter_mut() {
             *f |= flag::KNOWN;
             if crate::numbers::strong_inside(w) {
@@ -321,18 +336,23 @@ impl Lexical {
             }
         }
         // Which name cue sets may start at each word: the cue loop asks only those.
-        let word_flags: data::FxMap<String, (u64, u32)> = word_flags
+        let word_flags: data::FxMap<String, (u64, u64)> = word_flags
             .into_iter()
             .map(|(w, f)| {
-                let mut c = 0u32;
+                let mut c = 0u64;
                 for (li, lc) in cues.iter().enumerate() {
-                    for (k, set) in [&lc.name_strong, &lc.honorific, &lc.name_weak]
-                        .into_iter()
-                        .enumerate()
-                    {
+                    let base = li * flag::CUE_BITS;
+                    let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
+                    for (k, set) in sets.into_iter().enumerate() {
                         if set.may_start(&w) {
-                            c |= 1 << (li * 3 + k);
+                            c |= 1 << (base + k);
                         }
+                        if set.has(&w) {
+                            c |= 1 << (base + 3 + k);
+                        }
+                    }
+                    if sets.iter().any(|set| set.is_second_word(&w)) {
+                        c |= 1 << (base + 6);
                     }
                 }
                 (w, (f, c))
@@ -436,10 +456,10 @@ impl Lexical {
             flag::lang_short_term(li),
         );
         let mut flag_or = 0u64;
-        let cue_shift = li * 3;
+        let cue_shift = li * flag::CUE_BITS;
         flags.extend(p.raw.iter().zip(&p.cue).map(|(&f, &c)| {
             let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
-            g |= u64::from((c & flag::lang_cue_sets(li)) >> cue_shift) << 16;
+            g |= ((c & flag::lang_cue_sets(li)) >> cue_shift) << 16;
             if f & lt != 0 {
                 g |= flag::SHORT_TERM;
             }

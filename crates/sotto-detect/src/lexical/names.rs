@@ -3,6 +3,7 @@
 
 use sotto_core::Kind;
 
+use super::data::PhraseSet;
 use super::{flag, Doc, LangCues, Lexical};
 use crate::span::Candidate;
 
@@ -66,25 +67,26 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             pos += 1;
             continue;
         }
-        // each set is asked only when a phrase of it may start here (the word's flags)
+        // Each set is asked only when a phrase of it may start here, and answered from the
+        // word's flags when the next word cannot continue any longer phrase.
         let at = seq.get(pos).copied().unwrap_or(0);
-        if let Some(l) = doc
-            .has(at, flag::CUE_STRONG)
-            .then(|| cues.name_strong.match_at(words, &seq, pos, &brk))
-            .flatten()
-        {
+        let next_may = seq
+            .get(pos + 1)
+            .is_some_and(|&t| doc.has(t, flag::CUE_NEXT));
+        let ask = |set: &PhraseSet, may: u64, single: u64| {
+            if !doc.has(at, may) {
+                None
+            } else if !next_may {
+                doc.has(at, single).then_some(1)
+            } else {
+                set.match_at(words, &seq, pos, &brk)
+            }
+        };
+        if let Some(l) = ask(&cues.name_strong, flag::CUE_STRONG, flag::CUE_STRONG1) {
             cue = Some((Cue::Strong, l));
-        } else if let Some(l) = doc
-            .has(at, flag::CUE_HONORIFIC)
-            .then(|| cues.honorific.match_at(words, &seq, pos, &brk))
-            .flatten()
-        {
+        } else if let Some(l) = ask(&cues.honorific, flag::CUE_HONORIFIC, flag::CUE_HONORIFIC1) {
             cue = Some((Cue::Honorific, l));
-        } else if let Some(l) = doc
-            .has(at, flag::CUE_WEAK)
-            .then(|| cues.name_weak.match_at(words, &seq, pos, &brk))
-            .flatten()
-        {
+        } else if let Some(l) = ask(&cues.name_weak, flag::CUE_WEAK, flag::CUE_WEAK1) {
             cue = Some((Cue::Weak, l));
         }
         if let Some((kind, len)) = cue {
