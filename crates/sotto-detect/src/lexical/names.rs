@@ -320,12 +320,16 @@ fn spelled(
     let mut i = 0usize;
     while i < n {
         let Some(t) = doc.toks.get(i) else { break };
+        if !t.letter {
+            i += 1;
+            continue;
+        }
         let clitic = i > 0
             && doc
                 .toks
                 .get(i - 1)
                 .is_some_and(|p| matches!(doc.text.get(p.e..t.s), Some("'") | Some("’")));
-        if !t.letter || clitic {
+        if clitic {
             i += 1;
             continue;
         }
