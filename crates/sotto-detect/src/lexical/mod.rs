@@ -237,6 +237,10 @@ pub(crate) struct Doc<'a> {
     pub flags: Vec<u64>,
     /// `word_flags` bits per token, as looked up (all languages).
     pub raw: &'a [u64],
+    /// The OR of `flags`: which kinds of word occur at all.
+    pub any: u64,
+    /// Some word is a single letter.
+    pub letters: bool,
     /// Capitals carry information (the text is not all lower or all upper case).
     pub mixed: bool,
 }
@@ -481,13 +485,15 @@ impl Lexical {
             words,
             flags,
             raw: &p.raw,
+            any: flag_or,
+            letters: toks.iter().any(|t| t.letter),
             mixed: p.mixed,
         };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
         let n0 = out.len();
         // Every name rule starts at a name cue, a known first name or a single letter (spelled):
         // a text without any has no name (most texts).
-        if flag_or & (flag::NAME_CUE | flag::FIRST) != 0 || toks.iter().any(|t| t.letter) {
+        if flag_or & (flag::NAME_CUE | flag::FIRST) != 0 || doc.letters {
             names::find(self, cues, &doc, out);
         }
         let n1 = out.len();

@@ -45,7 +45,9 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     brk_eff.resize(n, false);
     found.clear();
     let mut pending_brk = false;
-    for (i, t) in doc.toks.iter().enumerate() {
+    // Only the cue rules and the spelled names' cues read the sequence.
+    let need_seq = doc.any & flag::NAME_CUE != 0 || doc.letters;
+    for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
         if doc.has(i, flag::FILLER) {
             pending_brk |= t.brk;
             continue;
@@ -61,6 +63,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     // found: token ranges, inclusive
     let mut pos = 0usize;
+    if doc.any & flag::NAME_CUE == 0 {
+        // no cue word: no cue rule can fire
+        pos = seq.len();
+    }
     while pos < seq.len() {
         let mut cue: Option<(Cue, usize)> = None;
         if !seq.get(pos).is_some_and(|&t| doc.has(t, flag::NAME_CUE)) {
@@ -114,6 +120,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     // First name + surname pairs without a cue.
     let mut i = 0usize;
+    if doc.any & flag::FIRST == 0 {
+        // no first name: no pair can start
+        i = n;
+    }
     while i + 1 < n {
         if i < covered_until && found.iter().any(|&(a, b)| a <= i && i <= b) {
             i += 1;
