@@ -166,6 +166,32 @@ impl PhraseSet {
         self.map.keys().map(String::as_str)
     }
 
+    /// Can [`PhraseSet::match_at`] match at a position whose word is `w`? (The first word of
+    /// a phrase, or a word with one of the prefixes.)
+    pub fn may_start(&self, w: &str) -> bool {
+        self.map.contains_key(w)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| w.len() > p.len() && w.starts_with(p.as_str()))
+    }
+
+    /// The second words of the phrases of two words or more.
+    pub fn second_words(&self) -> impl Iterator<Item = &str> {
+        self.map
+            .values()
+            .flatten()
+            .filter_map(|p| p.get(1).map(String::as_str))
+    }
+
+    /// Is `w` the second word of a phrase of two words or more?
+    pub fn is_second_word(&self, w: &str) -> bool {
+        self.map
+            .values()
+            .flatten()
+            .any(|p| p.get(1).is_some_and(|s| s == w))
+    }
+
     /// Is this single word in the set (as a one-word phrase or by prefix)?
     pub fn has(&self, w: &str) -> bool {
         if let Some(v) = self.map.get(w) {

@@ -83,13 +83,39 @@ pub(crate) mod flag {
     pub const FILLER: u64 = 1 << 9;
     /// First word of a name cue of the text's language (set per call).
     pub const NAME_CUE: u64 = 1 << 10;
+    /// A name_strong / honorific / name_weak phrase of the text's language may start at the
+    /// word (`PhraseSet::may_start`; set per call, in [`Doc`] flags only).
+    pub const CUE_STRONG: u64 = 1 << 16;
+    pub const CUE_HONORIFIC: u64 = 1 << 17;
+    pub const CUE_WEAK: u64 = 1 << 18;
+    /// The word is a one-word phrase of that set, or has one of its prefixes (`PhraseSet::has`).
+    pub const CUE_STRONG1: u64 = 1 << 19;
+    pub const CUE_HONORIFIC1: u64 = 1 << 20;
+    pub const CUE_WEAK1: u64 = 1 << 21;
+    /// The word is the second word of a longer phrase of one of those sets.
+    pub const CUE_NEXT: u64 = 1 << 22;
+    /// How many `cue` bits each language has: the seven above, from bit 16 of [`Doc`] flags.
+    pub const CUE_BITS: usize = 7;
+    /// The `cue` bits of language `li` (shifted down to bit 16 by `li * CUE_BITS`).
+    pub const fn lang_cue_sets(li: usize) -> u64 {
+        0x7f << (li * CUE_BITS)
+    }
     /// First word of an address cue.
     pub const ADDR_CUE: u64 = 1 << 11;
     /// A short whole-word special-category term of the text's language (set per call).
     pub const SHORT_TERM: u64 = 1 << 15;
+    /// A number word of `numbers::strong_inside` occurs inside the word (computed per key).
+    pub const INSIDE: u64 = 1 << 23;
+    /// The word is a key of `word_flags` (its other bits are all there is to know).
+    pub const KNOWN: u64 = 1 << 31;
     /// A short whole-word special-category term of language `li` (`special::Special::short`).
     pub const fn lang_short_term(li: usize) -> u64 {
         1 << (48 + li)
+    }
+    /// A special-category match of language `li` may start inside the word
+    /// (`special::Special::may_start`).
+    pub const fn special_start(li: usize) -> u64 {
+        1 << (56 + li)
     }
     /// The language-identification marker bits of a word (`langid::word_masks`).
     pub const fn langid(mask: u8) -> u64 {
@@ -115,7 +141,11 @@ pub(crate) struct Prepared {
     pub toks: Vec<Tok>,
     /// `word_flags` of every token, before the per-language bits are applied.
     raw: Vec<u64>,
+    /// The per-language name cue bits of every token ([`flag::lang_cue_sets`]).
+    cue: Vec<u64>,
     mixed: bool,
+    /// A non-ASCII capital somewhere (from the fold).
+    caps: bool,
     /// Only white space: nothing to find.
     blank: bool,
 }
@@ -129,15 +159,22 @@ impl Prepared {
     /// The answer of [`crate::numbers::maybe_number`] for the prepared text, from the words
     /// already looked up (no second pass over the words).
     pub(crate) fn maybe_number(&self, text: &str) -> bool {
-        if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+        // `text` is the text prepared: the fold saw its non-ASCII capitals
+        if self.caps {
             return true;
         }
         // Without non-ASCII capitals a folded word is the ASCII-lower-cased word. The words
-        // first (already looked up), the substring automaton only when they say no.
+        // first (already looked up). Every pattern of the substring automaton is alphanumeric,
+        // so a match lies inside one word: a known word carries the answer in `INSIDE`, and
+        // only the unknown words, from the first to the last, go through the automaton.
         let mut weak_end: Option<usize> = None;
+        let mut unknown: Option<(usize, usize)> = None;
         for (t, &f) in self.toks.iter().zip(&self.raw) {
-            if f & flag::NUM_SHORT != 0 {
+            if f & (flag::NUM_SHORT | flag::INSIDE) != 0 {
                 return true;
+            }
+            if f & flag::KNOWN == 0 {
+                unknown = Some(unknown.map_or((t.s, t.e), |(s, _)| (s, t.e)));
             }
             if f & flag::NUM_WEAK != 0 {
                 // two weak words in a row ("en to", "nul to en") can be a number
@@ -149,7 +186,13 @@ impl Prepared {
                 weak_end = None;
             }
         }
-        crate::numbers::strong_inside(text)
+        match unknown {
+            // known words between unknown ones hold no match (they returned above otherwise)
+            Some((s, e)) => text.get(s..e).is_none_or(crate::numbers::strong_inside),
+            // no word at all: the automaton over the text (answers `true` when it is missing)
+            None if self.toks.is_empty() => crate::numbers::strong_inside(text),
+            None => false,
+        }
     }
 }
 
@@ -169,7 +212,7 @@ pub struct Lexical {
     cities: PhraseSet,
     streets: address::Streets,
     special: special::Special,
-    word_flags: data::FxMap<String, u64>,
+    word_flags: data::FxMap<String, (u64, u64)>,
 }
 
 impl Default for Lexical {
@@ -192,6 +235,12 @@ pub(crate) struct Doc<'a> {
     pub words: Vec<&'a str>,
     /// [`flag`] bits per token.
     pub flags: Vec<u64>,
+    /// `word_flags` bits per token, as looked up (all languages).
+    pub raw: &'a [u64],
+    /// The OR of `flags`: which kinds of word occur at all.
+    pub any: u64,
+    /// Some word is a single letter.
+    pub letters: bool,
     /// Capitals carry information (the text is not all lower or all upper case).
     pub mixed: bool,
 }
@@ -271,6 +320,48 @@ impl Lexical {
                 }
             }
         }
+        // The second words of the name cues must be keys too, for their `CUE_NEXT` bit.
+        for c in &cues {
+            for set_ in [&c.name_strong, &c.honorific, &c.name_weak] {
+                for w in set_.second_words() {
+                    word_flags.entry(w.to_owned()).or_insert(0);
+                }
+            }
+        }
+        for (w, f) in word_flags.iter_mut() {
+            *f |= flag::KNOWN;
+            if crate::numbers::strong_inside(w) {
+                *f |= flag::INSIDE;
+            }
+            for li in 0..data::LANGS.len() {
+                if special.may_start(li, w) {
+                    *f |= flag::special_start(li);
+                }
+            }
+        }
+        // Which name cue sets may start at each word: the cue loop asks only those.
+        let word_flags: data::FxMap<String, (u64, u64)> = word_flags
+            .into_iter()
+            .map(|(w, f)| {
+                let mut c = 0u64;
+                for (li, lc) in cues.iter().enumerate() {
+                    let base = li * flag::CUE_BITS;
+                    let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
+                    for (k, set) in sets.into_iter().enumerate() {
+                        if set.may_start(&w) {
+                            c |= 1 << (base + k);
+                        }
+                        if set.has(&w) {
+                            c |= 1 << (base + 3 + k);
+                        }
+                    }
+                    if sets.iter().any(|set| set.is_second_word(&w)) {
+                        c |= 1 << (base + 6);
+                    }
+                }
+                (w, (f, c))
+            })
+            .collect();
         Lexical {
             cues,
             first,
@@ -315,17 +406,20 @@ impl Lexical {
 
     /// Folds, tokenizes and looks up every word of `text` once.
     fn prepare(&self, text: &str, p: &mut Prepared) {
-        fold_into(text, &mut p.folded);
+        p.caps = text::fold_caps_into(text, &mut p.folded);
         tokenize_into(text, &mut p.toks);
         p.raw.clear();
+        p.cue.clear();
         let folded = p.folded.as_str();
-        p.raw.extend(p.toks.iter().map(|t| {
-            folded
+        for t in &p.toks {
+            let (f, c) = folded
                 .get(t.s..t.e)
                 .and_then(|w| self.word_flags.get(w))
                 .copied()
-                .unwrap_or(0)
-        }));
+                .unwrap_or((0, 0));
+            p.raw.push(f);
+            p.cue.push(c);
+        }
         p.mixed = text::mixed_case(text);
         p.blank = text.trim().is_empty();
     }
@@ -365,8 +459,11 @@ impl Lexical {
             flag::lang_cue(li),
             flag::lang_short_term(li),
         );
-        flags.extend(p.raw.iter().map(|&f| {
+        let mut flag_or = 0u64;
+        let cue_shift = li * flag::CUE_BITS;
+        flags.extend(p.raw.iter().zip(&p.cue).map(|(&f, &c)| {
             let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
+            g |= ((c & flag::lang_cue_sets(li)) >> cue_shift) << 16;
             if f & lt != 0 {
                 g |= flag::SHORT_TERM;
             }
@@ -379,6 +476,7 @@ impl Lexical {
             if f & lf != 0 {
                 g |= flag::FILLER;
             }
+            flag_or |= g;
             g
         }));
         let doc = Doc {
@@ -386,11 +484,18 @@ impl Lexical {
             toks,
             words,
             flags,
+            raw: &p.raw,
+            any: flag_or,
+            letters: toks.iter().any(|t| t.letter),
             mixed: p.mixed,
         };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
         let n0 = out.len();
-        names::find(self, cues, &doc, out);
+        // Every name rule starts at a name cue, a known first name or a single letter (spelled):
+        // a text without any has no name (most texts).
+        if flag_or & (flag::NAME_CUE | flag::FIRST) != 0 || doc.letters {
+            names::find(self, cues, &doc, out);
+        }
         let n1 = out.len();
         address::find(self, cues, &doc, out);
         let mut terms: Vec<(usize, usize)> = Vec::new();

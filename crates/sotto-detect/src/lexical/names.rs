@@ -3,6 +3,7 @@
 
 use sotto_core::Kind;
 
+use super::data::PhraseSet;
 use super::{flag, Doc, LangCues, Lexical};
 use crate::span::Candidate;
 
@@ -44,7 +45,9 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     brk_eff.resize(n, false);
     found.clear();
     let mut pending_brk = false;
-    for (i, t) in doc.toks.iter().enumerate() {
+    // Only the cue rules and the spelled names' cues read the sequence.
+    let need_seq = doc.any & flag::NAME_CUE != 0 || doc.letters;
+    for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
         if doc.has(i, flag::FILLER) {
             pending_brk |= t.brk;
             continue;
@@ -60,17 +63,36 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     // found: token ranges, inclusive
     let mut pos = 0usize;
+    if doc.any & flag::NAME_CUE == 0 {
+        // no cue word: no cue rule can fire
+        pos = seq.len();
+    }
     while pos < seq.len() {
         let mut cue: Option<(Cue, usize)> = None;
         if !seq.get(pos).is_some_and(|&t| doc.has(t, flag::NAME_CUE)) {
             pos += 1;
             continue;
         }
-        if let Some(l) = cues.name_strong.match_at(words, &seq, pos, &brk) {
+        // Each set is asked only when a phrase of it may start here, and answered from the
+        // word's flags when the next word cannot continue any longer phrase.
+        let at = seq.get(pos).copied().unwrap_or(0);
+        let next_may = seq
+            .get(pos + 1)
+            .is_some_and(|&t| doc.has(t, flag::CUE_NEXT));
+        let ask = |set: &PhraseSet, may: u64, single: u64| {
+            if !doc.has(at, may) {
+                None
+            } else if !next_may {
+                doc.has(at, single).then_some(1)
+            } else {
+                set.match_at(words, &seq, pos, &brk)
+            }
+        };
+        if let Some(l) = ask(&cues.name_strong, flag::CUE_STRONG, flag::CUE_STRONG1) {
             cue = Some((Cue::Strong, l));
-        } else if let Some(l) = cues.honorific.match_at(words, &seq, pos, &brk) {
+        } else if let Some(l) = ask(&cues.honorific, flag::CUE_HONORIFIC, flag::CUE_HONORIFIC1) {
             cue = Some((Cue::Honorific, l));
-        } else if let Some(l) = cues.name_weak.match_at(words, &seq, pos, &brk) {
+        } else if let Some(l) = ask(&cues.name_weak, flag::CUE_WEAK, flag::CUE_WEAK1) {
             cue = Some((Cue::Weak, l));
         }
         if let Some((kind, len)) = cue {
@@ -98,6 +120,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     // First name + surname pairs without a cue.
     let mut i = 0usize;
+    if doc.any & flag::FIRST == 0 {
+        // no first name: no pair can start
+        i = n;
+    }
     while i + 1 < n {
         if i < covered_until && found.iter().any(|&(a, b)| a <= i && i <= b) {
             i += 1;
@@ -304,12 +330,16 @@ fn spelled(
     let mut i = 0usize;
     while i < n {
         let Some(t) = doc.toks.get(i) else { break };
+        if !t.letter {
+            i += 1;
+            continue;
+        }
         let clitic = i > 0
             && doc
                 .toks
                 .get(i - 1)
                 .is_some_and(|p| matches!(doc.text.get(p.e..t.s), Some("'") | Some("’")));
-        if !t.letter || clitic {
+        if clitic {
             i += 1;
             continue;
         }

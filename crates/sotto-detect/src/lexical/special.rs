@@ -141,6 +141,14 @@ struct LangSpecial {
     /// Short whole-word terms ("ms", "hk", "sf"): looked up per word, not in the automaton,
     /// where they would report a match inside every other word.
     short: FxMap<String, Entry>,
+    /// The alphanumeric heads of the patterns that go on past a word ("type" of "type 1
+    /// diabetes"): a match that starts in a word and leaves it ends the word with one of these.
+    heads: Vec<String>,
+    /// Every pattern starts with an alphanumeric character, so every match starts inside a
+    /// word and the scan can skip the words no match can start in ([`Special::may_start`]).
+    gated: bool,
+    /// The longest pattern, in bytes.
+    longest: usize,
 }
 
 #[derive(Debug)]
@@ -206,12 +214,31 @@ impl Special {
                     }
                 }
             }
+            let mut heads: Vec<String> = Vec::new();
+            let mut gated = true;
+            for p in &pats {
+                match p.char_indices().find(|(_, c)| !c.is_alphanumeric()) {
+                    Some((0, _)) => gated = false,
+                    Some((k, _)) => heads.extend(p.get(..k).map(str::to_owned)),
+                    None => {}
+                }
+            }
+            heads.sort();
+            heads.dedup();
+            let longest = pats.iter().map(String::len).max().unwrap_or(0);
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .kind(Some(AhoCorasickKind::DFA))
                 .build(&pats)
                 .ok();
-            langs.push(LangSpecial { ac, entries, short });
+            langs.push(LangSpecial {
+                ac,
+                entries,
+                short,
+                heads,
+                gated,
+                longest,
+            });
         }
         Special {
             langs,
@@ -236,6 +263,20 @@ impl Special {
         self.term_words.iter().map(String::as_str)
     }
 
+    /// Could a match of language `li`'s automaton start inside the folded word `w`? Only when
+    /// a pattern occurs in `w` or `w` ends with the head of a longer pattern. `true` where the
+    /// language cannot be gated (a pattern starts with a non-alphanumeric character).
+    pub fn may_start(&self, li: usize, w: &str) -> bool {
+        let Some(ls) = self.langs.get(li) else {
+            return false;
+        };
+        if !ls.gated {
+            return true;
+        }
+        ls.ac.as_ref().is_some_and(|ac| ac.is_match(w))
+            || ls.heads.iter().any(|h| w.ends_with(h.as_str()))
+    }
+
     pub(crate) fn find(
         &self,
         cues: &LangCues,
@@ -245,30 +286,63 @@ impl Special {
         out: &mut Vec<Candidate>,
         terms: &mut Vec<(usize, usize)>,
     ) {
-        let Some(ls) = self.langs.get(lang_index(lang)) else {
+        let li = lang_index(lang);
+        let Some(ls) = self.langs.get(li) else {
             return;
         };
+        let start_bit = flag::special_start(li);
         // (start, end, pattern length, entry)
         let mut hits: Vec<(usize, usize, usize, Entry)> = Vec::new();
-        let matches = ls.ac.iter().flat_map(|ac| ac.find_overlapping_iter(folded));
-        for m in matches {
-            let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else {
-                continue;
-            };
-            let (s, en) = (m.start(), m.end());
-            let left_word = prev_is_alnum(folded, s);
-            let right_word = next_is_alnum(folded, en);
-            if (left_word && !e.pre) || (right_word && !e.suf) {
-                continue;
+        let mut scan = |ac: &AhoCorasick, range: std::ops::Range<usize>| {
+            let input = aho_corasick::Input::new(folded).range(range);
+            for m in ac.find_overlapping_iter(input) {
+                let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else {
+                    continue;
+                };
+                let (s, en) = (m.start(), m.end());
+                let left_word = prev_is_alnum(folded, s);
+                let right_word = next_is_alnum(folded, en);
+                if (left_word && !e.pre) || (right_word && !e.suf) {
+                    continue;
+                }
+                let ss = if left_word { word_start(folded, s) } else { s };
+                let ee = if right_word { word_end(folded, en) } else { en };
+                // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin",
+                // but a two-letter term never glues on.
+                if left_word && en - s < 4 {
+                    continue;
+                }
+                hits.push((ss, ee, en - s, e));
             }
-            let ss = if left_word { word_start(folded, s) } else { s };
-            let ee = if right_word { word_end(folded, en) } else { en };
-            // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin", but a
-            // two-letter term never glues on.
-            if left_word && en - s < 4 {
-                continue;
+        };
+        if let Some(ac) = &ls.ac {
+            if !ls.gated {
+                scan(ac, 0..folded.len());
+            } else {
+                // Only the stretches where a match can start: from each word that may start
+                // one (unknown words may) to as far as the longest pattern reaches. Stretches
+                // that touch are joined, so every match is reported once and in the order of
+                // the whole-text scan (by end offset).
+                let reach = ls.longest.saturating_sub(1);
+                let mut win: Option<(usize, usize)> = None;
+                for (t, &f) in doc.toks.iter().zip(doc.raw) {
+                    if f & (flag::KNOWN | start_bit) == flag::KNOWN {
+                        continue;
+                    }
+                    let (a, b) = (t.s, (t.e + reach).min(folded.len()));
+                    win = match win {
+                        Some((ws, we)) if a <= we => Some((ws, we.max(b))),
+                        Some((ws, we)) => {
+                            scan(ac, ws..we);
+                            Some((a, b))
+                        }
+                        None => Some((a, b)),
+                    };
+                }
+                if let Some((ws, we)) = win {
+                    scan(ac, ws..we);
+                }
             }
-            hits.push((ss, ee, en - s, e));
         }
         if !ls.short.is_empty() {
             // only the words the shared lookup marked as a short term of this language

@@ -11,6 +11,22 @@ pub fn fold(text: &str) -> String {
 
 /// [`fold`] into a reused buffer.
 pub fn fold_into(text: &str, out: &mut String) {
+    fold_caps_into(text, out);
+}
+
+/// Eight bytes at `i`, or `None` near the end.
+#[inline]
+fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// [`fold_into`] that also tells whether `text` has a non-ASCII capital (whose fold the
+/// ASCII-only automata cannot see).
+pub(crate) fn fold_caps_into(text: &str, out: &mut String) -> bool {
     out.clear();
     out.push_str(text);
     out.make_ascii_lowercase();
@@ -21,12 +37,22 @@ pub fn fold_into(text: &str, out: &mut String) {
             let spaced = std::mem::take(out).replace('-', " ");
             *out = spaced;
         }
-        return;
+        return false;
     }
     // Hyphens (rare) and non-ASCII capitals (rarer) are replaced in place, same byte length.
+    // Eight plain ASCII bytes (no high bit, no hyphen) are skipped at once.
+    let mut caps = false;
     let mut i = 0usize;
     let mut tmp = [0u8; 4];
     while i < b.len() {
+        if let Some(x) = word_at(b, i) {
+            let h = x ^ (LOW_BITS * u64::from(b'-'));
+            let hyphen = h.wrapping_sub(LOW_BITS) & !h & HIGH_BITS != 0;
+            if x & HIGH_BITS == 0 && !hyphen {
+                i += 8;
+                continue;
+            }
+        }
         let c = b.get(i).copied().unwrap_or(0);
         if c < 0x80 {
             if c == b'-' {
@@ -35,12 +61,27 @@ pub fn fold_into(text: &str, out: &mut String) {
             i += 1;
             continue;
         }
+        if c == 0xC3 {
+            // U+00C0..=U+00FF without a table: capitals U+00C0..=U+00DE except × (U+00D7),
+            // each lower-cased 0x20 higher in the same two bytes
+            if let Some(&t) = b.get(i + 1) {
+                if (0x80..=0x9E).contains(&t) && t != 0x97 {
+                    caps = true;
+                    if let Some(l) = char::from_u32(0xC0 + u32::from(t - 0x80) + 0x20) {
+                        out.replace_range(i..i + 2, l.encode_utf8(&mut tmp));
+                    }
+                }
+                i += 2;
+                continue;
+            }
+        }
         let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
             i += 1;
             continue;
         };
         let n = ch.len_utf8();
         if ch.is_uppercase() {
+            caps = true;
             let mut lower = ch.to_lowercase();
             if let (Some(l), None) = (lower.next(), lower.next()) {
                 if l.len_utf8() == n {
@@ -50,6 +91,7 @@ pub fn fold_into(text: &str, out: &mut String) {
         }
         i += n;
     }
+    caps
 }
 
 /// A word: a maximal run of alphanumeric characters.
@@ -272,6 +314,46 @@ mod tests {
         let f = fold(t);
         assert_eq!(f.len(), t.len());
         assert!(f.starts_with("ærø öster gade"));
+    }
+
+    /// The per-character fold, as it was before the fast paths.
+    fn fold_ref(text: &str) -> (String, bool) {
+        let mut out = String::new();
+        let mut caps = false;
+        for ch in text.chars() {
+            if ch == '-' {
+                out.push(' ');
+                continue;
+            }
+            if ch.is_ascii() || !ch.is_uppercase() {
+                out.push(ch.to_ascii_lowercase());
+                continue;
+            }
+            caps = true;
+            let mut lower = ch.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) if l.len_utf8() == ch.len_utf8() => out.push(l),
+                _ => out.push(ch),
+            }
+        }
+        (out, caps)
+    }
+
+    #[test]
+    fn fold_matches_per_character_fold() {
+        let mut out = String::new();
+        for t in [
+            "Ærø ÖSTER-Gade İ ẞ",
+            "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõö÷øùúûüýþÿ",
+            "plain ascii-text with-hyphens and MORE words -x- ---",
+            "abcdefgh-ijklmnop Šiška ŽALE Ωmega 12345678 sørensen-Hansen æøå ÆØÅ",
+            "x-",
+            "ééééééééé-ééééé",
+            "ǅemal Ǆ ǆ",
+        ] {
+            let caps = fold_caps_into(t, &mut out);
+            assert_eq!((out.clone(), caps), fold_ref(t), "{t}");
+        }
     }
 
     #[test]
