@@ -54,6 +54,24 @@ pub struct Table {
     /// glued word).
     prefixes: FxSet<[u8; 2]>,
     suffixes: FxSet<[u8; 3]>,
+    /// Bit sets over every (byte, byte) pair: the first two and the last two bytes of the table
+    /// words of two bytes or more. A word whose pair is missing from either is neither a table
+    /// word nor glued from table words (those start with a word's prefix and end with one's
+    /// suffix), so most words of a line are rejected without hashing.
+    first2: Box<[u64; 1024]>,
+    last2: Box<[u64; 1024]>,
+}
+
+fn pair_bit(set: &[u64; 1024], x: u8, y: u8) -> bool {
+    let k = usize::from(x) << 8 | usize::from(y);
+    set.get(k >> 6).is_some_and(|w| w >> (k & 63) & 1 == 1)
+}
+
+fn set_pair_bit(set: &mut [u64; 1024], x: u8, y: u8) {
+    let k = usize::from(x) << 8 | usize::from(y);
+    if let Some(w) = set.get_mut(k >> 6) {
+        *w |= 1 << (k & 63);
+    }
 }
 
 const WEAK: &[&str] = &[
@@ -480,10 +498,22 @@ fn build() -> Table {
             Some([*b.get(n.checked_sub(3)?)?, *b.get(n - 2)?, *b.get(n - 1)?])
         })
         .collect();
+    let mut first2 = Box::new([0u64; 1024]);
+    let mut last2 = Box::new([0u64; 1024]);
+    for k in w.keys() {
+        if let [a, b, ..] = k.as_bytes() {
+            set_pair_bit(&mut first2, *a, *b);
+        }
+        if let [.., a, b] = k.as_bytes() {
+            set_pair_bit(&mut last2, *a, *b);
+        }
+    }
     Table {
         words: w,
         prefixes,
         suffixes,
+        first2,
+        last2,
     }
 }
 
@@ -644,6 +674,11 @@ impl Table {
     /// the word is a single weak atom.
     pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {
         atoms.clear();
+        if let ([p0, p1, ..], [.., s0, s1]) = (w.as_bytes(), w.as_bytes()) {
+            if !pair_bit(&self.first2, *p0, *p1) || !pair_bit(&self.last2, *s0, *s1) {
+                return false;
+            }
+        }
         if let Some(&(a, weak)) = self.words.get(w) {
             atoms.push(a);
             return weak;

@@ -11,7 +11,9 @@ pub mod dates;
 mod email;
 
 use crate::checksum as ck;
-use crate::normalize::{lower_same_len, number_runs, tokenize, NumRun, Tok, TokClass};
+use crate::normalize::{
+    lower_same_len, number_runs_with, tokenize, NumRun, RunScratch, Tok, TokClass,
+};
 use crate::span::Candidate;
 use cues::{Cue, CueHit};
 use regex::Regex;
@@ -34,6 +36,7 @@ struct Scratch {
     lower: String,
     toks: Vec<Tok>,
     runs: Vec<NumRun>,
+    run_scratch: RunScratch,
     cues: Vec<CueHit>,
     dates: Vec<dates::MonthDate>,
 }
@@ -67,9 +70,7 @@ impl Recognisers {
         out: &mut Vec<Candidate>,
     ) {
         let _ = langs;
-        let bytes = text.as_bytes();
-        let has_digit = bytes.iter().any(|b| b.is_ascii_digit());
-        let has_at = bytes.contains(&b'@');
+        let (has_digit, has_at) = digit_and_at(text.as_bytes());
         // cheap prefilter: no digit, no '@', no number word, no spoken e-mail → nothing for us
         if !has_digit && !has_at && !maybe_number() {
             return;
@@ -92,7 +93,7 @@ impl Recognisers {
         lower_same_len(text, &mut sc.lower);
         let lower = sc.lower.as_str();
         tokenize(text, &mut sc.toks);
-        number_runs(text, lower, &sc.toks, &mut sc.runs);
+        number_runs_with(text, lower, &sc.toks, &mut sc.runs, &mut sc.run_scratch);
         let spoken_email = email::maybe_spoken(lower);
         if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email {
             return;
@@ -339,6 +340,26 @@ impl Recognisers {
             }
         }
     }
+}
+
+/// Whether `b` holds an ASCII digit, and whether it holds an '@'. Each 64-byte chunk is folded
+/// without an early exit so the compiler vectorises it (most lines have neither, so the whole
+/// line is read either way).
+fn digit_and_at(b: &[u8]) -> (bool, bool) {
+    let (mut digit, mut at) = (false, false);
+    for chunk in b.chunks(64) {
+        let (mut d, mut a) = (0u8, 0u8);
+        for &c in chunk {
+            d |= u8::from(c.wrapping_sub(b'0') < 10);
+            a |= u8::from(c == b'@');
+        }
+        digit |= d != 0;
+        at |= a != 0;
+        if digit && at {
+            break;
+        }
+    }
+    (digit, at)
 }
 
 #[allow(non_snake_case)]
