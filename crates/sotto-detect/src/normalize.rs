@@ -52,7 +52,43 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     }
 }
 
-/// Cuts into tokens: one pass over the bytes, ASCII without decoding.
+/// Byte classes for [`tokenize`]: ASCII digit, ASCII letter, ASCII whitespace, line break, and
+/// a non-ASCII byte (decoded as a char where it matters).
+const C_DIGIT: u8 = 1;
+const C_ALPHA: u8 = 2;
+const C_SPACE: u8 = 4;
+const C_NL: u8 = 8;
+const C_WIDE: u8 = 16;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_digit() {
+            C_DIGIT
+        } else if c.is_ascii_alphabetic() {
+            C_ALPHA
+        } else if c == b'\n' || c == b'\r' {
+            C_SPACE | C_NL
+        } else if matches!(c, b' ' | b'\t' | 0x0b | 0x0c) {
+            C_SPACE
+        } else if c >= 0x80 {
+            C_WIDE
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+fn class_of(c: u8) -> u8 {
+    BYTE_CLASS.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// Cuts into tokens: one pass over the bytes, ASCII classified by one table lookup, other
+/// chars decoded.
 pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
     out.clear();
     let b = text.as_bytes();
@@ -60,47 +96,41 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
     let mut sp = false;
     let mut i = 0usize;
     while let Some(&c) = b.get(i) {
-        let (alnum, ws, len) = if c < 0x80 {
-            (
-                c.is_ascii_alphanumeric(),
-                matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
-                1,
-            )
+        let k = class_of(c);
+        let (alnum, ws, len) = if k & C_WIDE == 0 {
+            (k & (C_DIGIT | C_ALPHA) != 0, k & C_SPACE != 0, 1)
         } else {
             let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
             (ch.is_alphanumeric(), ch.is_whitespace(), ch.len_utf8())
         };
         if alnum {
-            // a word: letters and digits
+            // a word: letters and digits; `seen` collects the classes of its ASCII bytes
             let s = i;
-            let (mut a, mut d) = (false, false);
+            let mut seen = 0u8;
             while let Some(&c) = b.get(i) {
-                if c < 0x80 {
-                    if c.is_ascii_digit() {
-                        d = true;
-                    } else if c.is_ascii_alphabetic() {
-                        a = true;
-                    } else {
-                        break;
-                    }
+                let k = class_of(c);
+                if k & (C_DIGIT | C_ALPHA) != 0 {
+                    seen |= k;
                     i += 1;
+                } else if k & C_WIDE == 0 {
+                    break;
                 } else if c == 0xC3
                     && b.get(i + 1)
                         .is_some_and(|&t| (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7)
                 {
                     // a Latin-1 letter (U+00C0..=U+00FF but × and ÷): no table lookup
-                    a = true;
+                    seen |= C_ALPHA;
                     i += 2;
                 } else {
                     let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
                     if !ch.is_alphanumeric() {
                         break;
                     }
-                    a = true;
+                    seen |= C_ALPHA;
                     i += ch.len_utf8();
                 }
             }
-            out.push(mk(s, i, a, d, nl, sp));
+            out.push(mk(s, i, seen & C_ALPHA != 0, seen & C_DIGIT != 0, nl, sp));
             nl = false;
             sp = false;
             continue;

@@ -54,12 +54,50 @@ pub struct Table {
     /// glued word).
     prefixes: FxSet<[u8; 2]>,
     suffixes: FxSet<[u8; 3]>,
-    /// Bit sets over every (byte, byte) pair: the first two and the last two bytes of the table
-    /// words of two bytes or more. A word whose pair is missing from either is neither a table
-    /// word nor glued from table words (those start with a word's prefix and end with one's
-    /// suffix), so most words of a line are rejected without hashing.
+    /// First and last byte pairs of the table words: rejects most words without hashing.
+    pairs: PairSet,
+    /// Per first byte and per last byte, the lengths (bit `min(len, 63)`) of the table words: a
+    /// word whose length is in neither is not in `words` (it may still be glued from them).
+    len_by_first: [u64; 256],
+    len_by_last: [u64; 256],
+}
+
+fn len_bit(n: usize) -> u64 {
+    1u64 << n.min(63)
+}
+
+/// Bit sets over every (byte, byte) pair: the first two and the last two bytes of a word list's
+/// words of two bytes or more. A word whose pair is missing from either is not in the list, nor
+/// glued from its words (those start with a word's start and end with one's end).
+pub(crate) struct PairSet {
     first2: Box<[u64; 1024]>,
     last2: Box<[u64; 1024]>,
+}
+
+impl PairSet {
+    pub(crate) fn of<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut first2 = Box::new([0u64; 1024]);
+        let mut last2 = Box::new([0u64; 1024]);
+        for w in words {
+            if let [a, b, ..] = w {
+                set_pair_bit(&mut first2, *a, *b);
+            }
+            if let [.., a, b] = w {
+                set_pair_bit(&mut last2, *a, *b);
+            }
+        }
+        Self { first2, last2 }
+    }
+
+    /// False only when `w` (two bytes or more) cannot be a word of the list, nor glued from them.
+    pub(crate) fn maybe(&self, w: &[u8]) -> bool {
+        match (w, w) {
+            ([p0, p1, ..], [.., s0, s1]) => {
+                pair_bit(&self.first2, *p0, *p1) && pair_bit(&self.last2, *s0, *s1)
+            }
+            _ => true,
+        }
+    }
 }
 
 fn pair_bit(set: &[u64; 1024], x: u8, y: u8) -> bool {
@@ -498,22 +536,27 @@ fn build() -> Table {
             Some([*b.get(n.checked_sub(3)?)?, *b.get(n - 2)?, *b.get(n - 1)?])
         })
         .collect();
-    let mut first2 = Box::new([0u64; 1024]);
-    let mut last2 = Box::new([0u64; 1024]);
+    let pairs = PairSet::of(w.keys().map(|k| k.as_bytes()));
+    let mut len_by_first = [0u64; 256];
+    let mut len_by_last = [0u64; 256];
     for k in w.keys() {
-        if let [a, b, ..] = k.as_bytes() {
-            set_pair_bit(&mut first2, *a, *b);
-        }
-        if let [.., a, b] = k.as_bytes() {
-            set_pair_bit(&mut last2, *a, *b);
+        let b = k.as_bytes();
+        if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
+            if let Some(m) = len_by_first.get_mut(usize::from(f)) {
+                *m |= len_bit(b.len());
+            }
+            if let Some(m) = len_by_last.get_mut(usize::from(l)) {
+                *m |= len_bit(b.len());
+            }
         }
     }
     Table {
         words: w,
         prefixes,
         suffixes,
-        first2,
-        last2,
+        pairs,
+        len_by_first,
+        len_by_last,
     }
 }
 
@@ -674,16 +717,16 @@ impl Table {
     /// the word is a single weak atom.
     pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {
         atoms.clear();
-        if let ([p0, p1, ..], [.., s0, s1]) = (w.as_bytes(), w.as_bytes()) {
-            if !pair_bit(&self.first2, *p0, *p1) || !pair_bit(&self.last2, *s0, *s1) {
-                return false;
+        let b = w.as_bytes();
+        if !self.pairs.maybe(b) {
+            return false;
+        }
+        if self.may_be_word(b) {
+            if let Some(&(a, weak)) = self.words.get(w) {
+                atoms.push(a);
+                return weak;
             }
         }
-        if let Some(&(a, weak)) = self.words.get(w) {
-            atoms.push(a);
-            return weak;
-        }
-        let b = w.as_bytes();
         if b.len() < 6 || b.len() > 60 {
             return false;
         }
@@ -699,6 +742,21 @@ impl Table {
         false
     }
 
+    /// False only when no table word has `w`'s length with its first byte, or with its last.
+    fn may_be_word(&self, w: &[u8]) -> bool {
+        let (Some(&f), Some(&l)) = (w.first(), w.last()) else {
+            return false;
+        };
+        let lb = len_bit(w.len());
+        self.len_by_first
+            .get(usize::from(f))
+            .is_some_and(|m| m & lb != 0)
+            && self
+                .len_by_last
+                .get(usize::from(l))
+                .is_some_and(|m| m & lb != 0)
+    }
+
     /// Splits a glued word into table words, longest first; all-or-nothing.
     fn split(&self, w: &str, atoms: &mut Vec<Atom>, depth: usize) -> bool {
         if w.is_empty() {
@@ -712,7 +770,7 @@ impl Table {
                 continue;
             }
             let Some(head) = w.get(..e) else { continue };
-            if head.len() < 2 {
+            if head.len() < 2 || !self.may_be_word(head.as_bytes()) {
                 continue;
             }
             if let Some(&(a, _)) = self.words.get(head) {

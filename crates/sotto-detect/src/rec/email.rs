@@ -4,6 +4,8 @@
 use crate::normalize::{Tok, TokClass};
 use crate::numbers::TABLE;
 use crate::span::Candidate;
+use aho_corasick::AhoCorasick;
+use once_cell::sync::Lazy;
 use sotto_core::Kind;
 
 const AT: &[&str] = &[
@@ -57,10 +59,22 @@ const AT_PARTS: &[&str] = &[
 ];
 const DOT_PARTS: &[&str] = &["dot", "punkt", "piste", "prikk", "pist", "point"];
 
+/// One searcher per list; with a handful of patterns each gets a vectorised prefilter, far
+/// cheaper per byte than comparing parts at every position.
+static PARTS: Lazy<Option<(AhoCorasick, AhoCorasick)>> = Lazy::new(|| {
+    Some((
+        AhoCorasick::new(DOT_PARTS).ok()?,
+        AhoCorasick::new(AT_PARTS).ok()?,
+    ))
+});
+
 /// Could the lower-case line hold a spoken e-mail address (an "at" word and a "dot" word)?
-/// Same answer as testing every part with `contains`, in one pass per list over the bytes.
+/// Same answer as testing every part with `contains`.
 pub fn maybe_spoken(lower: &str) -> bool {
-    any_part(lower, DOT_PARTS) && any_part(lower, AT_PARTS)
+    match PARTS.as_ref() {
+        Some((dot, at)) => dot.is_match(lower) && at.is_match(lower),
+        None => any_part(lower, DOT_PARTS) && any_part(lower, AT_PARTS),
+    }
 }
 
 /// Does any of `parts` occur in `s`? (Checks only where a part's first byte occurs.)
