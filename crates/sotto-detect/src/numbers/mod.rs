@@ -56,10 +56,6 @@ pub struct Table {
     suffixes: FxSet<[u8; 3]>,
     /// First and last byte pairs of the table words: rejects most words without hashing.
     pairs: PairSet,
-    /// Per first byte and per last byte, the lengths (bit `min(len, 63)`) of the table words: a
-    /// word whose length is in neither is not in `words` (it may still be glued from them).
-    len_by_first: [u64; 256],
-    len_by_last: [u64; 256],
 }
 
 fn len_bit(n: usize) -> u64 {
@@ -72,13 +68,26 @@ fn len_bit(n: usize) -> u64 {
 pub(crate) struct PairSet {
     first2: Box<[u64; 1024]>,
     last2: Box<[u64; 1024]>,
+    /// Per first byte and per last byte, the lengths (bit `min(len, 63)`) of the words.
+    len_by_first: Box<[u64; 256]>,
+    len_by_last: Box<[u64; 256]>,
 }
 
 impl PairSet {
     pub(crate) fn of<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut first2 = Box::new([0u64; 1024]);
         let mut last2 = Box::new([0u64; 1024]);
+        let mut len_by_first = Box::new([0u64; 256]);
+        let mut len_by_last = Box::new([0u64; 256]);
         for w in words {
+            if let (Some(&f), Some(&l)) = (w.first(), w.last()) {
+                if let Some(m) = len_by_first.get_mut(usize::from(f)) {
+                    *m |= len_bit(w.len());
+                }
+                if let Some(m) = len_by_last.get_mut(usize::from(l)) {
+                    *m |= len_bit(w.len());
+                }
+            }
             if let [a, b, ..] = w {
                 set_pair_bit(&mut first2, *a, *b);
             }
@@ -86,7 +95,28 @@ impl PairSet {
                 set_pair_bit(&mut last2, *a, *b);
             }
         }
-        Self { first2, last2 }
+        Self {
+            first2,
+            last2,
+            len_by_first,
+            len_by_last,
+        }
+    }
+
+    /// False only when no word of the list has `w`'s length with its first byte, or with its
+    /// last (so `w` is not one of them; it may still be glued from them).
+    pub(crate) fn len_ok(&self, w: &[u8]) -> bool {
+        let (Some(&f), Some(&l)) = (w.first(), w.last()) else {
+            return false;
+        };
+        let lb = len_bit(w.len());
+        self.len_by_first
+            .get(usize::from(f))
+            .is_some_and(|m| m & lb != 0)
+            && self
+                .len_by_last
+                .get(usize::from(l))
+                .is_some_and(|m| m & lb != 0)
     }
 
     /// False only when `w` (two bytes or more) cannot be a word of the list, nor glued from them.
@@ -537,26 +567,11 @@ fn build() -> Table {
         })
         .collect();
     let pairs = PairSet::of(w.keys().map(|k| k.as_bytes()));
-    let mut len_by_first = [0u64; 256];
-    let mut len_by_last = [0u64; 256];
-    for k in w.keys() {
-        let b = k.as_bytes();
-        if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
-            if let Some(m) = len_by_first.get_mut(usize::from(f)) {
-                *m |= len_bit(b.len());
-            }
-            if let Some(m) = len_by_last.get_mut(usize::from(l)) {
-                *m |= len_bit(b.len());
-            }
-        }
-    }
     Table {
         words: w,
         prefixes,
         suffixes,
         pairs,
-        len_by_first,
-        len_by_last,
     }
 }
 
@@ -721,7 +736,7 @@ impl Table {
         if !self.pairs.maybe(b) {
             return false;
         }
-        if self.may_be_word(b) {
+        if self.pairs.len_ok(b) {
             if let Some(&(a, weak)) = self.words.get(w) {
                 atoms.push(a);
                 return weak;
@@ -742,21 +757,6 @@ impl Table {
         false
     }
 
-    /// False only when no table word has `w`'s length with its first byte, or with its last.
-    fn may_be_word(&self, w: &[u8]) -> bool {
-        let (Some(&f), Some(&l)) = (w.first(), w.last()) else {
-            return false;
-        };
-        let lb = len_bit(w.len());
-        self.len_by_first
-            .get(usize::from(f))
-            .is_some_and(|m| m & lb != 0)
-            && self
-                .len_by_last
-                .get(usize::from(l))
-                .is_some_and(|m| m & lb != 0)
-    }
-
     /// Splits a glued word into table words, longest first; all-or-nothing.
     fn split(&self, w: &str, atoms: &mut Vec<Atom>, depth: usize) -> bool {
         if w.is_empty() {
@@ -770,7 +770,7 @@ impl Table {
                 continue;
             }
             let Some(head) = w.get(..e) else { continue };
-            if head.len() < 2 || !self.may_be_word(head.as_bytes()) {
+            if head.len() < 2 || !self.pairs.len_ok(head.as_bytes()) {
                 continue;
             }
             if let Some(&(a, _)) = self.words.get(head) {

@@ -381,7 +381,7 @@ static ORDINALS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
 static MONTH_PAIRS: Lazy<PairSet> = Lazy::new(|| PairSet::of(MONTHS.keys().map(|k| k.as_bytes())));
 
 pub fn month(w: &str) -> Option<u8> {
-    if !MONTH_PAIRS.maybe(w.as_bytes()) {
+    if !MONTH_PAIRS.maybe(w.as_bytes()) || !MONTH_PAIRS.len_ok(w.as_bytes()) {
         return None;
     }
     MONTHS.get(w).copied()
