@@ -88,6 +88,33 @@ fn any_part(s: &str, parts: &[&str]) -> bool {
     })
 }
 
+/// Per first byte, the byte lengths (bit n, all under 16) of the words of `AT` starting with it.
+static AT_LENS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0usize;
+    while i < AT.len() {
+        let w = AT[i].as_bytes();
+        t[w[0] as usize] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
+/// Does some word of the line read as an "at" word (what the spoken search starts from)? Words
+/// whose first byte and length match no word of `AT` are passed over without comparing.
+pub fn has_at_word(lower: &str, toks: &[Tok]) -> bool {
+    let b = lower.as_bytes();
+    toks.iter().any(|t| {
+        let n = t.e - t.s;
+        t.class == TokClass::Word
+            && n < 16
+            && b.get(t.s)
+                .and_then(|&c| AT_LENS.get(usize::from(c)))
+                .is_some_and(|m| m >> n & 1 == 1)
+            && AT.contains(&lower.get(t.s..t.e).unwrap_or(""))
+    })
+}
+
 fn w<'a>(text: &'a str, t: &Tok) -> &'a str {
     text.get(t.s..t.e).unwrap_or("")
 }

@@ -94,8 +94,10 @@ impl Recognisers {
         let lower = sc.lower.as_str();
         tokenize(text, &mut sc.toks);
         number_runs_with(text, lower, &sc.toks, &mut sc.runs, &mut sc.run_scratch);
-        let spoken_email = email::maybe_spoken(lower);
-        if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email {
+        // Asked only where the answer matters (it scans the whole line), and at most once.
+        let mut spoken_memo: Option<bool> = None;
+        let mut spoken_email = || *spoken_memo.get_or_insert_with(|| email::maybe_spoken(lower));
+        if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
         cues::find(lower, &mut sc.cues);
@@ -104,15 +106,17 @@ impl Recognisers {
         // could come from number words, and the shortest has eight digits (+358 and five).
         if !has_digit
             && !has_at
-            && !spoken_email
             && cues.is_empty()
+            && !spoken_email()
             && sc.runs.iter().all(|r| r.digits.len() < 8)
         {
             return;
         }
 
         // e-mail (written and spoken)
-        email::find(text, lower, &sc.toks, has_at, spoken_email, out);
+        // the spoken search needs an "at" word: without one it finds nothing either way
+        let spoken = email::has_at_word(lower, &sc.toks) && spoken_email();
+        email::find(text, lower, &sc.toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
         // HETU
