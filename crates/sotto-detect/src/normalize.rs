@@ -52,7 +52,43 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     }
 }
 
-/// Cuts into tokens: one pass over the bytes, ASCII without decoding.
+/// Byte classes for [`tokenize`]: ASCII digit, ASCII letter, ASCII whitespace, line break, and
+/// a non-ASCII byte (decoded as a char where it matters).
+const C_DIGIT: u8 = 1;
+const C_ALPHA: u8 = 2;
+const C_SPACE: u8 = 4;
+const C_NL: u8 = 8;
+const C_WIDE: u8 = 16;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_digit() {
+            C_DIGIT
+        } else if c.is_ascii_alphabetic() {
+            C_ALPHA
+        } else if c == b'\n' || c == b'\r' {
+            C_SPACE | C_NL
+        } else if matches!(c, b' ' | b'\t' | 0x0b | 0x0c) {
+            C_SPACE
+        } else if c >= 0x80 {
+            C_WIDE
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+fn class_of(c: u8) -> u8 {
+    BYTE_CLASS.get(usize::from(c)).copied().unwrap_or(0)
+}
+
+/// Cuts into tokens: one pass over the bytes, ASCII classified by one table lookup, other
+/// chars decoded.
 pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
     out.clear();
     let b = text.as_bytes();
@@ -60,47 +96,41 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
     let mut sp = false;
     let mut i = 0usize;
     while let Some(&c) = b.get(i) {
-        let (alnum, ws, len) = if c < 0x80 {
-            (
-                c.is_ascii_alphanumeric(),
-                matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'),
-                1,
-            )
+        let k = class_of(c);
+        let (alnum, ws, len) = if k & C_WIDE == 0 {
+            (k & (C_DIGIT | C_ALPHA) != 0, k & C_SPACE != 0, 1)
         } else {
             let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
             (ch.is_alphanumeric(), ch.is_whitespace(), ch.len_utf8())
         };
         if alnum {
-            // a word: letters and digits
+            // a word: letters and digits; `seen` collects the classes of its ASCII bytes
             let s = i;
-            let (mut a, mut d) = (false, false);
+            let mut seen = 0u8;
             while let Some(&c) = b.get(i) {
-                if c < 0x80 {
-                    if c.is_ascii_digit() {
-                        d = true;
-                    } else if c.is_ascii_alphabetic() {
-                        a = true;
-                    } else {
-                        break;
-                    }
+                let k = class_of(c);
+                if k & (C_DIGIT | C_ALPHA) != 0 {
+                    seen |= k;
                     i += 1;
+                } else if k & C_WIDE == 0 {
+                    break;
                 } else if c == 0xC3
                     && b.get(i + 1)
                         .is_some_and(|&t| (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7)
                 {
                     // a Latin-1 letter (U+00C0..=U+00FF but × and ÷): no table lookup
-                    a = true;
+                    seen |= C_ALPHA;
                     i += 2;
                 } else {
                     let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
                     if !ch.is_alphanumeric() {
                         break;
                     }
-                    a = true;
+                    seen |= C_ALPHA;
                     i += ch.len_utf8();
                 }
             }
-            out.push(mk(s, i, a, d, nl, sp));
+            out.push(mk(s, i, seen & C_ALPHA != 0, seen & C_DIGIT != 0, nl, sp));
             nl = false;
             sp = false;
             continue;
@@ -307,68 +337,92 @@ struct Item {
     weak: bool,
 }
 
+/// Buffers [`number_runs_with`] keeps between lines, so a line allocates nothing once they have
+/// grown: the items and separators being collected, one word's atoms, a word stretch's flat atoms
+/// with their owners and composed groups, and runs of earlier lines kept for their Vecs.
+#[derive(Default)]
+pub struct RunScratch {
+    items: Vec<Item>,
+    seps: Vec<u8>,
+    atoms: Vec<Atom>,
+    flat: Vec<Atom>,
+    owner: Vec<usize>,
+    groups: Vec<Group>,
+    spare: Vec<NumRun>,
+}
+
 /// Builds the number runs of a tokenised line.
 pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>) {
-    out.clear();
-    let mut items: Vec<Item> = Vec::new();
+    number_runs_with(text, lower, toks, out, &mut RunScratch::default());
+}
+
+/// [`number_runs`] with buffers kept by the caller (the runs in `out` are recycled too).
+pub fn number_runs_with(
+    text: &str,
+    lower: &str,
+    toks: &[Tok],
+    out: &mut Vec<NumRun>,
+    sc: &mut RunScratch,
+) {
+    sc.spare.append(out);
+    sc.items.clear();
+    sc.seps.clear();
     let mut plus = false;
-    let mut seps: Vec<u8> = Vec::new();
-    let mut atoms = Vec::new();
     let mut pending_plus = false;
     let mut plus_at = 0usize;
     for (ti, t) in toks.iter().enumerate() {
         let brk = t.nl_before;
-        if brk && !items.is_empty() {
-            flush(text, &mut items, plus, plus_at, &mut seps, out);
+        if brk && !sc.items.is_empty() {
+            flush(text, sc, plus, plus_at, out);
             plus = false;
         }
         match t.class {
             TokClass::Digits => {
-                if items.is_empty() {
+                if sc.items.is_empty() {
                     plus = pending_plus;
-                    seps.clear();
+                    sc.seps.clear();
                 }
-                items.push(Item {
+                sc.items.push(Item {
                     s: t.s,
                     e: t.e,
                     atoms: Atoms::default(),
                     digits: Some((t.s, t.e)),
                     weak: false,
                 });
-                if items.len() == 1 && !plus {
+                if sc.items.len() == 1 && !plus {
                     plus_at = t.s;
                 }
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                let weak = TABLE.lookup(w, &mut atoms);
-                if !atoms.is_empty() {
-                    if items.is_empty() {
-                        if matches!(atoms.first(), Some(Atom::And)) {
+                let weak = TABLE.lookup(w, &mut sc.atoms);
+                if !sc.atoms.is_empty() {
+                    if sc.items.is_empty() {
+                        if matches!(sc.atoms.first(), Some(Atom::And)) {
                             continue;
                         }
                         plus = pending_plus || w == "plus";
-                        seps.clear();
+                        sc.seps.clear();
                     }
-                    items.push(Item {
+                    sc.items.push(Item {
                         s: t.s,
                         e: t.e,
-                        atoms: Atoms::from(atoms.as_slice()),
+                        atoms: Atoms::from(sc.atoms.as_slice()),
                         digits: None,
                         weak,
                     });
-                } else if w == "plus" && items.is_empty() {
+                } else if w == "plus" && sc.items.is_empty() {
                     pending_plus = true;
                     plus_at = t.s;
                     continue;
-                } else if !items.is_empty() && !FILLERS.contains(w) {
-                    flush(text, &mut items, plus, plus_at, &mut seps, out);
+                } else if !sc.items.is_empty() && !FILLERS.contains(w) {
+                    flush(text, sc, plus, plus_at, out);
                     plus = false;
                 }
             }
             TokClass::Alnum => {
-                if !items.is_empty() {
-                    flush(text, &mut items, plus, plus_at, &mut seps, out);
+                if !sc.items.is_empty() {
+                    flush(text, sc, plus, plus_at, out);
                     plus = false;
                 }
             }
@@ -380,8 +434,8 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                 let next_space = toks.get(ti + 1).is_none_or(|n| n.space_before);
                 match c {
                     '+' => {
-                        if !items.is_empty() {
-                            flush(text, &mut items, plus, plus_at, &mut seps, out);
+                        if !sc.items.is_empty() {
+                            flush(text, sc, plus, plus_at, out);
                             plus = false;
                         }
                         pending_plus = true;
@@ -389,18 +443,18 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
                         continue;
                     }
                     '-' | '/' | '(' | ')' | ',' | '–' | '\'' => {
-                        if !items.is_empty() && c.is_ascii() {
-                            seps.push(c as u8);
+                        if !sc.items.is_empty() && c.is_ascii() {
+                            sc.seps.push(c as u8);
                         }
                     }
                     '.' | ':' if !next_space => {
-                        if !items.is_empty() {
-                            seps.push(c as u8);
+                        if !sc.items.is_empty() {
+                            sc.seps.push(c as u8);
                         }
                     }
                     _ => {
-                        if !items.is_empty() {
-                            flush(text, &mut items, plus, plus_at, &mut seps, out);
+                        if !sc.items.is_empty() {
+                            flush(text, sc, plus, plus_at, out);
                             plus = false;
                         }
                     }
@@ -409,19 +463,13 @@ pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>)
         }
         pending_plus = false;
     }
-    if !items.is_empty() {
-        flush(text, &mut items, plus, plus_at, &mut seps, out);
+    if !sc.items.is_empty() {
+        flush(text, sc, plus, plus_at, out);
     }
 }
 
-fn flush(
-    text: &str,
-    items: &mut Vec<Item>,
-    plus: bool,
-    plus_at: usize,
-    seps: &mut Vec<u8>,
-    out: &mut Vec<NumRun>,
-) {
+fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut Vec<NumRun>) {
+    let items = &mut sc.items;
     // drop connectors at the end
     while items.last().is_some_and(|i| {
         i.atoms
@@ -435,15 +483,18 @@ fn flush(
     let strong = items.iter().filter(|i| !i.weak).count();
     if items.is_empty() || (strong == 0 && items.len() < 2) {
         items.clear();
-        seps.clear();
+        sc.seps.clear();
         return;
     }
-    let mut run = NumRun {
-        plus,
-        plus_at,
-        seps: std::mem::take(seps),
-        ..Default::default()
-    };
+    // a run of an earlier line, emptied, keeps its Vecs' capacity
+    let mut run = sc.spare.pop().unwrap_or_default();
+    run.digits.clear();
+    run.groups.clear();
+    run.seps.clear();
+    run.seps.extend_from_slice(&sc.seps);
+    sc.seps.clear();
+    run.plus = plus;
+    run.plus_at = plus_at;
     let mut k = 0usize;
     while k < items.len() {
         if let Some(it) = items.get(k) {
@@ -468,24 +519,22 @@ fn flush(
             }
         }
         // a stretch of word items
-        let start = k;
-        let mut flat: Vec<Atom> = Vec::new();
-        let mut owner: Vec<usize> = Vec::new();
+        sc.flat.clear();
+        sc.owner.clear();
         while let Some(it) = items.get(k) {
             if it.digits.is_some() {
                 break;
             }
             for a in it.atoms.as_slice() {
-                flat.push(*a);
-                owner.push(k);
+                sc.flat.push(*a);
+                sc.owner.push(k);
             }
             k += 1;
         }
-        let mut groups: Vec<Group> = Vec::new();
-        compose(&flat, &mut groups);
-        let _ = start;
-        for g in groups {
-            let (Some(&fi), Some(&li)) = (owner.get(g.first), owner.get(g.last)) else {
+        sc.groups.clear();
+        compose(&sc.flat, &mut sc.groups);
+        for g in &sc.groups {
+            let (Some(&fi), Some(&li)) = (sc.owner.get(g.first), sc.owner.get(g.last)) else {
                 continue;
             };
             let (Some(fs), Some(ls)) = (items.get(fi), items.get(li)) else {
@@ -504,19 +553,17 @@ fn flush(
         }
     }
     // merge groups that share the same bytes (one glued word → one group)
-    let mut merged: Vec<RunGroup> = Vec::with_capacity(run.groups.len());
-    for g in run.groups.drain(..) {
-        if let Some(l) = merged.last_mut() {
-            if l.s == g.s && l.e == g.e {
-                l.de = g.de;
-                continue;
-            }
+    run.groups.dedup_by(|g, l| {
+        let same = l.s == g.s && l.e == g.e;
+        if same {
+            l.de = g.de;
         }
-        merged.push(g);
-    }
-    run.groups = merged;
+        same
+    });
     items.clear();
-    if !run.groups.is_empty() {
+    if run.groups.is_empty() {
+        sc.spare.push(run);
+    } else {
         out.push(run);
     }
 }

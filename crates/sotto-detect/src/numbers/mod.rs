@@ -54,6 +54,92 @@ pub struct Table {
     /// glued word).
     prefixes: FxSet<[u8; 2]>,
     suffixes: FxSet<[u8; 3]>,
+    /// First and last byte pairs of the table words: rejects most words without hashing.
+    pairs: PairSet,
+}
+
+fn len_bit(n: usize) -> u64 {
+    1u64 << n.min(63)
+}
+
+/// Bit sets over every (byte, byte) pair: the first two and the last two bytes of a word list's
+/// words of two bytes or more. A word whose pair is missing from either is not in the list, nor
+/// glued from its words (those start with a word's start and end with one's end).
+pub(crate) struct PairSet {
+    first2: Box<[u64; 1024]>,
+    last2: Box<[u64; 1024]>,
+    /// Per first byte and per last byte, the lengths (bit `min(len, 63)`) of the words.
+    len_by_first: Box<[u64; 256]>,
+    len_by_last: Box<[u64; 256]>,
+}
+
+impl PairSet {
+    pub(crate) fn of<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut first2 = Box::new([0u64; 1024]);
+        let mut last2 = Box::new([0u64; 1024]);
+        let mut len_by_first = Box::new([0u64; 256]);
+        let mut len_by_last = Box::new([0u64; 256]);
+        for w in words {
+            if let (Some(&f), Some(&l)) = (w.first(), w.last()) {
+                if let Some(m) = len_by_first.get_mut(usize::from(f)) {
+                    *m |= len_bit(w.len());
+                }
+                if let Some(m) = len_by_last.get_mut(usize::from(l)) {
+                    *m |= len_bit(w.len());
+                }
+            }
+            if let [a, b, ..] = w {
+                set_pair_bit(&mut first2, *a, *b);
+            }
+            if let [.., a, b] = w {
+                set_pair_bit(&mut last2, *a, *b);
+            }
+        }
+        Self {
+            first2,
+            last2,
+            len_by_first,
+            len_by_last,
+        }
+    }
+
+    /// False only when no word of the list has `w`'s length with its first byte, or with its
+    /// last (so `w` is not one of them; it may still be glued from them).
+    pub(crate) fn len_ok(&self, w: &[u8]) -> bool {
+        let (Some(&f), Some(&l)) = (w.first(), w.last()) else {
+            return false;
+        };
+        let lb = len_bit(w.len());
+        self.len_by_first
+            .get(usize::from(f))
+            .is_some_and(|m| m & lb != 0)
+            && self
+                .len_by_last
+                .get(usize::from(l))
+                .is_some_and(|m| m & lb != 0)
+    }
+
+    /// False only when `w` (two bytes or more) cannot be a word of the list, nor glued from them.
+    pub(crate) fn maybe(&self, w: &[u8]) -> bool {
+        match (w, w) {
+            ([p0, p1, ..], [.., s0, s1]) => {
+                pair_bit(&self.first2, *p0, *p1) && pair_bit(&self.last2, *s0, *s1)
+            }
+            _ => true,
+        }
+    }
+}
+
+fn pair_bit(set: &[u64; 1024], x: u8, y: u8) -> bool {
+    let k = usize::from(x) << 8 | usize::from(y);
+    set.get(k >> 6).is_some_and(|w| w >> (k & 63) & 1 == 1)
+}
+
+fn set_pair_bit(set: &mut [u64; 1024], x: u8, y: u8) {
+    let k = usize::from(x) << 8 | usize::from(y);
+    if let Some(w) = set.get_mut(k >> 6) {
+        *w |= 1 << (k & 63);
+    }
 }
 
 const WEAK: &[&str] = &[
@@ -480,10 +566,12 @@ fn build() -> Table {
             Some([*b.get(n.checked_sub(3)?)?, *b.get(n - 2)?, *b.get(n - 1)?])
         })
         .collect();
+    let pairs = PairSet::of(w.keys().map(|k| k.as_bytes()));
     Table {
         words: w,
         prefixes,
         suffixes,
+        pairs,
     }
 }
 
@@ -644,11 +732,16 @@ impl Table {
     /// the word is a single weak atom.
     pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {
         atoms.clear();
-        if let Some(&(a, weak)) = self.words.get(w) {
-            atoms.push(a);
-            return weak;
-        }
         let b = w.as_bytes();
+        if !self.pairs.maybe(b) {
+            return false;
+        }
+        if self.pairs.len_ok(b) {
+            if let Some(&(a, weak)) = self.words.get(w) {
+                atoms.push(a);
+                return weak;
+            }
+        }
         if b.len() < 6 || b.len() > 60 {
             return false;
         }
@@ -677,7 +770,7 @@ impl Table {
                 continue;
             }
             let Some(head) = w.get(..e) else { continue };
-            if head.len() < 2 {
+            if head.len() < 2 || !self.pairs.len_ok(head.as_bytes()) {
                 continue;
             }
             if let Some(&(a, _)) = self.words.get(head) {

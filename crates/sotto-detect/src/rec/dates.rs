@@ -3,7 +3,7 @@
 //! niogtres", "17. tammikuuta 1968", "joulukuu 2027", "marts to tusind og femogtyve".
 
 use crate::normalize::{NumRun, Tok, TokClass};
-use crate::numbers::FxMap;
+use crate::numbers::{FxMap, PairSet};
 use once_cell::sync::Lazy;
 
 static MONTHS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
@@ -376,7 +376,14 @@ static ORDINALS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
     m
 });
 
+/// First/last byte pairs of the month words: most words of a line are no month, and this
+/// answers them without hashing.
+static MONTH_PAIRS: Lazy<PairSet> = Lazy::new(|| PairSet::of(MONTHS.keys().map(|k| k.as_bytes())));
+
 pub fn month(w: &str) -> Option<u8> {
+    if !MONTH_PAIRS.maybe(w.as_bytes()) || !MONTH_PAIRS.len_ok(w.as_bytes()) {
+        return None;
+    }
     MONTHS.get(w).copied()
 }
 

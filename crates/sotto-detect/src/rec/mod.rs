@@ -11,7 +11,9 @@ pub mod dates;
 mod email;
 
 use crate::checksum as ck;
-use crate::normalize::{lower_same_len, number_runs, tokenize, NumRun, Tok, TokClass};
+use crate::normalize::{
+    lower_same_len, number_runs_with, tokenize, NumRun, RunScratch, Tok, TokClass,
+};
 use crate::span::Candidate;
 use cues::{Cue, CueHit};
 use regex::Regex;
@@ -34,6 +36,7 @@ struct Scratch {
     lower: String,
     toks: Vec<Tok>,
     runs: Vec<NumRun>,
+    run_scratch: RunScratch,
     cues: Vec<CueHit>,
     dates: Vec<dates::MonthDate>,
 }
@@ -67,9 +70,7 @@ impl Recognisers {
         out: &mut Vec<Candidate>,
     ) {
         let _ = langs;
-        let bytes = text.as_bytes();
-        let has_digit = bytes.iter().any(|b| b.is_ascii_digit());
-        let has_at = bytes.contains(&b'@');
+        let (has_digit, has_at) = digit_and_at(text.as_bytes());
         // cheap prefilter: no digit, no '@', no number word, no spoken e-mail → nothing for us
         if !has_digit && !has_at && !maybe_number() {
             return;
@@ -92,9 +93,11 @@ impl Recognisers {
         lower_same_len(text, &mut sc.lower);
         let lower = sc.lower.as_str();
         tokenize(text, &mut sc.toks);
-        number_runs(text, lower, &sc.toks, &mut sc.runs);
-        let spoken_email = email::maybe_spoken(lower);
-        if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email {
+        number_runs_with(text, lower, &sc.toks, &mut sc.runs, &mut sc.run_scratch);
+        // Asked only where the answer matters (it scans the whole line), and at most once.
+        let mut spoken_memo: Option<bool> = None;
+        let mut spoken_email = || *spoken_memo.get_or_insert_with(|| email::maybe_spoken(lower));
+        if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
         cues::find(lower, &mut sc.cues);
@@ -103,15 +106,17 @@ impl Recognisers {
         // could come from number words, and the shortest has eight digits (+358 and five).
         if !has_digit
             && !has_at
-            && !spoken_email
             && cues.is_empty()
+            && !spoken_email()
             && sc.runs.iter().all(|r| r.digits.len() < 8)
         {
             return;
         }
 
         // e-mail (written and spoken)
-        email::find(text, lower, &sc.toks, has_at, spoken_email, out);
+        // the spoken search needs an "at" word: without one it finds nothing either way
+        let spoken = email::has_at_word(lower, &sc.toks) && spoken_email();
+        email::find(text, lower, &sc.toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
         // HETU
@@ -232,7 +237,7 @@ impl Recognisers {
             let cc = [rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()];
             let want = ck::iban_len(&cc).unwrap_or(0);
             // written: "DK50 0040 …", "dk8815510891586802", "DK 50 0040 …"
-            let mut acc: Vec<u8> = Vec::with_capacity(34);
+            let mut acc = IbanAcc::default();
             let mut end = t.e;
             let mut j = i;
             let mut okshape = true;
@@ -256,16 +261,19 @@ impl Recognisers {
                     if nt.class == TokClass::Word && (acc.len() < 4 || nr.len() > 4) {
                         break;
                     }
-                    acc.extend(nr.bytes().map(|c| c.to_ascii_uppercase()));
+                    for c in nr.bytes() {
+                        acc.push(c.to_ascii_uppercase());
+                    }
                     end = nt.e;
                     j += 1;
                 }
                 if acc.len() == want
                     && acc
+                        .bytes()
                         .get(2..4)
                         .is_some_and(|x| x.iter().all(|c| c.is_ascii_digit()))
                 {
-                    let valid = ck::iban_mod97(&acc);
+                    let valid = ck::iban_mod97(acc.bytes());
                     let ctx = nearest(cues, t.s, &[Cue::Iban]).is_some();
                     if valid || ctx {
                         out.push(Candidate::new(
@@ -283,7 +291,8 @@ impl Recognisers {
         }
         // spoken: two spelled letters (or a two-letter word) then a number run
         for r in runs {
-            let Some(pi) = toks.iter().position(|t| t.s == r.s()) else {
+            // tokens are in order of their (distinct) starts
+            let Ok(pi) = toks.binary_search_by_key(&r.s(), |t| t.s) else {
                 continue;
             };
             if pi == 0 {
@@ -339,6 +348,59 @@ impl Recognisers {
             }
         }
     }
+}
+
+/// The characters of a written IBAN being collected, on the stack (most tokens tried are words
+/// like "de", "it", "se"). Counts past its capacity without storing: only a length equal to the
+/// country's IBAN length (at most 34) is ever used.
+struct IbanAcc {
+    buf: [u8; 34],
+    len: usize,
+}
+
+impl Default for IbanAcc {
+    fn default() -> Self {
+        Self {
+            buf: [0; 34],
+            len: 0,
+        }
+    }
+}
+
+impl IbanAcc {
+    fn push(&mut self, c: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = c;
+        }
+        self.len += 1;
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    /// The characters, when no more than fit were pushed.
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// Whether `b` holds an ASCII digit, and whether it holds an '@'. Each 64-byte chunk is folded
+/// without an early exit so the compiler vectorises it (most lines have neither, so the whole
+/// line is read either way).
+fn digit_and_at(b: &[u8]) -> (bool, bool) {
+    let (mut digit, mut at) = (false, false);
+    for chunk in b.chunks(64) {
+        let (mut d, mut a) = (0u8, 0u8);
+        for &c in chunk {
+            d |= u8::from(c.wrapping_sub(b'0') < 10);
+            a |= u8::from(c == b'@');
+        }
+        digit |= d != 0;
+        at |= a != 0;
+        if digit && at {
+            break;
+        }
+    }
+    (digit, at)
 }
 
 #[allow(non_snake_case)]
@@ -536,11 +598,11 @@ fn classify(
 fn r_is_date(text: &str, r: &NumRun) -> bool {
     let raw = text.get(r.s()..r.e()).unwrap_or("");
     r.groups.len() == 3 && (raw.contains('.') || raw.contains('-') || raw.contains('/')) && {
-        let g: Vec<usize> = r.groups.iter().map(|g| g.de - g.ds).collect();
-        matches!(
-            g.as_slice(),
-            [4, 2, 2] | [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4]
-        )
+        let mut g = [0usize; 3];
+        for (slot, x) in g.iter_mut().zip(&r.groups) {
+            *slot = x.de - x.ds;
+        }
+        matches!(g, [4, 2, 2] | [2, 2, 4] | [1, 2, 4] | [2, 1, 4] | [1, 1, 4])
     }
 }
 
@@ -675,19 +737,21 @@ fn join_cards(runs: &[NumRun], cues: &[CueHit], from: usize, out: &mut Vec<Candi
 
 /// Adds candidates for numbers that repeat a value already found (same digits, ≥ 3 of them).
 fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
-    let found: Vec<Candidate> = out.get(from..).unwrap_or(&[]).to_vec();
-    if found.is_empty() {
+    // the candidates found before this pass (it appends after them)
+    let found_end = out.len();
+    if found_end <= from {
         return;
     }
-    let mut vals: Vec<(Vec<u8>, Kind, f32)> = Vec::new();
-    for c in &found {
+    // the found values' digits, borrowed from their runs
+    let mut vals: Vec<(&[u8], Kind, f32)> = Vec::new();
+    for c in out.get(from..found_end).unwrap_or(&[]) {
         for r in runs {
             for a in 0..r.groups.len() {
                 for b in a + 1..=r.groups.len() {
                     if r.bytes(a, b) == (c.start, c.end) {
                         let w = r.window(a, b);
                         if w.len() >= 3 {
-                            vals.push((w.to_vec(), c.kind, c.score));
+                            vals.push((w, c.kind, c.score));
                         }
                     }
                 }
@@ -701,12 +765,12 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
         for a in 0..r.groups.len() {
             for b in (a + 1..=r.groups.len()).rev() {
                 let w = r.window(a, b);
-                let Some((_, k, sc)) = vals.iter().find(|(v, _, _)| v.as_slice() == w) else {
+                let Some(&(_, k, sc)) = vals.iter().find(|(v, _, _)| *v == w) else {
                     continue;
                 };
                 let (s, e) = r.bytes(a, b);
                 if !out.iter().any(|c| c.start < e && s < c.end) {
-                    out.push(Candidate::new(s, e, *k, *sc * 0.95));
+                    out.push(Candidate::new(s, e, k, sc * 0.95));
                 }
                 break;
             }
