@@ -71,7 +71,13 @@ fn raw_str(raw: &RawValue) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
 /// Writes `s` as a JSON string: copied as it is when nothing in it needs an escape (the common
 /// case, tested in one vectorisable pass), else through serde_json's escaper.
 fn write_json_str(out: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
-    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // whole chunks without early exit, so the test vectorises
+    let needs_escape = |c: &[u8]| {
+        c.iter().fold(false, |acc, &b| {
+            acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+        })
+    };
+    if s.as_bytes().chunks(32).any(needs_escape) {
         return serde_json::to_writer(&mut *out, s).map_err(std::io::Error::other);
     }
     out.push(b'"');
@@ -113,7 +119,24 @@ pub fn run_jsonl<R: BufRead, W: Write>(
             continue;
         }
         outbuf.clear();
-        let parsed = serde_json::from_slice::<InLine>(&buf).and_then(|l| {
+        // UTF-8 checked once for the whole line; serde_json then reads it as a str (no second
+        // validation per field)
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            st.errors += 1;
+            let id = serde_json::from_slice::<IdOnly>(&buf)
+                .ok()
+                .and_then(|x| x.id);
+            let e = ErrLine {
+                error: "line is not valid UTF-8",
+                line: st.lines,
+                id: id.as_ref(),
+            };
+            serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
+            outbuf.push(b'\n');
+            out.write_all(&outbuf)?;
+            continue;
+        };
+        let parsed = serde_json::from_str::<InLine>(line).and_then(|l| {
             let text = match l.text {
                 Some(raw) => raw_str(raw)?,
                 None => None,
@@ -167,16 +190,12 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                 let id = serde_json::from_slice::<IdOnly>(&buf)
                     .ok()
                     .and_then(|x| x.id);
-                let msg = if std::str::from_utf8(&buf).is_err() {
-                    String::from("line is not valid UTF-8")
-                } else {
-                    // only the class and position: serde's message may quote the content
-                    format!(
-                        "invalid JSON ({:?}) at column {}",
-                        err.classify(),
-                        err.column()
-                    )
-                };
+                // only the class and position: serde's message may quote the content
+                let msg = format!(
+                    "invalid JSON ({:?}) at column {}",
+                    err.classify(),
+                    err.column()
+                );
                 let e = ErrLine {
                     error: &msg,
                     line: st.lines,
