@@ -370,6 +370,8 @@ pub fn number_runs_with(
     let mut plus = false;
     let mut pending_plus = false;
     let mut plus_at = 0usize;
+    // one lazy-static check for the line, not one per word
+    let table: &crate::numbers::Table = &TABLE;
     for (ti, t) in toks.iter().enumerate() {
         let brk = t.nl_before;
         if brk && !sc.items.is_empty() {
@@ -395,7 +397,7 @@ pub fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                let weak = TABLE.lookup(w, &mut sc.atoms);
+                let weak = table.lookup(w, &mut sc.atoms);
                 if !sc.atoms.is_empty() {
                     if sc.items.is_empty() {
                         if matches!(sc.atoms.first(), Some(Atom::And)) {
@@ -427,10 +429,14 @@ pub fn number_runs_with(
                 }
             }
             TokClass::Punct => {
-                let c = text
-                    .get(t.s..t.e)
-                    .and_then(|x| x.chars().next())
-                    .unwrap_or(' ');
+                // most punctuation is ASCII: decode a character only when it is not
+                let c = match text.as_bytes().get(t.s) {
+                    Some(&b) if b.is_ascii() => char::from(b),
+                    _ => text
+                        .get(t.s..t.e)
+                        .and_then(|x| x.chars().next())
+                        .unwrap_or(' '),
+                };
                 let next_space = toks.get(ti + 1).is_none_or(|n| n.space_before);
                 match c {
                     '+' => {

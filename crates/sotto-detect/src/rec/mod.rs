@@ -118,16 +118,17 @@ impl Recognisers {
         let spoken = email::has_at_word(lower, &sc.toks) && spoken_email();
         email::find(text, lower, &sc.toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
-        self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
-        // HETU
-        let hetu_shape = sc.toks.iter().any(|t| {
-            t.e - t.s >= 6
-                && matches!(t.class, TokClass::Digits | TokClass::Alnum)
-                && text
-                    .as_bytes()
-                    .get(t.s..t.s + 6)
-                    .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
-        });
+        self.iban(text, has_digit, &sc.toks, &sc.runs, cues, out);
+        // HETU (six written digits: none without a digit in the line)
+        let hetu_shape = has_digit
+            && sc.toks.iter().any(|t| {
+                t.e - t.s >= 6
+                    && matches!(t.class, TokClass::Digits | TokClass::Alnum)
+                    && text
+                        .as_bytes()
+                        .get(t.s..t.s + 6)
+                        .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+            });
         if hetu_shape && hetu_possible(text) {
             if let Some(re) = &self.hetu {
                 for m in re.find_iter(text) {
@@ -214,14 +215,14 @@ impl Recognisers {
     fn iban(
         &self,
         text: &str,
-        lower: &str,
+        has_digit: bool,
         toks: &[Tok],
         runs: &[NumRun],
         cues: &[CueHit],
         out: &mut Vec<Candidate>,
     ) {
-        let _ = lower;
-        let mut i = 0usize;
+        // A written IBAN's check digits are ASCII digits in the text: without one, skip the walk.
+        let mut i = if has_digit { 0 } else { toks.len() };
         while i < toks.len() {
             let Some(t) = toks.get(i) else { break };
             let raw = text.get(t.s..t.e).unwrap_or("");
