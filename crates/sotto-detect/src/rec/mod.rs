@@ -227,7 +227,10 @@ impl Recognisers {
             let Some(t) = toks.get(i) else { break };
             let raw = text.get(t.s..t.e).unwrap_or("");
             let rb = raw.as_bytes();
+            // Only "DK" alone or "DK50…" can start one: test that shape (which rejects nearly
+            // every word) before the country code.
             let cc_ok = rb.len() >= 2
+                && rb.get(2).is_none_or(u8::is_ascii_digit)
                 && rb.iter().take(2).all(|c| c.is_ascii_alphabetic())
                 && ck::iban_len(&[rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()])
                     .is_some();
