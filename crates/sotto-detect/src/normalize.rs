@@ -35,7 +35,7 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     out.clear();
     out.push_str(text);
     out.make_ascii_lowercase();
-    if text.is_ascii() || !text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+    if text.is_ascii() || !has_wide_upper(text) {
         return;
     }
     out.clear();
@@ -50,6 +50,31 @@ pub fn lower_same_len(text: &str, out: &mut String) {
             _ => out.push(c),
         }
     }
+}
+
+/// Whether `text` holds a non-ASCII uppercase character. Skips ASCII and continuation bytes and
+/// answers two-byte Latin-1 letters from their second byte (À..Þ but ×), decoding only other
+/// characters.
+fn has_wide_upper(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    while let Some(&c) = b.get(i) {
+        if c < 0xC0 {
+            i += 1;
+        } else if c == 0xC3 {
+            if b.get(i + 1).is_some_and(|&t| t <= 0x9E && t != 0x97) {
+                return true;
+            }
+            i += 2;
+        } else {
+            let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+            if ch.is_uppercase() {
+                return true;
+            }
+            i += ch.len_utf8();
+        }
+    }
+    false
 }
 
 /// Byte classes for [`tokenize`]: ASCII digit, ASCII letter, ASCII whitespace, line break, and
@@ -578,6 +603,17 @@ fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut 
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_upper_scan_agrees_with_char_test() {
+        for cp in 0x80u32..0x3_0000 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let t = format!("ab{c}cd");
+            assert_eq!(has_wide_upper(&t), c.is_uppercase(), "{cp:x}");
+        }
+    }
 
     pub fn runs(text: &str) -> Vec<(String, String)> {
         let mut lower = String::new();
