@@ -422,7 +422,13 @@ pub fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                let weak = table.lookup(w, &mut sc.atoms);
+                // most words fail the byte-pair test: skip the call for them
+                let weak = if table.could_be(w) {
+                    table.lookup(w, &mut sc.atoms)
+                } else {
+                    sc.atoms.clear();
+                    false
+                };
                 if !sc.atoms.is_empty() {
                     if sc.items.is_empty() {
                         if matches!(sc.atoms.first(), Some(Atom::And)) {
