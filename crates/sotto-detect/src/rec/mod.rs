@@ -100,6 +100,19 @@ impl Recognisers {
         if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
+        // month-name dates (they need no cues to be found, only to be kept)
+        dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
+        // Without digits, '@', a spoken e-mail or a month-name date, runs of one or two digits
+        // ("en", "to") make nothing: every kind wants three digits or more (a CVC), a joined card
+        // thirteen from four runs, so the cue scan can be skipped.
+        if !has_digit
+            && !has_at
+            && sc.dates.is_empty()
+            && sc.runs.iter().all(|r| r.digits.len() < 3)
+            && !spoken_email()
+        {
+            return;
+        }
         cues::find(lower, &mut sc.cues);
         let cues = &sc.cues;
         // Without digits, '@', a spoken e-mail or any cue, only an international phone number
@@ -145,8 +158,7 @@ impl Recognisers {
                 }
             }
         }
-        // month-name dates
-        dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
+        // month-name dates (found above)
         for d in &sc.dates {
             let mut c = nearest(
                 cues,
