@@ -35,7 +35,7 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     out.clear();
     out.push_str(text);
     out.make_ascii_lowercase();
-    if text.is_ascii() || !text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+    if text.is_ascii() || !has_wide_upper(text) {
         return;
     }
     out.clear();
@@ -50,6 +50,31 @@ pub fn lower_same_len(text: &str, out: &mut String) {
             _ => out.push(c),
         }
     }
+}
+
+/// Whether `text` holds a non-ASCII uppercase character. Skips ASCII and continuation bytes and
+/// answers two-byte Latin-1 letters from their second byte (À..Þ but ×), decoding only other
+/// characters.
+fn has_wide_upper(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    while let Some(&c) = b.get(i) {
+        if c < 0xC0 {
+            i += 1;
+        } else if c == 0xC3 {
+            if b.get(i + 1).is_some_and(|&t| t <= 0x9E && t != 0x97) {
+                return true;
+            }
+            i += 2;
+        } else {
+            let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+            if ch.is_uppercase() {
+                return true;
+            }
+            i += ch.len_utf8();
+        }
+    }
+    false
 }
 
 /// Byte classes for [`tokenize`]: ASCII digit, ASCII letter, ASCII whitespace, line break, and
@@ -370,6 +395,8 @@ pub fn number_runs_with(
     let mut plus = false;
     let mut pending_plus = false;
     let mut plus_at = 0usize;
+    // one lazy-static check for the line, not one per word
+    let table: &crate::numbers::Table = &TABLE;
     for (ti, t) in toks.iter().enumerate() {
         let brk = t.nl_before;
         if brk && !sc.items.is_empty() {
@@ -395,7 +422,13 @@ pub fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                let weak = TABLE.lookup(w, &mut sc.atoms);
+                // most words fail the byte-pair test: skip the call for them
+                let weak = if table.could_be(w) {
+                    table.lookup(w, &mut sc.atoms)
+                } else {
+                    sc.atoms.clear();
+                    false
+                };
                 if !sc.atoms.is_empty() {
                     if sc.items.is_empty() {
                         if matches!(sc.atoms.first(), Some(Atom::And)) {
@@ -427,10 +460,14 @@ pub fn number_runs_with(
                 }
             }
             TokClass::Punct => {
-                let c = text
-                    .get(t.s..t.e)
-                    .and_then(|x| x.chars().next())
-                    .unwrap_or(' ');
+                // most punctuation is ASCII: decode a character only when it is not
+                let c = match text.as_bytes().get(t.s) {
+                    Some(&b) if b.is_ascii() => char::from(b),
+                    _ => text
+                        .get(t.s..t.e)
+                        .and_then(|x| x.chars().next())
+                        .unwrap_or(' '),
+                };
                 let next_space = toks.get(ti + 1).is_none_or(|n| n.space_before);
                 match c {
                     '+' => {
@@ -572,6 +609,17 @@ fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut 
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_upper_scan_agrees_with_char_test() {
+        for cp in 0x80u32..0x3_0000 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let t = format!("ab{c}cd");
+            assert_eq!(has_wide_upper(&t), c.is_uppercase(), "{cp:x}");
+        }
+    }
 
     pub fn runs(text: &str) -> Vec<(String, String)> {
         let mut lower = String::new();

@@ -730,6 +730,12 @@ pub const MAX_ATOMS: usize = 6;
 impl Table {
     /// The atoms of one lowercase word (empty when it is not a number word). `weak` is set when
     /// the word is a single weak atom.
+    /// False when `w` is no table word nor glued from them (its first or last byte pair is no
+    /// table word's): the test [`Table::lookup`] starts with, for callers to make inline.
+    pub fn could_be(&self, w: &str) -> bool {
+        self.pairs.maybe(w.as_bytes())
+    }
+
     pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {
         atoms.clear();
         let b = w.as_bytes();

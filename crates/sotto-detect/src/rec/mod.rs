@@ -100,6 +100,19 @@ impl Recognisers {
         if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
+        // month-name dates (they need no cues to be found, only to be kept)
+        dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
+        // Without digits, '@', a spoken e-mail or a month-name date, runs of one or two digits
+        // ("en", "to") make nothing: every kind wants three digits or more (a CVC), a joined card
+        // thirteen from four runs, so the cue scan can be skipped.
+        if !has_digit
+            && !has_at
+            && sc.dates.is_empty()
+            && sc.runs.iter().all(|r| r.digits.len() < 3)
+            && !spoken_email()
+        {
+            return;
+        }
         cues::find(lower, &mut sc.cues);
         let cues = &sc.cues;
         // Without digits, '@', a spoken e-mail or any cue, only an international phone number
@@ -118,16 +131,17 @@ impl Recognisers {
         let spoken = email::has_at_word(lower, &sc.toks) && spoken_email();
         email::find(text, lower, &sc.toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
-        self.iban(text, lower, &sc.toks, &sc.runs, cues, out);
-        // HETU
-        let hetu_shape = sc.toks.iter().any(|t| {
-            t.e - t.s >= 6
-                && matches!(t.class, TokClass::Digits | TokClass::Alnum)
-                && text
-                    .as_bytes()
-                    .get(t.s..t.s + 6)
-                    .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
-        });
+        self.iban(text, has_digit, &sc.toks, &sc.runs, cues, out);
+        // HETU (six written digits: none without a digit in the line)
+        let hetu_shape = has_digit
+            && sc.toks.iter().any(|t| {
+                t.e - t.s >= 6
+                    && matches!(t.class, TokClass::Digits | TokClass::Alnum)
+                    && text
+                        .as_bytes()
+                        .get(t.s..t.s + 6)
+                        .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+            });
         if hetu_shape && hetu_possible(text) {
             if let Some(re) = &self.hetu {
                 for m in re.find_iter(text) {
@@ -144,8 +158,7 @@ impl Recognisers {
                 }
             }
         }
-        // month-name dates
-        dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
+        // month-name dates (found above)
         for d in &sc.dates {
             let mut c = nearest(
                 cues,
@@ -214,19 +227,22 @@ impl Recognisers {
     fn iban(
         &self,
         text: &str,
-        lower: &str,
+        has_digit: bool,
         toks: &[Tok],
         runs: &[NumRun],
         cues: &[CueHit],
         out: &mut Vec<Candidate>,
     ) {
-        let _ = lower;
-        let mut i = 0usize;
+        // A written IBAN's check digits are ASCII digits in the text: without one, skip the walk.
+        let mut i = if has_digit { 0 } else { toks.len() };
         while i < toks.len() {
             let Some(t) = toks.get(i) else { break };
             let raw = text.get(t.s..t.e).unwrap_or("");
             let rb = raw.as_bytes();
+            // Only "DK" alone or "DK50…" can start one: test that shape (which rejects nearly
+            // every word) before the country code.
             let cc_ok = rb.len() >= 2
+                && rb.get(2).is_none_or(u8::is_ascii_digit)
                 && rb.iter().take(2).all(|c| c.is_ascii_alphabetic())
                 && ck::iban_len(&[rb[0].to_ascii_uppercase(), rb[1].to_ascii_uppercase()])
                     .is_some();
