@@ -234,13 +234,13 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
 
     let mut last_end_tok: Option<usize> = None;
-    for i in 0..n {
-        if last_end_tok.is_some_and(|e| i <= e) {
+    for (i, (t, &fl)) in doc.toks.iter().zip(&doc.flags).enumerate() {
+        // a house number starts with a digit: the loads above settle most words
+        let spoken = fl & flag::NUM_WORD != 0;
+        if !(t.has_digit || spoken) || last_end_tok.is_some_and(|e| i <= e) {
             continue;
         }
-        let Some(t) = doc.toks.get(i) else { break };
         let w = word(i);
-        let spoken = doc.has(i, flag::NUM_WORD);
         if !(house_number(w) || spoken) {
             continue;
         }
@@ -301,8 +301,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                         weak = true;
                     }
                 }
-                // (no address cue word in the text: no cue can end anywhere)
-                if start.is_none() && doc.any & flag::ADDR_CUE != 0 {
+                // A cue ending at `i - 3 ..= i - 1` starts in `i - 9 .. i - 1`: without a cue
+                // word there, the search below finds nothing.
+                let cue_near = doc.any & flag::ADDR_CUE != 0
+                    && doc
+                        .flags
+                        .get(i.saturating_sub(9)..i - 1)
+                        .is_some_and(|f| f.iter().any(|x| x & flag::ADDR_CUE != 0));
+                if start.is_none() && cue_near {
                     // After an address cue: any name words before the number.
                     for back in 1..=3usize {
                         let Some(s) = i.checked_sub(back) else { break };
