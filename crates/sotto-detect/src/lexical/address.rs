@@ -26,9 +26,24 @@ const FLOOR_MARKS: &[&str] = &["th", "tv", "mf", "sal", "st"];
 
 /// Street endings grouped by byte length, so a word is tested with one set lookup per length
 /// instead of one `ends_with` per ending.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Suffixes {
     by_len: Vec<(usize, rustc_hash::FxHashSet<Vec<u8>>)>,
+    /// Per byte value, the lengths (bit `k` for `by_len[k]`) that have an ending whose last
+    /// (`last`) or second-to-last (`prev`) byte it is: most words are rejected by these two
+    /// loads, without hashing. A one-byte ending sets its bit in every `prev` entry.
+    last: [u64; 256],
+    prev: [u64; 256],
+}
+
+impl Default for Suffixes {
+    fn default() -> Self {
+        Suffixes {
+            by_len: Vec::new(),
+            last: [0; 256],
+            prev: [0; 256],
+        }
+    }
 }
 
 impl Suffixes {
@@ -47,11 +62,51 @@ impl Suffixes {
         }
     }
 
+    /// Fills `last` and `prev` once all endings are in.
+    fn build_masks(&mut self) {
+        self.last = [0; 256];
+        self.prev = [0; 256];
+        for (k, (_, set)) in self.by_len.iter().enumerate() {
+            // lengths past the 64th have no bit: `ends` always looks them up
+            let Some(bit) = 1u64.checked_shl(u32::try_from(k).unwrap_or(u32::MAX)) else {
+                continue;
+            };
+            for e in set {
+                let y = e.len().checked_sub(2).and_then(|i| e.get(i));
+                match (e.last(), y) {
+                    (Some(&x), Some(&y)) => {
+                        self.last[usize::from(x)] |= bit;
+                        self.prev[usize::from(y)] |= bit;
+                    }
+                    (Some(&x), None) => {
+                        self.last[usize::from(x)] |= bit;
+                        self.prev.iter_mut().for_each(|p| *p |= bit);
+                    }
+                    (None, _) => {
+                        self.last.iter_mut().for_each(|p| *p |= bit);
+                        self.prev.iter_mut().for_each(|p| *p |= bit);
+                    }
+                }
+            }
+        }
+    }
+
     /// Does `w` end with one of the endings and keep at least three bytes before it?
     fn ends(&self, w: &str) -> bool {
         let b = w.as_bytes();
-        self.by_len.iter().any(|(l, set)| {
-            b.len() >= l + 3 && b.get(b.len() - l..).is_some_and(|tail| set.contains(tail))
+        let n = b.len();
+        let at = |k: usize| n.checked_sub(k).and_then(|i| b.get(i));
+        let mask = match (at(1), at(2)) {
+            (Some(&x), Some(&y)) => self.last[usize::from(x)] & self.prev[usize::from(y)],
+            _ => u64::MAX,
+        };
+        if mask == 0 && self.by_len.len() <= 64 {
+            return false;
+        }
+        self.by_len.iter().enumerate().any(|(k, (l, set))| {
+            (k >= 64 || mask & (1 << k) != 0)
+                && n >= l + 3
+                && b.get(n - l..).is_some_and(|tail| set.contains(tail))
         })
     }
 }
@@ -76,6 +131,8 @@ impl Streets {
                 None => st.suffix_strong.push(fold(e)),
             }
         }
+        st.suffix_strong.build_masks();
+        st.suffix_weak.build_masks();
         st.words = s
             .get("word")
             .into_iter()
@@ -177,13 +234,13 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
 
     let mut last_end_tok: Option<usize> = None;
-    for i in 0..n {
-        if last_end_tok.is_some_and(|e| i <= e) {
+    for (i, (t, &fl)) in doc.toks.iter().zip(&doc.flags).enumerate() {
+        // a house number starts with a digit: the loads above settle most words
+        let spoken = fl & flag::NUM_WORD != 0;
+        if !(t.has_digit || spoken) || last_end_tok.is_some_and(|e| i <= e) {
             continue;
         }
-        let Some(t) = doc.toks.get(i) else { break };
         let w = word(i);
-        let spoken = doc.has(i, flag::NUM_WORD);
         if !(house_number(w) || spoken) {
             continue;
         }
@@ -200,8 +257,9 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             let j = i - 1;
             let wj = word(j);
             if alpha(doc, j) {
-                if st.is_street_compound(wj) || st.is_weak_compound(wj) {
-                    weak = !st.is_street_compound(wj);
+                let strong_compound = st.is_street_compound(wj);
+                if strong_compound || st.is_weak_compound(wj) {
+                    weak = !strong_compound;
                     let mut s = j;
                     if j >= 1 {
                         let tj = doc.toks.get(j);
@@ -243,7 +301,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                         weak = true;
                     }
                 }
-                if start.is_none() {
+                // A cue ending at `i - 3 ..= i - 1` starts in `i - 9 .. i - 1`: without a cue
+                // word there, the search below finds nothing.
+                let cue_near = doc.any & flag::ADDR_CUE != 0
+                    && doc
+                        .flags
+                        .get(i.saturating_sub(9)..i - 1)
+                        .is_some_and(|f| f.iter().any(|x| x & flag::ADDR_CUE != 0));
+                if start.is_none() && cue_near {
                     // After an address cue: any name words before the number.
                     for back in 1..=3usize {
                         let Some(s) = i.checked_sub(back) else { break };
