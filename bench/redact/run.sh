@@ -3,6 +3,7 @@
 # text per core with every recogniser on). One core (taskset), user+system CPU time, peak RSS.
 #
 #   bench/redact/run.sh [MB]        (default 100; MB = 2^20 bytes of JSONL per file)
+#   SOTTO_BIN=/path/to/other/sotto bench/redact/run.sh   (measure another build, e.g. an older one)
 #
 # Input: `examples/gen_jsonl` of sotto-detect (seeded call transcripts in seven languages, the
 # mix documented in crates/sotto-detect/benches/gen/mod.rs). Three runs:
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/../.."
 MB="${1:-100}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sotto-target}"
 cargo build --release --locked --workspace --bin sotto --example gen_jsonl >&2
-BIN="$CARGO_TARGET_DIR/release/sotto"
+BIN="${SOTTO_BIN:-$CARGO_TARGET_DIR/release/sotto}"
 GEN="$CARGO_TARGET_DIR/release/examples/gen_jsonl"
 W="$(mktemp -d)"
 trap 'rm -rf "$W"' EXIT
