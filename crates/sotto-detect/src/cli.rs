@@ -136,6 +136,19 @@ pub fn run_jsonl<R: BufRead, W: Write>(
             out.write_all(&outbuf)?;
             continue;
         };
+        // serde reads a struct from an array too ("[1,2,3]" as id, text, lang): only objects
+        if line.trim_start().starts_with('[') {
+            st.errors += 1;
+            let e = ErrLine {
+                error: "line is not a JSON object",
+                line: st.lines,
+                id: None,
+            };
+            serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
+            outbuf.push(b'\n');
+            out.write_all(&outbuf)?;
+            continue;
+        }
         let parsed = serde_json::from_str::<InLine>(line).and_then(|l| {
             let text = match l.text {
                 Some(raw) => raw_str(raw)?,
@@ -273,6 +286,8 @@ mod tests {
             r#"{"text":"S\u00f8ren siger hej","id":"\u00e9"}"#,
             "\n",
             r#"{"id":"n","text":5}"#,
+            "\n",
+            r#"["x","kort 4571 1704 9635 5977"]"#,
             "\n"
         );
         let mut out = Vec::new();
@@ -303,6 +318,8 @@ mod tests {
         assert_eq!(lines[1]["id"], "é");
         assert_eq!(lines[1]["redacted"], "Søren siger hej");
         assert_eq!(lines[2]["error"], "field \"text\" is not a string");
-        assert_eq!((st.ok, st.errors), (2, 1));
+        assert_eq!(lines[3]["error"], "line is not a JSON object");
+        assert_eq!(lines[3]["line"], 4);
+        assert_eq!((st.ok, st.errors), (2, 2));
     }
 }
