@@ -99,6 +99,98 @@ fn read_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> std::io::Result<bo
     Ok(true)
 }
 
+/// The fields of one good input line.
+struct Fields<'a> {
+    id: Option<&'a RawValue>,
+    text: Cow<'a, str>,
+    lang: Option<Cow<'a, str>>,
+}
+
+/// Why a line gets an error line, and its id when one could be recovered.
+struct LineError {
+    error: Cow<'static, str>,
+    id: Option<serde_json::Value>,
+}
+
+/// Reads one JSONL input line. UTF-8 is checked once for the whole line (serde_json then reads
+/// a str: no second validation per field).
+fn read_fields(buf: &[u8]) -> Result<Fields<'_>, LineError> {
+    let recover_id = || {
+        serde_json::from_slice::<IdOnly>(buf)
+            .ok()
+            .and_then(|x| x.id)
+    };
+    let Ok(line) = std::str::from_utf8(buf) else {
+        return Err(LineError {
+            error: Cow::Borrowed("line is not valid UTF-8"),
+            id: recover_id(),
+        });
+    };
+    // serde reads a struct from an array too ("[1,2,3]" as id, text, lang): only objects
+    if line.trim_start().starts_with('[') {
+        return Err(LineError {
+            error: Cow::Borrowed("line is not a JSON object"),
+            id: None,
+        });
+    }
+    let parsed = serde_json::from_str::<InLine>(line).and_then(|l| {
+        let text = match l.text {
+            Some(raw) => raw_str(raw)?,
+            None => None,
+        };
+        let lang = match l.lang {
+            Some(raw) => raw_str(raw)?,
+            None => None,
+        };
+        Ok((l, text, lang))
+    });
+    match parsed {
+        Ok((l, Some(text), lang)) => Ok(Fields {
+            id: l.id,
+            text,
+            lang,
+        }),
+        Ok((l, None, _)) => Err(LineError {
+            error: Cow::Borrowed(if l.text.is_some_and(|r| r.get() != "null") {
+                "field \"text\" is not a string"
+            } else {
+                "missing string field \"text\""
+            }),
+            // an object without an id still says `"id": null` here
+            id: Some(
+                l.id.and_then(|r| serde_json::from_str(r.get()).ok())
+                    .unwrap_or(serde_json::Value::Null),
+            ),
+        }),
+        Err(err) => Err(LineError {
+            // only the class and position: serde's message may quote the content
+            error: Cow::Owned(format!(
+                "invalid JSON ({:?}) at column {}",
+                err.classify(),
+                err.column()
+            )),
+            id: recover_id(),
+        }),
+    }
+}
+
+/// Detects in `text` and applies `policy` into `redacted` (byte offsets, reused buffers): the
+/// core of both line loops. Returns the resolved candidates and whether the segment is dropped.
+fn redact_into(
+    det: &Detector,
+    text: &str,
+    lang: Option<Lang>,
+    policy: &Policy,
+    byte_spans: &mut Vec<(usize, usize, Kind)>,
+    redacted: &mut String,
+) -> (Vec<crate::Candidate>, bool) {
+    let cands = det.detect_bytes(text, lang);
+    byte_spans.clear();
+    byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
+    let dropped = apply_bytes_into(text, byte_spans, policy, None, redacted);
+    (cands, dropped)
+}
+
 /// JSONL in, JSONL out. `default_lang`: used when a line has no (valid) `lang`; `None` = auto.
 pub fn run_jsonl<R: BufRead, W: Write>(
     det: &Detector,
@@ -119,59 +211,16 @@ pub fn run_jsonl<R: BufRead, W: Write>(
             continue;
         }
         outbuf.clear();
-        // UTF-8 checked once for the whole line; serde_json then reads it as a str (no second
-        // validation per field)
-        let Ok(line) = std::str::from_utf8(&buf) else {
-            st.errors += 1;
-            let id = serde_json::from_slice::<IdOnly>(&buf)
-                .ok()
-                .and_then(|x| x.id);
-            let e = ErrLine {
-                error: "line is not valid UTF-8",
-                line: st.lines,
-                id: id.as_ref(),
-            };
-            serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
-            outbuf.push(b'\n');
-            out.write_all(&outbuf)?;
-            continue;
-        };
-        // serde reads a struct from an array too ("[1,2,3]" as id, text, lang): only objects
-        if line.trim_start().starts_with('[') {
-            st.errors += 1;
-            let e = ErrLine {
-                error: "line is not a JSON object",
-                line: st.lines,
-                id: None,
-            };
-            serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
-            outbuf.push(b'\n');
-            out.write_all(&outbuf)?;
-            continue;
-        }
-        let parsed = serde_json::from_str::<InLine>(line).and_then(|l| {
-            let text = match l.text {
-                Some(raw) => raw_str(raw)?,
-                None => None,
-            };
-            let lang = match l.lang {
-                Some(raw) => raw_str(raw)?,
-                None => None,
-            };
-            Ok((l.id, text, lang, l.text.is_some_and(|r| r.get() != "null")))
-        });
-        match parsed {
-            Ok((id, Some(text), lang, _)) => {
+        match read_fields(&buf) {
+            Ok(Fields { id, text, lang }) => {
                 let lang = match lang.as_deref() {
                     Some(s) if s.eq_ignore_ascii_case("auto") => None,
                     Some(s) => s.parse::<Lang>().ok().or(default_lang),
                     None => default_lang,
                 };
-                let cands = det.detect_bytes(&text, lang);
+                let (cands, _) =
+                    redact_into(det, &text, lang, policy, &mut byte_spans, &mut redacted);
                 let spans = crate::to_char_offsets(&text, &cands);
-                byte_spans.clear();
-                byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
-                apply_bytes_into(&text, &mut byte_spans, policy, None, &mut redacted);
                 st.spans += spans.len() as u64;
                 st.ok += 1;
                 // {"id":…,"redacted":"…","spans":[…]}, the id as it came
@@ -183,36 +232,12 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                 serde_json::to_writer(&mut outbuf, &spans).map_err(std::io::Error::other)?;
                 outbuf.push(b'}');
             }
-            Ok((id, None, _, is_other)) => {
+            Err(e) => {
                 st.errors += 1;
-                let error = if is_other {
-                    "field \"text\" is not a string"
-                } else {
-                    "missing string field \"text\""
-                };
-                let id = id.and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok());
                 let e = ErrLine {
-                    error,
+                    error: &e.error,
                     line: st.lines,
-                    id: Some(id.as_ref().unwrap_or(&serde_json::Value::Null)),
-                };
-                serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
-            }
-            Err(err) => {
-                st.errors += 1;
-                let id = serde_json::from_slice::<IdOnly>(&buf)
-                    .ok()
-                    .and_then(|x| x.id);
-                // only the class and position: serde's message may quote the content
-                let msg = format!(
-                    "invalid JSON ({:?}) at column {}",
-                    err.classify(),
-                    err.column()
-                );
-                let e = ErrLine {
-                    error: &msg,
-                    line: st.lines,
-                    id: id.as_ref(),
+                    id: e.id.as_ref(),
                 };
                 serde_json::to_writer(&mut outbuf, &e).map_err(std::io::Error::other)?;
             }
@@ -240,11 +265,15 @@ pub fn run_text<R: BufRead, W: Write>(
         st.lines += 1;
         st.bytes += buf.len() as u64;
         let text = String::from_utf8_lossy(&buf);
-        let cands = det.detect_bytes(&text, default_lang);
+        let (cands, dropped) = redact_into(
+            det,
+            &text,
+            default_lang,
+            policy,
+            &mut byte_spans,
+            &mut redacted,
+        );
         st.spans += cands.len() as u64;
-        byte_spans.clear();
-        byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
-        let dropped = apply_bytes_into(&text, &mut byte_spans, policy, None, &mut redacted);
         st.ok += 1;
         if !dropped {
             out.write_all(redacted.as_bytes())?;
