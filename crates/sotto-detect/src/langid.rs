@@ -111,6 +111,59 @@ fn has(w: &[u8], pat: &[u8]) -> bool {
     w.windows(pat.len()).any(|x| x == pat)
 }
 
+/// Score of a letter only some of the languages use: (languages as a bit set, weight), for the
+/// second byte of a two-byte character after a 0xC3 lead byte (`None` for other letters).
+fn letter_c3(b: u8) -> Option<(u8, f32)> {
+    Some(match b {
+        0xB5 | 0x95 => (bit(Lang::Et), 2.0), // õ Õ
+        0x9F => (bit(Lang::De), 2.0),        // ß
+        0xA6 | 0x86 | 0xB8 | 0x98 => (bit(Lang::Da) | bit(Lang::Nb), 1.0), // æ Æ ø Ø
+        0xA4 | 0x84 | 0xB6 | 0x96 => (
+            bit(Lang::Sv) | bit(Lang::Fi) | bit(Lang::Et) | bit(Lang::De),
+            0.5,
+        ), // ä Ä ö Ö
+        0xA5 | 0x85 => (bit(Lang::Da) | bit(Lang::Nb) | bit(Lang::Sv), 0.5), // å Å
+        0xBC | 0x9C => (bit(Lang::De) | bit(Lang::Et), 0.5), // ü Ü
+        _ => return None,
+    })
+}
+
+/// The same after a 0xC5 lead byte: š ž Š Ž.
+fn letter_c5(b: u8) -> Option<(u8, f32)> {
+    matches!(b, 0xA1 | 0xBE | 0xA0 | 0xBD).then_some((bit(Lang::Et), 0.5))
+}
+
+const fn bit(l: Lang) -> u8 {
+    let mut i = 0usize;
+    while i < Lang::ALL.len() {
+        if Lang::ALL[i] as u8 == l as u8 {
+            return 1 << i;
+        }
+        i += 1;
+    }
+    0
+}
+
+/// Per-language scores: a word or letter that speaks for several languages adds its weight
+/// divided by their number to each (the same f32 operations in the same order for every input,
+/// so the outcome never depends on how the text was prepared).
+struct Scores([f32; 8]);
+
+impl Scores {
+    #[inline]
+    fn add(&mut self, langs: u8, w: f32) {
+        let share = w / langs.count_ones().max(1) as f32;
+        // only the set bits (one to three, mostly)
+        let mut m = langs;
+        while m != 0 {
+            if let Some(s) = self.0.get_mut(m.trailing_zeros() as usize) {
+                *s += share;
+            }
+            m &= m - 1;
+        }
+    }
+}
+
 /// [`detect`] over a text already folded and cut into words (the detector's shared pass).
 /// `masks`: the [`word_masks`] bits of every token when the caller has looked them up.
 pub(crate) fn detect_prepared(
@@ -119,75 +172,48 @@ pub(crate) fn detect_prepared(
     toks: &[crate::lexical::Tok],
     masks: Option<&dyn Fn(usize) -> u8>,
 ) -> Option<Lang> {
-    let mut score = [0f32; 7];
-    let mut add = |ls: &[Lang], w: f32| {
-        let share = w / ls.len().max(1) as f32;
-        for l in ls {
-            if let Some(s) = score.get_mut(idx(*l)) {
-                *s += share;
-            }
-        }
-    };
-    // Letters (all of them two bytes long, after a 0xC3 or 0xC5 lead byte).
+    let mut score = Scores([0f32; 8]);
+    // Letters (all of them two bytes long, after a 0xC3 or 0xC5 lead byte): plain ASCII eight
+    // bytes at a time.
     let tb = text.as_bytes();
-    for (i, _) in tb
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c == 0xC3 || c == 0xC5)
-    {
-        let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else {
-            continue;
-        };
-        match c {
-            'õ' | 'Õ' => add(&[Lang::Et], 2.0),
-            'ß' => add(&[Lang::De], 2.0),
-            'æ' | 'Æ' | 'ø' | 'Ø' => add(&[Lang::Da, Lang::Nb], 1.0),
-            'ä' | 'Ä' | 'ö' | 'Ö' => add(&[Lang::Sv, Lang::Fi, Lang::Et, Lang::De], 0.5),
-            'å' | 'Å' => add(&[Lang::Da, Lang::Nb, Lang::Sv], 0.5),
-            'ü' | 'Ü' => add(&[Lang::De, Lang::Et], 0.5),
-            'š' | 'ž' | 'Š' | 'Ž' => add(&[Lang::Et], 0.5),
-            _ => {}
+    let mut i = 0usize;
+    while i < tb.len() {
+        if let Some(chunk) = tb.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            if u64::from_le_bytes(w) & 0x8080_8080_8080_8080 == 0 {
+                i += 8;
+                continue;
+            }
         }
+        let c = tb.get(i).copied().unwrap_or(0);
+        let hit = match c {
+            0xC3 => tb.get(i + 1).and_then(|&b| letter_c3(b)),
+            0xC5 => tb.get(i + 1).and_then(|&b| letter_c5(b)),
+            _ => None,
+        };
+        if let Some((langs, w)) = hit {
+            score.add(langs, w);
+        }
+        i += 1;
     }
-    for (ti, w) in toks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (i, folded.get(t.s..t.e).unwrap_or("")))
-        .filter(|(_, w)| w.len() >= 2 && w.chars().nth(1).is_some())
-    {
-        // "er" is Swedish "you" but mostly Danish/Norwegian "is".
-        match masks {
-            Some(m) => {
-                let mask = m(ti);
-                if mask != 0 {
-                    if w == "er" {
-                        add(&[Lang::Da, Lang::Nb], 1.0);
-                    } else {
-                        let mut ls = [Lang::Da; 7];
-                        let mut n = 0usize;
-                        for (i, l) in Lang::ALL.iter().enumerate() {
-                            if mask & (1 << i) != 0 {
-                                if let Some(slot) = ls.get_mut(n) {
-                                    *slot = *l;
-                                    n += 1;
-                                }
-                            }
-                        }
-                        add(ls.get(..n).unwrap_or(&[]), 1.0);
-                    }
-                    continue;
-                }
-            }
-            None => {
-                if let Some(ls) = WORDS.get(w) {
-                    if w == "er" {
-                        add(&[Lang::Da, Lang::Nb], 1.0);
-                    } else {
-                        add(ls, 1.0);
-                    }
-                    continue;
-                }
-            }
+    let da_nb = bit(Lang::Da) | bit(Lang::Nb);
+    for (ti, t) in toks.iter().enumerate() {
+        let w = folded.get(t.s..t.e).unwrap_or("");
+        // two characters at least
+        if w.len() < 2 || (w.len() <= 4 && w.chars().nth(1).is_none()) {
+            continue;
+        }
+        let mask = match masks {
+            Some(m) => m(ti),
+            None => WORDS
+                .get(w)
+                .map_or(0, |ls| ls.iter().fold(0u8, |m, l| m | (1u8 << idx(*l)))),
+        };
+        if mask != 0 {
+            // "er" is Swedish "you" but mostly Danish/Norwegian "is".
+            score.add(if w == "er" { da_nb } else { mask }, 1.0);
+            continue;
         }
         // Shapes of unknown words.
         let wb = w.as_bytes();
@@ -197,7 +223,7 @@ pub(crate) fn detect_prepared(
             || w.ends_with("llä")
             || w.ends_with("stä");
         if fi_shape {
-            add(&[Lang::Fi], 0.5);
+            score.add(bit(Lang::Fi), 0.5);
         } else if has(wb, b"og")
             && (w.ends_with("tyve")
                 || w.ends_with("tres")
@@ -208,27 +234,28 @@ pub(crate) fn detect_prepared(
                 || w.ends_with("halvtreds")
                 || w.ends_with("halvfjerds"))
         {
-            add(&[Lang::Da], 1.0);
+            score.add(bit(Lang::Da), 1.0);
         } else if w.ends_with("ung")
             || w.ends_with("keit")
             || w.ends_with("lich")
             || w.starts_with("sch")
         {
-            add(&[Lang::De], 0.5);
+            score.add(bit(Lang::De), 0.5);
         } else if w.ends_with("ing") || w.ends_with("tion") || w.ends_with("ly") {
-            add(&[Lang::En], 0.3);
+            score.add(bit(Lang::En), 0.3);
         }
     }
-    let mut order: Vec<usize> = (0..7).collect();
-    order.sort_by(|&a, &b| {
-        score[b]
-            .partial_cmp(&score[a])
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    let best = *order.first()?;
-    let second = *order.get(1)?;
-    let (b, s) = (score[best], score[second]);
-    if b < 1.0 || b - s < 0.5 {
+    // The best and the runner-up, the lower index first among equal scores.
+    let s = score.0;
+    let best = (0..7).fold(0usize, |b, i| if s[i] > s[b] { i } else { b });
+    let second = (0..7)
+        .filter(|&i| i != best)
+        .fold(None::<usize>, |b, i| match b {
+            Some(b) if s[i] <= s[b] => Some(b),
+            _ => Some(i),
+        })?;
+    let (b, s2) = (s[best], s[second]);
+    if b < 1.0 || b - s2 < 0.5 {
         return None;
     }
     Lang::ALL.get(best).copied()
