@@ -758,14 +758,18 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
     if found_end <= from {
         return;
     }
-    // the found values' digits, borrowed from their runs
+    // the found values' digits, borrowed from their runs: the windows whose first group starts
+    // where the candidate starts and whose last group ends where it ends
     let mut vals: Vec<(&[u8], Kind, f32)> = Vec::new();
     for c in out.get(from..found_end).unwrap_or(&[]) {
         for r in runs {
-            for a in 0..r.groups.len() {
-                for b in a + 1..=r.groups.len() {
-                    if r.bytes(a, b) == (c.start, c.end) {
-                        let w = r.window(a, b);
+            for (a, ga) in r.groups.iter().enumerate() {
+                if ga.s != c.start {
+                    continue;
+                }
+                for (k, gb) in r.groups.get(a..).unwrap_or(&[]).iter().enumerate() {
+                    if gb.e == c.end {
+                        let w = r.window(a, a + k + 1);
                         if w.len() >= 3 {
                             vals.push((w, c.kind, c.score));
                         }
@@ -777,9 +781,28 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
     if vals.is_empty() {
         return;
     }
+    // Windows from `a` grow with `b` (groups' digits follow each other, so `de` never falls),
+    // and only a window of a value's length can equal it. So for each value length, longest
+    // first, only the last group ending exactly that many digits after `a` starts is tried: the
+    // groups before it ending there give the same digits, and the loop takes the largest `b`.
+    let next_len = |below: usize| {
+        vals.iter()
+            .map(|(v, _, _)| v.len())
+            .filter(|&l| l < below)
+            .max()
+    };
     for r in runs {
-        for a in 0..r.groups.len() {
-            for b in (a + 1..=r.groups.len()).rev() {
+        for (a, ga) in r.groups.iter().enumerate() {
+            let rest = r.groups.get(a..).unwrap_or(&[]);
+            let mut below = usize::MAX;
+            while let Some(len) = next_len(below) {
+                below = len;
+                let target = ga.ds + len;
+                let k = rest.partition_point(|g| g.de <= target);
+                if k == 0 || rest.get(k - 1).map(|g| g.de) != Some(target) {
+                    continue;
+                }
+                let b = a + k;
                 let w = r.window(a, b);
                 let Some(&(_, k, sc)) = vals.iter().find(|(v, _, _)| *v == w) else {
                     continue;
