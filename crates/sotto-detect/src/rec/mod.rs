@@ -466,16 +466,27 @@ fn dob_near(text: &str, cues: &[CueHit], at: usize) -> bool {
 /// case folding), so this never rejects what the regex would find.
 fn hetu_possible(text: &str) -> bool {
     let b = text.as_bytes();
-    let d = |c: u8| c.is_ascii_digit() || c >= 0x80;
-    let sep = |c: u8| {
-        matches!(c, b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y')
-            || c >= 0x80
-    };
+    let class = |c: u8| HETU_CLASS.get(usize::from(c)).copied().unwrap_or(0);
     b.windows(3).any(|w| match w {
-        [x, y, z] => d(*x) && sep(*y) && d(*z),
+        [x, y, z] => class(*x) & class(*y) >> 1 & class(*z) & 1 != 0,
         _ => false,
     })
 }
+
+/// Per byte for [`hetu_possible`]: bit 0 a digit, bit 1 a century sign (non-ASCII bytes both).
+static HETU_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let c = i as u8;
+        let d = c.is_ascii_digit() || c >= 0x80;
+        let sep = matches!(c, b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y')
+            || c >= 0x80;
+        t[i] = (d as u8) | (sep as u8) << 1;
+        i += 1;
+    }
+    t
+};
 
 fn hetu_shape_date_ok(s: &str) -> bool {
     let b = s.as_bytes();
