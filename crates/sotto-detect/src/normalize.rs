@@ -59,7 +59,18 @@ fn has_wide_upper(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0usize;
     while let Some(&c) = b.get(i) {
-        if c < 0xC0 {
+        if c < 0x80 {
+            // most bytes are ASCII: pass over eight at a time while they are
+            let eight = b
+                .get(i..i + 8)
+                .and_then(|x| <[u8; 8]>::try_from(x).ok())
+                .map_or(u64::MAX, u64::from_le_bytes);
+            i += if eight & 0x8080_8080_8080_8080 == 0 {
+                8
+            } else {
+                1
+            };
+        } else if c < 0xC0 {
             i += 1;
         } else if c == 0xC3 {
             if b.get(i + 1).is_some_and(|&t| t <= 0x9E && t != 0x97) {

@@ -163,18 +163,21 @@ impl Prepared {
         if self.caps {
             return true;
         }
-        // Without non-ASCII capitals a folded word is the ASCII-lower-cased word. The words
-        // first (already looked up). Every pattern of the substring automaton is alphanumeric,
-        // so a match lies inside one word: a known word carries the answer in `INSIDE`, and
-        // only the unknown words, from the first to the last, go through the automaton.
+        // Without non-ASCII capitals a folded word is the ASCII-lower-cased word. Every pattern
+        // of the substring automaton is alphanumeric, so a match lies inside one word: a known
+        // word carries the answer in `INSIDE`, and only the unknown words go through the
+        // automaton, each on its own (the known words between them are not scanned).
         let mut weak_end: Option<usize> = None;
-        let mut unknown: Option<(usize, usize)> = None;
         for (t, &f) in self.toks.iter().zip(&self.raw) {
             if f & (flag::NUM_SHORT | flag::INSIDE) != 0 {
                 return true;
             }
-            if f & flag::KNOWN == 0 {
-                unknown = Some(unknown.map_or((t.s, t.e), |(s, _)| (s, t.e)));
+            if f & flag::KNOWN == 0
+                && text
+                    .get(t.s..t.e)
+                    .is_none_or(|w| crate::numbers::strong_inside_word(w.as_bytes()))
+            {
+                return true;
             }
             if f & flag::NUM_WEAK != 0 {
                 // two weak words in a row ("en to", "nul to en") can be a number
@@ -186,13 +189,8 @@ impl Prepared {
                 weak_end = None;
             }
         }
-        match unknown {
-            // known words between unknown ones hold no match (they returned above otherwise)
-            Some((s, e)) => text.get(s..e).is_none_or(crate::numbers::strong_inside),
-            // no word at all: the automaton over the text (answers `true` when it is missing)
-            None if self.toks.is_empty() => crate::numbers::strong_inside(text),
-            None => false,
-        }
+        // no word at all: the automaton over the text (answers `true` when it is missing)
+        self.toks.is_empty() && crate::numbers::strong_inside(text)
     }
 }
 

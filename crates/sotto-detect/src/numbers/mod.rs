@@ -582,6 +582,11 @@ pub static TABLE: Lazy<Table> = Lazy::new(build);
 struct NumberWords {
     /// Strong words longer than three characters, and the long spoken "dot" words.
     inside: aho_corasick::AhoCorasick,
+    /// The same patterns as a bare DFA, stepped over one word by [`strong_inside_word`] (no
+    /// search set-up per word).
+    inside_dfa: aho_corasick::dfa::DFA,
+    /// The byte length of the shortest of those patterns: a shorter word holds none.
+    shortest_inside: usize,
     /// Whole words: 1 = strong and short ("tre" is not "street"), 2 = weak (counts only next to
     /// another number word).
     whole: FxMap<Vec<u8>, u8>,
@@ -632,6 +637,11 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
         }
     }
     let inside = minimal;
+    let shortest_inside = inside.iter().map(|w| w.len()).min().unwrap_or(0);
+    let inside_dfa = aho_corasick::dfa::DFA::builder()
+        .ascii_case_insensitive(true)
+        .build(&inside)
+        .ok()?;
     let inside = aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
@@ -639,6 +649,8 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
         .ok()?;
     Some(NumberWords {
         inside,
+        inside_dfa,
+        shortest_inside,
         whole,
         longest_whole,
     })
@@ -650,6 +662,31 @@ pub fn strong_inside(text: &str) -> bool {
     NUMBER_WORDS
         .as_ref()
         .is_none_or(|nw| nw.inside.is_match(text))
+}
+
+/// [`strong_inside`] of one word (letters and digits: every pattern is, so a match never
+/// crosses a word's edge). Steps the automaton over the word's bytes from its start state; a
+/// word shorter than every pattern is answered without it.
+pub fn strong_inside_word(word: &[u8]) -> bool {
+    use aho_corasick::automaton::Automaton;
+    use aho_corasick::Anchored;
+    let Some(nw) = NUMBER_WORDS.as_ref() else {
+        return true;
+    };
+    if word.len() < nw.shortest_inside {
+        return false;
+    }
+    let dfa = &nw.inside_dfa;
+    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        return true;
+    };
+    for &b in word {
+        sid = dfa.next_state(Anchored::No, sid, b);
+        if dfa.is_match(sid) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The words [`maybe_number`] takes only as whole words, lower case: (word, 1) strong and short,

@@ -399,24 +399,41 @@ impl IbanAcc {
     }
 }
 
-/// Whether `b` holds an ASCII digit, and whether it holds an '@'. Each 64-byte chunk is folded
-/// without an early exit so the compiler vectorises it (most lines have neither, so the whole
-/// line is read either way).
+/// Whether `b` holds an ASCII digit, and whether it holds an '@'. Read in 16-byte blocks of a
+/// fixed length, which the compiler turns into a few vector instructions each; the last, short
+/// block is padded with zero bytes (neither a digit nor an '@').
 fn digit_and_at(b: &[u8]) -> (bool, bool) {
     let (mut digit, mut at) = (false, false);
-    for chunk in b.chunks(64) {
-        let (mut d, mut a) = (0u8, 0u8);
-        for &c in chunk {
-            d |= u8::from(c.wrapping_sub(b'0') < 10);
-            a |= u8::from(c == b'@');
-        }
-        digit |= d != 0;
-        at |= a != 0;
+    let mut blocks = b.chunks_exact(16);
+    for block in &mut blocks {
+        let (d, a) = digit_and_at_16(block);
+        digit |= d;
+        at |= a;
         if digit && at {
-            break;
+            return (true, true);
         }
     }
-    (digit, at)
+    let rest = blocks.remainder();
+    let mut last = [0u8; 16];
+    if let Some(head) = last.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    let (d, a) = digit_and_at_16(&last);
+    (digit || d, at || a)
+}
+
+/// [`digit_and_at`] of one block of 16 bytes (no early exit, so it vectorises).
+#[inline(always)]
+fn digit_and_at_16(block: &[u8]) -> (bool, bool) {
+    let Ok(block) = <&[u8; 16]>::try_from(block) else {
+        return (false, false);
+    };
+    let (mut d, mut a) = (0u8, 0u8);
+    for &c in block {
+        d |= u8::from(c.wrapping_sub(b'0') < 10);
+        a |= u8::from(c == b'@');
+    }
+    (d != 0, a != 0)
 }
 
 #[allow(non_snake_case)]
@@ -449,16 +466,27 @@ fn dob_near(text: &str, cues: &[CueHit], at: usize) -> bool {
 /// case folding), so this never rejects what the regex would find.
 fn hetu_possible(text: &str) -> bool {
     let b = text.as_bytes();
-    let d = |c: u8| c.is_ascii_digit() || c >= 0x80;
-    let sep = |c: u8| {
-        matches!(c, b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y')
-            || c >= 0x80
-    };
+    let class = |c: u8| HETU_CLASS.get(usize::from(c)).copied().unwrap_or(0);
     b.windows(3).any(|w| match w {
-        [x, y, z] => d(*x) && sep(*y) && d(*z),
+        [x, y, z] => class(*x) & class(*y) >> 1 & class(*z) & 1 != 0,
         _ => false,
     })
 }
+
+/// Per byte for [`hetu_possible`]: bit 0 a digit, bit 1 a century sign (non-ASCII bytes both).
+static HETU_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let c = i as u8;
+        let d = c.is_ascii_digit() || c >= 0x80;
+        let sep = matches!(c, b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y')
+            || c >= 0x80;
+        t[i] = (d as u8) | (sep as u8) << 1;
+        i += 1;
+    }
+    t
+};
 
 fn hetu_shape_date_ok(s: &str) -> bool {
     let b = s.as_bytes();
@@ -758,14 +786,18 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
     if found_end <= from {
         return;
     }
-    // the found values' digits, borrowed from their runs
+    // the found values' digits, borrowed from their runs: the windows whose first group starts
+    // where the candidate starts and whose last group ends where it ends
     let mut vals: Vec<(&[u8], Kind, f32)> = Vec::new();
     for c in out.get(from..found_end).unwrap_or(&[]) {
         for r in runs {
-            for a in 0..r.groups.len() {
-                for b in a + 1..=r.groups.len() {
-                    if r.bytes(a, b) == (c.start, c.end) {
-                        let w = r.window(a, b);
+            for (a, ga) in r.groups.iter().enumerate() {
+                if ga.s != c.start {
+                    continue;
+                }
+                for (k, gb) in r.groups.get(a..).unwrap_or(&[]).iter().enumerate() {
+                    if gb.e == c.end {
+                        let w = r.window(a, a + k + 1);
                         if w.len() >= 3 {
                             vals.push((w, c.kind, c.score));
                         }
@@ -777,9 +809,28 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
     if vals.is_empty() {
         return;
     }
+    // Windows from `a` grow with `b` (groups' digits follow each other, so `de` never falls),
+    // and only a window of a value's length can equal it. So for each value length, longest
+    // first, only the last group ending exactly that many digits after `a` starts is tried: the
+    // groups before it ending there give the same digits, and the loop takes the largest `b`.
+    let next_len = |below: usize| {
+        vals.iter()
+            .map(|(v, _, _)| v.len())
+            .filter(|&l| l < below)
+            .max()
+    };
     for r in runs {
-        for a in 0..r.groups.len() {
-            for b in (a + 1..=r.groups.len()).rev() {
+        for (a, ga) in r.groups.iter().enumerate() {
+            let rest = r.groups.get(a..).unwrap_or(&[]);
+            let mut below = usize::MAX;
+            while let Some(len) = next_len(below) {
+                below = len;
+                let target = ga.ds + len;
+                let k = rest.partition_point(|g| g.de <= target);
+                if k == 0 || rest.get(k - 1).map(|g| g.de) != Some(target) {
+                    continue;
+                }
+                let b = a + k;
                 let w = r.window(a, b);
                 let Some(&(_, k, sc)) = vals.iter().find(|(v, _, _)| *v == w) else {
                     continue;
