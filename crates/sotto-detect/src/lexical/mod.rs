@@ -144,6 +144,8 @@ pub(crate) struct Prepared {
     /// The per-language name cue bits of every token ([`flag::lang_cue_sets`]).
     cue: Vec<u64>,
     mixed: bool,
+    /// Some word is a single letter.
+    letters: bool,
     /// A non-ASCII capital somewhere (from the fold).
     caps: bool,
     /// Only white space: nothing to find.
@@ -212,7 +214,7 @@ pub struct Lexical {
     cities: PhraseSet,
     streets: address::Streets,
     special: special::Special,
-    word_flags: data::FxMap<String, (u64, u64)>,
+    word_flags: data::WordTable,
 }
 
 impl Default for Lexical {
@@ -340,28 +342,25 @@ impl Lexical {
             }
         }
         // Which name cue sets may start at each word: the cue loop asks only those.
-        let word_flags: data::FxMap<String, (u64, u64)> = word_flags
-            .into_iter()
-            .map(|(w, f)| {
-                let mut c = 0u64;
-                for (li, lc) in cues.iter().enumerate() {
-                    let base = li * flag::CUE_BITS;
-                    let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
-                    for (k, set) in sets.into_iter().enumerate() {
-                        if set.may_start(&w) {
-                            c |= 1 << (base + k);
-                        }
-                        if set.has(&w) {
-                            c |= 1 << (base + 3 + k);
-                        }
+        let word_flags = data::WordTable::build(word_flags.into_iter().map(|(w, f)| {
+            let mut c = 0u64;
+            for (li, lc) in cues.iter().enumerate() {
+                let base = li * flag::CUE_BITS;
+                let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
+                for (k, set) in sets.into_iter().enumerate() {
+                    if set.may_start(&w) {
+                        c |= 1 << (base + k);
                     }
-                    if sets.iter().any(|set| set.is_second_word(&w)) {
-                        c |= 1 << (base + 6);
+                    if set.has(&w) {
+                        c |= 1 << (base + 3 + k);
                     }
                 }
-                (w, (f, c))
-            })
-            .collect();
+                if sets.iter().any(|set| set.is_second_word(&w)) {
+                    c |= 1 << (base + 6);
+                }
+            }
+            (w, (f, c))
+        }));
         Lexical {
             cues,
             first,
@@ -407,21 +406,19 @@ impl Lexical {
     /// Folds, tokenizes and looks up every word of `text` once.
     fn prepare(&self, text: &str, p: &mut Prepared) {
         p.caps = text::fold_caps_into(text, &mut p.folded);
-        tokenize_into(text, &mut p.toks);
+        let seen = text::tokenize_scan(text, &mut p.toks);
         p.raw.clear();
         p.cue.clear();
         let folded = p.folded.as_str();
         for t in &p.toks {
-            let (f, c) = folded
-                .get(t.s..t.e)
-                .and_then(|w| self.word_flags.get(w))
-                .copied()
-                .unwrap_or((0, 0));
+            let (f, c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
             p.raw.push(f);
             p.cue.push(c);
         }
-        p.mixed = text::mixed_case(text);
-        p.blank = text.trim().is_empty();
+        p.mixed = text::mixed_case_after(text, seen);
+        p.letters = seen.letter;
+        // a word is not white space: only a text without words needs the trim
+        p.blank = p.toks.is_empty() && text.trim().is_empty();
     }
 
     /// One language's names, addresses and special categories over a prepared text.
@@ -486,7 +483,7 @@ impl Lexical {
             flags,
             raw: &p.raw,
             any: flag_or,
-            letters: toks.iter().any(|t| t.letter),
+            letters: p.letters,
             mixed: p.mixed,
         };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);

@@ -49,11 +49,11 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let need_seq = doc.any & flag::NAME_CUE != 0 || doc.letters;
     for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
         if doc.has(i, flag::FILLER) {
-            pending_brk |= t.brk;
+            pending_brk |= t.brk();
             continue;
         }
         if let Some(b) = brk_eff.get_mut(i) {
-            *b = t.brk || pending_brk;
+            *b = t.brk() || pending_brk;
         }
         pending_brk = false;
         seq.push(i);
@@ -160,7 +160,7 @@ thread_local! {
 }
 
 fn is_alpha_word(doc: &Doc<'_>, i: usize) -> bool {
-    doc.toks.get(i).is_some_and(|t| !t.has_digit && t.e > t.s)
+    doc.toks.get(i).is_some_and(|t| !t.has_digit() && t.e > t.s)
 }
 
 /// A word that cannot be part of a name.
@@ -186,7 +186,7 @@ fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
                 || doc
                     .toks
                     .get(i + 1)
-                    .is_some_and(|t| t.digits && !t.comma && !t.brk)
+                    .is_some_and(|t| t.digits() && !t.comma() && !t.brk())
         }
         None => false,
     }
@@ -209,31 +209,31 @@ fn name_after(
     }
     let w = doc.words.get(start).copied().unwrap_or("");
     let t = doc.toks.get(start)?;
-    if t.letter {
+    if t.letter() {
         return None; // a spelled name; handled separately
     }
     let is_first = doc.has(start, flag::FIRST);
     let is_sur = doc.has(start, flag::SUR);
     let amb = doc.has(start, flag::AMB);
-    let cap_ok = !doc.mixed || t.cap;
+    let cap_ok = !doc.mixed || t.cap();
     let ok = match cue {
         Cue::Strong => {
-            (is_first || is_sur || (doc.mixed && t.cap) || (!doc.mixed && w.chars().count() >= 2))
+            (is_first || is_sur || (doc.mixed && t.cap()) || (!doc.mixed && w.chars().count() >= 2))
                 && cap_ok
         }
         Cue::Weak => {
             let pair = doc.mixed
-                && t.cap
+                && t.cap()
                 && !cues.honorific.has(w)
                 && doc
                     .toks
                     .get(start + 1)
-                    .is_some_and(|n| n.cap && n.tight && !n.has_digit)
+                    .is_some_and(|n| n.cap() && n.tight() && !n.has_digit())
                 && !blocked(lex, cues, doc, start + 1)
                 && !starts_address(lex, doc, start + 1);
-            ((is_first && (!amb || (doc.mixed && t.cap))) || pair) && cap_ok
+            ((is_first && (!amb || (doc.mixed && t.cap()))) || pair) && cap_ok
         }
-        Cue::Honorific => (is_sur || is_first || t.cap) && cap_ok,
+        Cue::Honorific => (is_sur || is_first || t.cap()) && cap_ok,
     };
     if !ok {
         return None;
@@ -243,16 +243,16 @@ fn name_after(
     for k in 1..=2 {
         let j = start + k;
         let Some(tj) = doc.toks.get(j) else { break };
-        if tj.brk || tj.comma || !tj.tight {
+        if tj.brk() || tj.comma() || !tj.tight() {
             break;
         }
-        if blocked(lex, cues, doc, j) || starts_address(lex, doc, j) || tj.letter {
+        if blocked(lex, cues, doc, j) || starts_address(lex, doc, j) || tj.letter() {
             break;
         }
         let wj = doc.words.get(j).copied().unwrap_or("");
         let known = doc.has(j, flag::SUR | flag::FIRST);
         let accept = if doc.mixed {
-            tj.cap && (known || !doc.has(j, flag::ALL_STOP))
+            tj.cap() && (known || !doc.has(j, flag::ALL_STOP))
         } else {
             known || (cue == Cue::Strong && looks_like_surname(wj))
         };
@@ -276,21 +276,25 @@ fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<us
     if !doc.has(i, flag::FIRST) || blocked(lex, cues, doc, i) {
         return None;
     }
-    if doc.mixed && !t.cap {
+    if doc.mixed && !t.cap() {
         return None;
     }
-    if doc.has(i, flag::AMB) && !(doc.mixed && t.cap) {
+    if doc.has(i, flag::AMB) && !(doc.mixed && t.cap()) {
         return None;
     }
     let j = i + 1;
     let tj = doc.toks.get(j)?;
     let wj = doc.words.get(j).copied()?;
-    if tj.brk || tj.comma || !tj.tight || blocked(lex, cues, doc, j) || starts_address(lex, doc, j)
+    if tj.brk()
+        || tj.comma()
+        || !tj.tight()
+        || blocked(lex, cues, doc, j)
+        || starts_address(lex, doc, j)
     {
         return None;
     }
     let sur_ok = if doc.mixed {
-        tj.cap && (doc.has(j, flag::SUR) || looks_like_surname(wj))
+        tj.cap() && (doc.has(j, flag::SUR) || looks_like_surname(wj))
     } else {
         doc.has(j, flag::SUR) && !doc.has(j, flag::AMB)
     };
@@ -300,12 +304,12 @@ fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<us
     // A third word when it is a known surname too ("Anna Maria Hansen", "Hansen Holm").
     let k = j + 1;
     if let (Some(tk), Some(wk)) = (doc.toks.get(k), doc.words.get(k)) {
-        if !tk.brk
-            && !tk.comma
-            && tk.tight
+        if !tk.brk()
+            && !tk.comma()
+            && tk.tight()
             && !wk.is_empty()
             && doc.has(k, flag::SUR)
-            && (!doc.mixed || tk.cap)
+            && (!doc.mixed || tk.cap())
             && !blocked(lex, cues, doc, k)
             && !starts_address(lex, doc, k)
         {
@@ -330,7 +334,7 @@ fn spelled(
     let mut i = 0usize;
     while i < n {
         let Some(t) = doc.toks.get(i) else { break };
-        if !t.letter {
+        if !t.letter() {
             i += 1;
             continue;
         }
@@ -345,7 +349,7 @@ fn spelled(
         }
         let mut j = i;
         while let Some(tn) = doc.toks.get(j + 1) {
-            if tn.letter && tn.tight {
+            if tn.letter() && tn.tight() {
                 j += 1;
             } else {
                 break;
@@ -353,8 +357,15 @@ fn spelled(
         }
         let len = j - i + 1;
         // A digit straight after the run makes it a code, not a name.
-        let digit_after = doc.toks.get(j + 1).is_some_and(|t| t.has_digit && t.tight);
-        let digit_before = i > 0 && doc.toks.get(i - 1).is_some_and(|p| p.has_digit && t.tight);
+        let digit_after = doc
+            .toks
+            .get(j + 1)
+            .is_some_and(|t| t.has_digit() && t.tight());
+        let digit_before = i > 0
+            && doc
+                .toks
+                .get(i - 1)
+                .is_some_and(|p| p.has_digit() && t.tight());
         if len >= 2 && !digit_after && !digit_before {
             let spelled: String = (i..=j).filter_map(|k| doc.words.get(k).copied()).collect();
             let said_before = (0..i).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))

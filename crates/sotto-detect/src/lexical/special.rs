@@ -445,7 +445,7 @@ fn word_end(s: &str, i: usize) -> usize {
 /// Is the term at tokens `ti..=tj` about the speaker or a person, and not in an impersonal frame?
 fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, ending: &str) -> bool {
     let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
-    let brk = |k: usize| doc.toks.get(k).is_none_or(|t| t.brk);
+    let brk = |k: usize| doc.toks.get(k).is_none_or(|t| t.brk());
     // Same-sentence windows.
     let mut before: Vec<usize> = Vec::with_capacity(WINDOW_BEFORE);
     let mut k = ti;
