@@ -213,7 +213,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     }
     let st = &lex.streets;
     let words = &doc.words;
-    let word = |i: usize| words.get(i).copied().unwrap_or("");
+    let word = |i: usize| words.get(i).unwrap_or("");
     let is_stop = |i: usize| {
         let w = word(i);
         let _ = w;
@@ -380,7 +380,7 @@ fn push(doc: &Doc<'_>, a: usize, b: usize, out: &mut Vec<Candidate>) {
 /// Floor/apartment, postcode and city after the house number (or English street type) at `i`.
 /// Returns the last token of the address and whether a postcode or known city confirmed it.
 fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -> (usize, bool) {
-    let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
+    let word = |k: usize| doc.words.get(k).unwrap_or("");
     let tok = |k: usize| doc.toks.get(k);
     let mut end = i;
     if nordic {

@@ -208,19 +208,19 @@ impl PhraseSet {
     /// `brk(i)` tells whether a break precedes token i (phrases never cross one).
     pub fn match_at(
         &self,
-        words: &[&str],
+        words: &super::Words<'_>,
         seq: &[usize],
         pos: usize,
         brk: &dyn Fn(usize) -> bool,
     ) -> Option<usize> {
         let first = seq.get(pos).and_then(|&t| words.get(t))?;
-        if let Some(cands) = self.map.get(*first) {
+        if let Some(cands) = self.map.get(first) {
             'outer: for p in cands {
                 for (k, pw) in p.iter().enumerate().skip(1) {
                     let Some(&t) = seq.get(pos + k) else {
                         continue 'outer;
                     };
-                    if brk(t) || words.get(t).is_none_or(|w| *w != pw.as_str()) {
+                    if brk(t) || words.get(t).is_none_or(|w| w != pw.as_str()) {
                         continue 'outer;
                     }
                 }

@@ -198,7 +198,7 @@ impl Prepared {
     }
 }
 
-type DocBufs = (Vec<&'static str>, Vec<u64>);
+type DocBufs = Vec<u64>;
 
 thread_local! {
     static DOC_BUFS: std::cell::RefCell<DocBufs> = std::cell::RefCell::new(DocBufs::default());
@@ -230,11 +230,29 @@ impl Doc<'_> {
     }
 }
 
+/// The folded words of a text, cut on demand from the folded text by the token offsets
+/// (instead of a vector of slices built per call and language).
+#[derive(Clone, Copy)]
+pub(crate) struct Words<'a> {
+    folded: &'a str,
+    toks: &'a [Tok],
+}
+
+impl<'a> Words<'a> {
+    /// The folded word of token `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let t = self.toks.get(i)?;
+        // `fold` keeps every character's byte length, so token offsets are valid in both.
+        Some(self.folded.get(t.s..t.e).unwrap_or(""))
+    }
+}
+
 /// One text, prepared once per call.
 pub(crate) struct Doc<'a> {
     pub text: &'a str,
     pub toks: &'a [Tok],
-    pub words: Vec<&'a str>,
+    pub words: Words<'a>,
     /// [`flag`] bits per token.
     pub flags: Vec<u64>,
     /// `word_flags` bits per token, as looked up (all languages).
@@ -434,21 +452,12 @@ impl Lexical {
         }
         let folded = p.folded.as_str();
         let toks = p.toks.as_slice();
-        // Buffers reused across calls (this thread's); `Vec<&'static str>` becomes a
-        // `Vec<&str>` of this text by variance and goes back empty through an in-place collect.
-        let (words_buf, flags_buf) = DOC_BUFS
-            .with(|b| {
-                b.try_borrow_mut()
-                    .ok()
-                    .map(|mut b| (std::mem::take(&mut b.0), std::mem::take(&mut b.1)))
-            })
+        // The flags buffer is reused across calls (this thread's).
+        let mut flags = DOC_BUFS
+            .with(|b| b.try_borrow_mut().ok().map(|mut b| std::mem::take(&mut *b)))
             .unwrap_or_default();
-        let mut words: Vec<&str> = words_buf;
-        words.clear();
-        // `fold` keeps every character's byte length, so token offsets are valid in both.
-        words.extend(toks.iter().map(|t| folded.get(t.s..t.e).unwrap_or("")));
-        let mut flags = flags_buf;
         flags.clear();
+        let words = Words { folded, toks };
         let li = lang_index(lang);
         let (ls, lf, lc, lt) = (
             flag::lang_stop(li),
@@ -516,17 +525,11 @@ impl Lexical {
                 doc.has(ti, flag::FIRST)
             });
         }
-        let Doc {
-            mut words,
-            mut flags,
-            ..
-        } = doc;
-        words.clear();
+        let Doc { mut flags, .. } = doc;
         flags.clear();
-        let words: Vec<&'static str> = words.into_iter().map(|_| "").collect();
         DOC_BUFS.with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
-                *b = (words, flags);
+                *b = flags;
             }
         });
     }

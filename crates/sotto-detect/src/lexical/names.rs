@@ -175,7 +175,7 @@ fn blocked(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> bool {
 
 /// Would a surname candidate at `i` rather start an address ("Tamme tn 117", "Vestergade 16")?
 fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
-    let w = doc.words.get(i).copied().unwrap_or("");
+    let w = doc.words.get(i).unwrap_or("");
     if lex.streets.is_street_compound(w) {
         return true;
     }
@@ -207,7 +207,7 @@ fn name_after(
     if blocked(lex, cues, doc, start) || starts_address(lex, doc, start) {
         return None;
     }
-    let w = doc.words.get(start).copied().unwrap_or("");
+    let w = doc.words.get(start).unwrap_or("");
     let t = doc.toks.get(start)?;
     if t.letter() {
         return None; // a spelled name; handled separately
@@ -249,7 +249,7 @@ fn name_after(
         if blocked(lex, cues, doc, j) || starts_address(lex, doc, j) || tj.letter() {
             break;
         }
-        let wj = doc.words.get(j).copied().unwrap_or("");
+        let wj = doc.words.get(j).unwrap_or("");
         let known = doc.has(j, flag::SUR | flag::FIRST);
         let accept = if doc.mixed {
             tj.cap() && (known || !doc.has(j, flag::ALL_STOP))
@@ -270,7 +270,7 @@ fn name_after(
 
 /// A first name followed by a known surname, without any cue.
 fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<usize> {
-    let w = doc.words.get(i).copied()?;
+    let w = doc.words.get(i)?;
     let t = doc.toks.get(i)?;
     let _ = w;
     if !doc.has(i, flag::FIRST) || blocked(lex, cues, doc, i) {
@@ -284,7 +284,7 @@ fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<us
     }
     let j = i + 1;
     let tj = doc.toks.get(j)?;
-    let wj = doc.words.get(j).copied()?;
+    let wj = doc.words.get(j)?;
     if tj.brk()
         || tj.comma()
         || !tj.tight()
@@ -367,11 +367,11 @@ fn spelled(
                 .get(i - 1)
                 .is_some_and(|p| p.has_digit() && t.tight());
         if len >= 2 && !digit_after && !digit_before {
-            let spelled: String = (i..=j).filter_map(|k| doc.words.get(k).copied()).collect();
-            let said_before = (0..i).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))
-                || found.iter().any(|&(a, b)| {
-                    (a..=b).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))
-                });
+            let spelled: String = (i..=j).filter_map(|k| doc.words.get(k)).collect();
+            let said_before = (0..i).any(|k| doc.words.get(k).is_some_and(|w| w == spelled))
+                || found
+                    .iter()
+                    .any(|&(a, b)| (a..=b).any(|k| doc.words.get(k).is_some_and(|w| w == spelled)));
             let known = lex.first.contains(&spelled) || lex.sur.contains(&spelled);
             let cue = cue_before(cues, doc, seq, brk, i);
             if (len >= 2 && (said_before || cue)) || (len >= 4 && known) {
