@@ -46,7 +46,15 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     found.clear();
     let mut pending_brk = false;
     // Only the cue rules and the spelled names' cues read the sequence.
-    let need_seq = doc.any & flag::NAME_CUE != 0 || doc.letters;
+    // A spelled name needs two single letters in a row ("I" alone, in most English lines, is
+    // none).
+    let letter_run = || {
+        doc.toks
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.letter() && b.letter() && b.tight()))
+    };
+    let runs = doc.letters && letter_run();
+    let need_seq = doc.any & flag::NAME_CUE != 0 || runs;
     for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
         if doc.has(i, flag::FILLER) {
             pending_brk |= t.brk();
@@ -125,6 +133,11 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         i = n;
     }
     while i + 1 < n {
+        // a pair starts at a known first name (`pair_at`): skip the other words at once
+        if !doc.has(i, flag::FIRST) {
+            i += 1;
+            continue;
+        }
         if i < covered_until && found.iter().any(|&(a, b)| a <= i && i <= b) {
             i += 1;
             continue;
@@ -139,7 +152,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         i += 1;
     }
 
-    spelled(lex, cues, doc, &seq, &brk, &found, out);
+    // a spelled name is a run of two single letters or more: none without one
+    if runs {
+        spelled(lex, cues, doc, &seq, &brk, &found, out);
+    }
 
     for &(a, b) in &found {
         if let (Some(ta), Some(tb)) = (doc.toks.get(a), doc.toks.get(b)) {
