@@ -203,12 +203,8 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let n = doc.toks.len();
     // Every rule below starts at a house number: a token that starts with a digit or a spoken
     // number word. A line without either has no address (most lines).
-    if !doc
-        .toks
-        .iter()
-        .zip(&doc.flags)
-        .any(|(t, f)| t.has_digit() || f & flag::NUM_WORD != 0)
-    {
+    // (both known from the tokenizer and the flags' OR, without a pass over the words)
+    if !doc.digits && doc.any & flag::NUM_WORD == 0 {
         return;
     }
     let st = &lex.streets;

@@ -146,6 +146,8 @@ pub(crate) struct Prepared {
     mixed: bool,
     /// Some word is a single letter.
     letters: bool,
+    /// Some word has a digit.
+    digits: bool,
     /// A non-ASCII capital somewhere (from the fold).
     caps: bool,
     /// Only white space: nothing to find.
@@ -261,6 +263,8 @@ pub(crate) struct Doc<'a> {
     pub any: u64,
     /// Some word is a single letter.
     pub letters: bool,
+    /// Some word has a digit.
+    pub digits: bool,
     /// Capitals carry information (the text is not all lower or all upper case).
     pub mixed: bool,
 }
@@ -435,6 +439,7 @@ impl Lexical {
         }
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;
+        p.digits = seen.digit;
         // a word is not white space: only a text without words needs the trim
         p.blank = p.toks.is_empty() && text.trim().is_empty();
     }
@@ -493,6 +498,7 @@ impl Lexical {
             raw: &p.raw,
             any: flag_or,
             letters: p.letters,
+            digits: p.digits,
             mixed: p.mixed,
         };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);

@@ -258,6 +258,8 @@ pub(crate) struct Seen {
     wide_gap: bool,
     /// Some word is a single letter ([`Tok::letter`]).
     pub letter: bool,
+    /// Some word has a digit ([`Tok::has_digit`]).
+    pub digit: bool,
 }
 
 /// [`mixed_case`] helped by what the tokenizer saw: every ASCII letter, and every other
@@ -274,6 +276,7 @@ pub(crate) fn mixed_case_after(text: &str, seen: Seen) -> bool {
 pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
     toks.clear();
     let mut seen = Seen::default();
+    // the OR of every word's class bits (capitals and digits)
     let mut upper = 0u8;
     let b = text.as_bytes();
     let mut i = 0usize;
@@ -288,6 +291,7 @@ pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
         let (k0, l0) = loop {
             let Some(&c) = b.get(i) else {
                 seen.upper = upper & UPPER != 0;
+                seen.digit = upper & DIGIT != 0;
                 return seen;
             };
             let k = BYTE_CLASS[usize::from(c)];
