@@ -196,31 +196,27 @@ fn house_number(w: &str) -> bool {
 }
 
 fn alpha(doc: &Doc<'_>, i: usize) -> bool {
-    doc.toks.get(i).is_some_and(|t| !t.has_digit)
+    doc.toks.get(i).is_some_and(|t| !t.has_digit())
 }
 
 pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<Candidate>) {
     let n = doc.toks.len();
     // Every rule below starts at a house number: a token that starts with a digit or a spoken
     // number word. A line without either has no address (most lines).
-    if !doc
-        .toks
-        .iter()
-        .zip(&doc.flags)
-        .any(|(t, f)| t.has_digit || f & flag::NUM_WORD != 0)
-    {
+    // (both known from the tokenizer and the flags' OR, without a pass over the words)
+    if !doc.digits && doc.any & flag::NUM_WORD == 0 {
         return;
     }
     let st = &lex.streets;
     let words = &doc.words;
-    let word = |i: usize| words.get(i).copied().unwrap_or("");
+    let word = |i: usize| words.get(i).unwrap_or("");
     let is_stop = |i: usize| {
         let w = word(i);
         let _ = w;
         doc.has(i, flag::STOP) || doc.has(i, flag::ALL_STOP) && !doc.has(i, flag::SUR)
     };
     // Does an address cue ("adressen er", "i live at") end right before token `s`?
-    let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk);
+    let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk());
     // every token, in order (built once, when a cue is first tried)
     let all_toks: std::cell::OnceCell<Vec<usize>> = std::cell::OnceCell::new();
     let cue_ends_at = |s: usize| {
@@ -237,7 +233,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     for (i, (t, &fl)) in doc.toks.iter().zip(&doc.flags).enumerate() {
         // a house number starts with a digit: the loads above settle most words
         let spoken = fl & flag::NUM_WORD != 0;
-        if !(t.has_digit || spoken) || last_end_tok.is_some_and(|e| i <= e) {
+        if !(t.has_digit() || spoken) || last_end_tok.is_some_and(|e| i <= e) {
             continue;
         }
         let w = word(i);
@@ -253,7 +249,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             && ["str", "tn", "mnt", "pst", "st", "rd", "ave", "gt"]
                 .iter()
                 .any(|a| word(i - 1).ends_with(a));
-        if i >= 1 && (!t.brk || abbrev_dot) && !t.comma {
+        if i >= 1 && (!t.brk() || abbrev_dot) && !t.comma() {
             let j = i - 1;
             let wj = word(j);
             if alpha(doc, j) {
@@ -263,20 +259,21 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                     let mut s = j;
                     if j >= 1 {
                         let tj = doc.toks.get(j);
-                        if tj.is_some_and(|x| x.tight) && STREET_MODIFIERS.contains(&word(j - 1)) {
+                        if tj.is_some_and(|x| x.tight()) && STREET_MODIFIERS.contains(&word(j - 1))
+                        {
                             s = j - 1;
                         }
                     }
                     start = Some(s);
                 } else if doc.has(j, flag::TYPE_WORD) && j >= 1 {
                     let k = j - 1;
-                    let tight_j = doc.toks.get(j).is_some_and(|x| x.tight);
+                    let tight_j = doc.toks.get(j).is_some_and(|x| x.tight());
                     if tight_j && alpha(doc, k) && !is_stop(k) {
                         let mut s = k;
                         // "Thorvald Meyers gate", "Karl Johans gate": genitive before the type.
                         if k >= 1
                             && word(k).ends_with('s')
-                            && doc.toks.get(k).is_some_and(|x| x.tight)
+                            && doc.toks.get(k).is_some_and(|x| x.tight())
                             && alpha(doc, k - 1)
                             && !is_stop(k - 1)
                         {
@@ -288,7 +285,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                     && doc
                         .toks
                         .get(j)
-                        .is_some_and(|x| x.tight && (x.cap || !doc.mixed))
+                        .is_some_and(|x| x.tight() && (x.cap() || !doc.mixed))
                     && !is_stop(j)
                 {
                     // German "Am Markt 39", "An der Alster 5".
@@ -313,7 +310,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                     for back in 1..=3usize {
                         let Some(s) = i.checked_sub(back) else { break };
                         if !(s..i).all(|k| alpha(doc, k) && !is_stop(k))
-                            || !(s + 1..i).all(|k| doc.toks.get(k).is_some_and(|x| x.tight))
+                            || !(s + 1..i).all(|k| doc.toks.get(k).is_some_and(|x| x.tight()))
                         {
                             break;
                         }
@@ -331,7 +328,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                 weak = true;
             }
             let (end, confirmed) = tail(lex, cues, doc, i, true);
-            let cap_ok = doc.mixed && doc.toks.get(s).is_some_and(|x| x.cap);
+            let cap_ok = doc.mixed && doc.toks.get(s).is_some_and(|x| x.cap());
             if !weak || confirmed || cap_ok && !spoken {
                 push(doc, s, end, out);
                 last_end_tok = Some(end);
@@ -344,19 +341,19 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         }
         for k in i + 2..=(i + 4).min(n.saturating_sub(1)) {
             let tk = doc.toks.get(k);
-            if !tk.is_some_and(|x| x.tight) || !alpha(doc, k) {
+            if !tk.is_some_and(|x| x.tight()) || !alpha(doc, k) {
                 break;
             }
             let wk = word(k);
             if st.types.contains(wk) {
                 let names_ok = (i + 1..k).all(|m| alpha(doc, m) && !is_stop(m))
-                    && doc.toks.get(i + 1).is_some_and(|x| x.tight);
+                    && doc.toks.get(i + 1).is_some_and(|x| x.tight());
                 if !names_ok {
                     break;
                 }
                 let strong = STRONG_TYPES.contains(&wk);
                 let (end, confirmed) = tail(lex, cues, doc, k, false);
-                let cap_ok = doc.mixed && doc.toks.get(k).is_some_and(|x| x.cap);
+                let cap_ok = doc.mixed && doc.toks.get(k).is_some_and(|x| x.cap());
                 if strong || confirmed || cap_ok {
                     push(doc, i, end, out);
                     last_end_tok = Some(end);
@@ -379,14 +376,14 @@ fn push(doc: &Doc<'_>, a: usize, b: usize, out: &mut Vec<Candidate>) {
 /// Floor/apartment, postcode and city after the house number (or English street type) at `i`.
 /// Returns the last token of the address and whether a postcode or known city confirmed it.
 fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) -> (usize, bool) {
-    let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
+    let word = |k: usize| doc.words.get(k).unwrap_or("");
     let tok = |k: usize| doc.toks.get(k);
     let mut end = i;
     if nordic {
         // Apartment after a dash or slash: "45-4", "117-54", "9-11".
         if let Some(t) = tok(end + 1) {
             let g = gap(doc, end + 1);
-            if t.has_digit && (g == "-" || g == "/") && t.e - t.s <= 4 {
+            if t.has_digit() && (g == "-" || g == "/") && t.e - t.s <= 4 {
                 end += 1;
             }
         }
@@ -394,10 +391,10 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
         if let Some(t) = tok(end + 1) {
             let fl = word(end + 1);
             let mark_next = FLOOR_MARKS.contains(&word(end + 2)) && word(end + 2) != "st";
-            if (t.digits && fl.len() <= 2 && (t.dot_after || mark_next)) || fl == "st" {
+            if (t.digits() && fl.len() <= 2 && (t.dot_after() || mark_next)) || fl == "st" {
                 if FLOOR_MARKS.contains(&word(end + 2)) && word(end + 2) != "st" {
                     end += 2;
-                } else if fl == "st" && t.dot_after {
+                } else if fl == "st" && t.dot_after() {
                     end += 1;
                 }
             }
@@ -409,8 +406,8 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
                 || w1 == "lgh"
                 || w1 == "asunto"
                 || w1 == "korter"
-                || (t1.letter && (t1.cap || !doc.mixed)))
-                && t2.digits
+                || (t1.letter() && (t1.cap() || !doc.mixed)))
+                && t2.digits()
                 && t2.e - t2.s <= 4
             {
                 end += 2;
@@ -426,13 +423,13 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
     };
     if let Some(t) = tok(k) {
         let w = word(k);
-        if t.digits && (w.len() == 4 || w.len() == 5) && soft(k) {
+        if t.digits() && (w.len() == 4 || w.len() == 5) && soft(k) {
             end = k;
             confirmed = true;
             k += 1;
-        } else if t.digits && w.len() == 3 && soft(k) {
+        } else if t.digits() && w.len() == 3 && soft(k) {
             if let Some(t2) = tok(k + 1) {
-                if t2.digits && word(k + 1).len() == 2 && t2.tight {
+                if t2.digits() && word(k + 1).len() == 2 && t2.tight() {
                     end = k + 1;
                     confirmed = true;
                     k += 2;
@@ -442,16 +439,16 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
     }
     // City: from the gazetteer, or (after a postcode) the next word.
     if let Some(t) = tok(k) {
-        if !t.brk {
+        if !t.brk() {
             let seq: Vec<usize> = (k..(k + 4).min(doc.toks.len())).collect();
-            let brk = |x: usize| doc.toks.get(x).is_none_or(|t| t.brk || t.comma);
+            let brk = |x: usize| doc.toks.get(x).is_none_or(|t| t.brk() || t.comma());
             if let Some(l) = lex.cities.match_at(&doc.words, &seq, 0, &brk) {
                 end = k + l - 1;
                 confirmed = true;
                 k = end + 1;
             } else if confirmed
-                && !t.has_digit
-                && (!doc.mixed || t.cap)
+                && !t.has_digit()
+                && (!doc.mixed || t.cap())
                 && !doc.has(k, flag::STOP | flag::ALL_STOP)
             {
                 end = k;
@@ -462,7 +459,7 @@ fn tail(lex: &Lexical, _cues: &LangCues, doc: &Doc<'_>, i: usize, nordic: bool) 
     // UK postcode: "M1 2WD", "CF10 1EP", "G2 3BZ".
     if !nordic {
         if let (Some(a), Some(b)) = (tok(k), tok(k + 1)) {
-            if uk_outward(word(k)) && uk_inward(word(k + 1)) && b.tight && !a.brk {
+            if uk_outward(word(k)) && uk_inward(word(k + 1)) && b.tight() && !a.brk() {
                 end = k + 1;
                 confirmed = true;
             }

@@ -208,19 +208,19 @@ impl PhraseSet {
     /// `brk(i)` tells whether a break precedes token i (phrases never cross one).
     pub fn match_at(
         &self,
-        words: &[&str],
+        words: &super::Words<'_>,
         seq: &[usize],
         pos: usize,
         brk: &dyn Fn(usize) -> bool,
     ) -> Option<usize> {
         let first = seq.get(pos).and_then(|&t| words.get(t))?;
-        if let Some(cands) = self.map.get(*first) {
+        if let Some(cands) = self.map.get(first) {
             'outer: for p in cands {
                 for (k, pw) in p.iter().enumerate().skip(1) {
                     let Some(&t) = seq.get(pos + k) else {
                         continue 'outer;
                     };
-                    if brk(t) || words.get(t).is_none_or(|w| *w != pw.as_str()) {
+                    if brk(t) || words.get(t).is_none_or(|w| w != pw.as_str()) {
                         continue 'outer;
                     }
                 }
@@ -244,4 +244,129 @@ pub fn word_set<'a>(entries: impl IntoIterator<Item = &'a str>) -> WordSet {
         .map(fold)
         .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// Up to 16 bytes of a word as two little-endian words, zero padded (a word of the text is
+/// alphanumeric: it has no zero byte, so padding cannot make two words equal).
+#[inline]
+fn pack16(w: &[u8]) -> (u64, u64) {
+    #[inline]
+    fn part(b: &[u8]) -> u64 {
+        match b.get(..8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+            Some(c) => u64::from_le_bytes(c),
+            None => {
+                let mut c = [0u8; 8];
+                for (d, s) in c.iter_mut().zip(b) {
+                    *d = *s;
+                }
+                u64::from_le_bytes(c)
+            }
+        }
+    }
+    (part(w), w.get(8..).map_or(0, part))
+}
+
+/// Eight bytes of `b` at `at` with only the first `n` (1..=8) kept, or `None` near the end.
+#[inline]
+fn load_masked(b: &[u8], at: usize, n: usize) -> Option<u64> {
+    let c: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(c) & (u64::MAX >> (64 - 8 * n.clamp(1, 8))))
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    lo: u64,
+    hi: u64,
+    /// Key length in bytes; 0: empty.
+    len: u64,
+    val: (u64, u64),
+}
+
+/// The per-word flags table: open addressing over keys of up to 16 bytes stored inline (two
+/// words), so a lookup is one multiply-hash and a compare of two words instead of hashing the
+/// string byte by byte and a `memcmp`; longer keys (few) in a hash map.
+#[derive(Debug, Default)]
+pub struct WordTable {
+    slots: Vec<Slot>,
+    shift: u32,
+    long: FxMap<String, (u64, u64)>,
+}
+
+impl WordTable {
+    #[inline]
+    fn home(&self, lo: u64, hi: u64, len: u64) -> usize {
+        let h = (lo ^ hi.rotate_left(23) ^ len).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // `shift` keeps the top bits: an index below `slots.len()` (a power of two)
+        usize::try_from(h >> self.shift).unwrap_or(0)
+    }
+
+    pub fn build(entries: impl IntoIterator<Item = (String, (u64, u64))>) -> Self {
+        let entries: Vec<(String, (u64, u64))> = entries.into_iter().collect();
+        let short = entries.iter().filter(|(k, _)| k.len() <= 16).count();
+        // at most a quarter full: misses (most words of a text) end at an empty slot soon
+        let size = (short * 4).next_power_of_two().max(16);
+        let mut t = WordTable {
+            slots: vec![Slot::default(); size],
+            shift: 64 - size.trailing_zeros(),
+            long: FxMap::default(),
+        };
+        let mask = size - 1;
+        for (k, v) in entries {
+            if k.len() > 16 || k.is_empty() {
+                t.long.insert(k, v);
+                continue;
+            }
+            let (lo, hi) = pack16(k.as_bytes());
+            let len = k.len() as u64;
+            let mut i = t.home(lo, hi, len);
+            while let Some(s) = t.slots.get_mut(i) {
+                if s.len == 0 || (s.lo == lo && s.hi == hi && s.len == len) {
+                    *s = Slot {
+                        lo,
+                        hi,
+                        len,
+                        val: v,
+                    };
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        t
+    }
+
+    /// The flags of the word `text[s..e]`.
+    #[inline]
+    pub fn get_at(&self, text: &str, s: usize, e: usize) -> Option<(u64, u64)> {
+        let b = text.as_bytes();
+        let n = e.checked_sub(s)?;
+        if n == 0 || n > 16 {
+            return text.get(s..e).and_then(|w| self.long.get(w)).copied();
+        }
+        // the common case reads whole words of the text, masked
+        let (lo, hi) = if n <= 8 {
+            match load_masked(b, s, n) {
+                Some(lo) => (lo, 0),
+                None => pack16(b.get(s..e)?),
+            }
+        } else {
+            match (load_masked(b, s, 8), load_masked(b, s + 8, n - 8)) {
+                (Some(lo), Some(hi)) => (lo, hi),
+                _ => pack16(b.get(s..e)?),
+            }
+        };
+        let len = n as u64;
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = self.home(lo, hi, len);
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.len == 0 {
+                return None;
+            }
+            if slot.lo == lo && slot.hi == hi && slot.len == len {
+                return Some(slot.val);
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }

@@ -144,6 +144,10 @@ pub(crate) struct Prepared {
     /// The per-language name cue bits of every token ([`flag::lang_cue_sets`]).
     cue: Vec<u64>,
     mixed: bool,
+    /// Some word is a single letter.
+    letters: bool,
+    /// Some word has a digit.
+    digits: bool,
     /// A non-ASCII capital somewhere (from the fold).
     caps: bool,
     /// Only white space: nothing to find.
@@ -194,7 +198,7 @@ impl Prepared {
     }
 }
 
-type DocBufs = (Vec<&'static str>, Vec<u64>);
+type DocBufs = Vec<u64>;
 
 thread_local! {
     static DOC_BUFS: std::cell::RefCell<DocBufs> = std::cell::RefCell::new(DocBufs::default());
@@ -210,7 +214,7 @@ pub struct Lexical {
     cities: PhraseSet,
     streets: address::Streets,
     special: special::Special,
-    word_flags: data::FxMap<String, (u64, u64)>,
+    word_flags: data::WordTable,
 }
 
 impl Default for Lexical {
@@ -226,11 +230,29 @@ impl Doc<'_> {
     }
 }
 
+/// The folded words of a text, cut on demand from the folded text by the token offsets
+/// (instead of a vector of slices built per call and language).
+#[derive(Clone, Copy)]
+pub(crate) struct Words<'a> {
+    folded: &'a str,
+    toks: &'a [Tok],
+}
+
+impl<'a> Words<'a> {
+    /// The folded word of token `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let t = self.toks.get(i)?;
+        // `fold` keeps every character's byte length, so token offsets are valid in both.
+        Some(self.folded.get(t.s..t.e).unwrap_or(""))
+    }
+}
+
 /// One text, prepared once per call.
 pub(crate) struct Doc<'a> {
     pub text: &'a str,
     pub toks: &'a [Tok],
-    pub words: Vec<&'a str>,
+    pub words: Words<'a>,
     /// [`flag`] bits per token.
     pub flags: Vec<u64>,
     /// `word_flags` bits per token, as looked up (all languages).
@@ -239,6 +261,8 @@ pub(crate) struct Doc<'a> {
     pub any: u64,
     /// Some word is a single letter.
     pub letters: bool,
+    /// Some word has a digit.
+    pub digits: bool,
     /// Capitals carry information (the text is not all lower or all upper case).
     pub mixed: bool,
 }
@@ -338,28 +362,25 @@ impl Lexical {
             }
         }
         // Which name cue sets may start at each word: the cue loop asks only those.
-        let word_flags: data::FxMap<String, (u64, u64)> = word_flags
-            .into_iter()
-            .map(|(w, f)| {
-                let mut c = 0u64;
-                for (li, lc) in cues.iter().enumerate() {
-                    let base = li * flag::CUE_BITS;
-                    let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
-                    for (k, set) in sets.into_iter().enumerate() {
-                        if set.may_start(&w) {
-                            c |= 1 << (base + k);
-                        }
-                        if set.has(&w) {
-                            c |= 1 << (base + 3 + k);
-                        }
+        let word_flags = data::WordTable::build(word_flags.into_iter().map(|(w, f)| {
+            let mut c = 0u64;
+            for (li, lc) in cues.iter().enumerate() {
+                let base = li * flag::CUE_BITS;
+                let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
+                for (k, set) in sets.into_iter().enumerate() {
+                    if set.may_start(&w) {
+                        c |= 1 << (base + k);
                     }
-                    if sets.iter().any(|set| set.is_second_word(&w)) {
-                        c |= 1 << (base + 6);
+                    if set.has(&w) {
+                        c |= 1 << (base + 3 + k);
                     }
                 }
-                (w, (f, c))
-            })
-            .collect();
+                if sets.iter().any(|set| set.is_second_word(&w)) {
+                    c |= 1 << (base + 6);
+                }
+            }
+            (w, (f, c))
+        }));
         Lexical {
             cues,
             first,
@@ -405,21 +426,20 @@ impl Lexical {
     /// Folds, tokenizes and looks up every word of `text` once.
     fn prepare(&self, text: &str, p: &mut Prepared) {
         p.caps = text::fold_caps_into(text, &mut p.folded);
-        tokenize_into(text, &mut p.toks);
+        let seen = text::tokenize_scan(text, &mut p.toks);
         p.raw.clear();
         p.cue.clear();
         let folded = p.folded.as_str();
         for t in &p.toks {
-            let (f, c) = folded
-                .get(t.s..t.e)
-                .and_then(|w| self.word_flags.get(w))
-                .copied()
-                .unwrap_or((0, 0));
+            let (f, c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
             p.raw.push(f);
             p.cue.push(c);
         }
-        p.mixed = text::mixed_case(text);
-        p.blank = text.trim().is_empty();
+        p.mixed = text::mixed_case_after(text, seen);
+        p.letters = seen.letter;
+        p.digits = seen.digit;
+        // a word is not white space: only a text without words needs the trim
+        p.blank = p.toks.is_empty() && text.trim().is_empty();
     }
 
     /// One language's names, addresses and special categories over a prepared text.
@@ -435,21 +455,12 @@ impl Lexical {
         }
         let folded = p.folded.as_str();
         let toks = p.toks.as_slice();
-        // Buffers reused across calls (this thread's); `Vec<&'static str>` becomes a
-        // `Vec<&str>` of this text by variance and goes back empty through an in-place collect.
-        let (words_buf, flags_buf) = DOC_BUFS
-            .with(|b| {
-                b.try_borrow_mut()
-                    .ok()
-                    .map(|mut b| (std::mem::take(&mut b.0), std::mem::take(&mut b.1)))
-            })
+        // The flags buffer is reused across calls (this thread's).
+        let mut flags = DOC_BUFS
+            .with(|b| b.try_borrow_mut().ok().map(|mut b| std::mem::take(&mut *b)))
             .unwrap_or_default();
-        let mut words: Vec<&str> = words_buf;
-        words.clear();
-        // `fold` keeps every character's byte length, so token offsets are valid in both.
-        words.extend(toks.iter().map(|t| folded.get(t.s..t.e).unwrap_or("")));
-        let mut flags = flags_buf;
         flags.clear();
+        let words = Words { folded, toks };
         let li = lang_index(lang);
         let (ls, lf, lc, lt) = (
             flag::lang_stop(li),
@@ -484,7 +495,8 @@ impl Lexical {
             flags,
             raw: &p.raw,
             any: flag_or,
-            letters: toks.iter().any(|t| t.letter),
+            letters: p.letters,
+            digits: p.digits,
             mixed: p.mixed,
         };
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
@@ -517,17 +529,11 @@ impl Lexical {
                 doc.has(ti, flag::FIRST)
             });
         }
-        let Doc {
-            mut words,
-            mut flags,
-            ..
-        } = doc;
-        words.clear();
+        let Doc { mut flags, .. } = doc;
         flags.clear();
-        let words: Vec<&'static str> = words.into_iter().map(|_| "").collect();
         DOC_BUFS.with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
-                *b = (words, flags);
+                *b = flags;
             }
         });
     }

@@ -46,14 +46,22 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     found.clear();
     let mut pending_brk = false;
     // Only the cue rules and the spelled names' cues read the sequence.
-    let need_seq = doc.any & flag::NAME_CUE != 0 || doc.letters;
+    // A spelled name needs two single letters in a row ("I" alone, in most English lines, is
+    // none).
+    let letter_run = || {
+        doc.toks
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.letter() && b.letter() && b.tight()))
+    };
+    let runs = doc.letters && letter_run();
+    let need_seq = doc.any & flag::NAME_CUE != 0 || runs;
     for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
         if doc.has(i, flag::FILLER) {
-            pending_brk |= t.brk;
+            pending_brk |= t.brk();
             continue;
         }
         if let Some(b) = brk_eff.get_mut(i) {
-            *b = t.brk || pending_brk;
+            *b = t.brk() || pending_brk;
         }
         pending_brk = false;
         seq.push(i);
@@ -125,6 +133,11 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         i = n;
     }
     while i + 1 < n {
+        // a pair starts at a known first name (`pair_at`): skip the other words at once
+        if !doc.has(i, flag::FIRST) {
+            i += 1;
+            continue;
+        }
         if i < covered_until && found.iter().any(|&(a, b)| a <= i && i <= b) {
             i += 1;
             continue;
@@ -139,7 +152,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         i += 1;
     }
 
-    spelled(lex, cues, doc, &seq, &brk, &found, out);
+    // a spelled name is a run of two single letters or more: none without one
+    if runs {
+        spelled(lex, cues, doc, &seq, &brk, &found, out);
+    }
 
     for &(a, b) in &found {
         if let (Some(ta), Some(tb)) = (doc.toks.get(a), doc.toks.get(b)) {
@@ -160,7 +176,7 @@ thread_local! {
 }
 
 fn is_alpha_word(doc: &Doc<'_>, i: usize) -> bool {
-    doc.toks.get(i).is_some_and(|t| !t.has_digit && t.e > t.s)
+    doc.toks.get(i).is_some_and(|t| !t.has_digit() && t.e > t.s)
 }
 
 /// A word that cannot be part of a name.
@@ -175,7 +191,7 @@ fn blocked(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> bool {
 
 /// Would a surname candidate at `i` rather start an address ("Tamme tn 117", "Vestergade 16")?
 fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
-    let w = doc.words.get(i).copied().unwrap_or("");
+    let w = doc.words.get(i).unwrap_or("");
     if lex.streets.is_street_compound(w) {
         return true;
     }
@@ -186,7 +202,7 @@ fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
                 || doc
                     .toks
                     .get(i + 1)
-                    .is_some_and(|t| t.digits && !t.comma && !t.brk)
+                    .is_some_and(|t| t.digits() && !t.comma() && !t.brk())
         }
         None => false,
     }
@@ -207,33 +223,33 @@ fn name_after(
     if blocked(lex, cues, doc, start) || starts_address(lex, doc, start) {
         return None;
     }
-    let w = doc.words.get(start).copied().unwrap_or("");
+    let w = doc.words.get(start).unwrap_or("");
     let t = doc.toks.get(start)?;
-    if t.letter {
+    if t.letter() {
         return None; // a spelled name; handled separately
     }
     let is_first = doc.has(start, flag::FIRST);
     let is_sur = doc.has(start, flag::SUR);
     let amb = doc.has(start, flag::AMB);
-    let cap_ok = !doc.mixed || t.cap;
+    let cap_ok = !doc.mixed || t.cap();
     let ok = match cue {
         Cue::Strong => {
-            (is_first || is_sur || (doc.mixed && t.cap) || (!doc.mixed && w.chars().count() >= 2))
+            (is_first || is_sur || (doc.mixed && t.cap()) || (!doc.mixed && w.chars().count() >= 2))
                 && cap_ok
         }
         Cue::Weak => {
             let pair = doc.mixed
-                && t.cap
+                && t.cap()
                 && !cues.honorific.has(w)
                 && doc
                     .toks
                     .get(start + 1)
-                    .is_some_and(|n| n.cap && n.tight && !n.has_digit)
+                    .is_some_and(|n| n.cap() && n.tight() && !n.has_digit())
                 && !blocked(lex, cues, doc, start + 1)
                 && !starts_address(lex, doc, start + 1);
-            ((is_first && (!amb || (doc.mixed && t.cap))) || pair) && cap_ok
+            ((is_first && (!amb || (doc.mixed && t.cap()))) || pair) && cap_ok
         }
-        Cue::Honorific => (is_sur || is_first || t.cap) && cap_ok,
+        Cue::Honorific => (is_sur || is_first || t.cap()) && cap_ok,
     };
     if !ok {
         return None;
@@ -243,16 +259,16 @@ fn name_after(
     for k in 1..=2 {
         let j = start + k;
         let Some(tj) = doc.toks.get(j) else { break };
-        if tj.brk || tj.comma || !tj.tight {
+        if tj.brk() || tj.comma() || !tj.tight() {
             break;
         }
-        if blocked(lex, cues, doc, j) || starts_address(lex, doc, j) || tj.letter {
+        if blocked(lex, cues, doc, j) || starts_address(lex, doc, j) || tj.letter() {
             break;
         }
-        let wj = doc.words.get(j).copied().unwrap_or("");
+        let wj = doc.words.get(j).unwrap_or("");
         let known = doc.has(j, flag::SUR | flag::FIRST);
         let accept = if doc.mixed {
-            tj.cap && (known || !doc.has(j, flag::ALL_STOP))
+            tj.cap() && (known || !doc.has(j, flag::ALL_STOP))
         } else {
             known || (cue == Cue::Strong && looks_like_surname(wj))
         };
@@ -270,27 +286,31 @@ fn name_after(
 
 /// A first name followed by a known surname, without any cue.
 fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<usize> {
-    let w = doc.words.get(i).copied()?;
+    let w = doc.words.get(i)?;
     let t = doc.toks.get(i)?;
     let _ = w;
     if !doc.has(i, flag::FIRST) || blocked(lex, cues, doc, i) {
         return None;
     }
-    if doc.mixed && !t.cap {
+    if doc.mixed && !t.cap() {
         return None;
     }
-    if doc.has(i, flag::AMB) && !(doc.mixed && t.cap) {
+    if doc.has(i, flag::AMB) && !(doc.mixed && t.cap()) {
         return None;
     }
     let j = i + 1;
     let tj = doc.toks.get(j)?;
-    let wj = doc.words.get(j).copied()?;
-    if tj.brk || tj.comma || !tj.tight || blocked(lex, cues, doc, j) || starts_address(lex, doc, j)
+    let wj = doc.words.get(j)?;
+    if tj.brk()
+        || tj.comma()
+        || !tj.tight()
+        || blocked(lex, cues, doc, j)
+        || starts_address(lex, doc, j)
     {
         return None;
     }
     let sur_ok = if doc.mixed {
-        tj.cap && (doc.has(j, flag::SUR) || looks_like_surname(wj))
+        tj.cap() && (doc.has(j, flag::SUR) || looks_like_surname(wj))
     } else {
         doc.has(j, flag::SUR) && !doc.has(j, flag::AMB)
     };
@@ -300,12 +320,12 @@ fn pair_at(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> Option<us
     // A third word when it is a known surname too ("Anna Maria Hansen", "Hansen Holm").
     let k = j + 1;
     if let (Some(tk), Some(wk)) = (doc.toks.get(k), doc.words.get(k)) {
-        if !tk.brk
-            && !tk.comma
-            && tk.tight
+        if !tk.brk()
+            && !tk.comma()
+            && tk.tight()
             && !wk.is_empty()
             && doc.has(k, flag::SUR)
-            && (!doc.mixed || tk.cap)
+            && (!doc.mixed || tk.cap())
             && !blocked(lex, cues, doc, k)
             && !starts_address(lex, doc, k)
         {
@@ -330,7 +350,7 @@ fn spelled(
     let mut i = 0usize;
     while i < n {
         let Some(t) = doc.toks.get(i) else { break };
-        if !t.letter {
+        if !t.letter() {
             i += 1;
             continue;
         }
@@ -345,7 +365,7 @@ fn spelled(
         }
         let mut j = i;
         while let Some(tn) = doc.toks.get(j + 1) {
-            if tn.letter && tn.tight {
+            if tn.letter() && tn.tight() {
                 j += 1;
             } else {
                 break;
@@ -353,14 +373,21 @@ fn spelled(
         }
         let len = j - i + 1;
         // A digit straight after the run makes it a code, not a name.
-        let digit_after = doc.toks.get(j + 1).is_some_and(|t| t.has_digit && t.tight);
-        let digit_before = i > 0 && doc.toks.get(i - 1).is_some_and(|p| p.has_digit && t.tight);
+        let digit_after = doc
+            .toks
+            .get(j + 1)
+            .is_some_and(|t| t.has_digit() && t.tight());
+        let digit_before = i > 0
+            && doc
+                .toks
+                .get(i - 1)
+                .is_some_and(|p| p.has_digit() && t.tight());
         if len >= 2 && !digit_after && !digit_before {
-            let spelled: String = (i..=j).filter_map(|k| doc.words.get(k).copied()).collect();
-            let said_before = (0..i).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))
-                || found.iter().any(|&(a, b)| {
-                    (a..=b).any(|k| doc.words.get(k).is_some_and(|w| *w == spelled))
-                });
+            let spelled: String = (i..=j).filter_map(|k| doc.words.get(k)).collect();
+            let said_before = (0..i).any(|k| doc.words.get(k).is_some_and(|w| w == spelled))
+                || found
+                    .iter()
+                    .any(|&(a, b)| (a..=b).any(|k| doc.words.get(k).is_some_and(|w| w == spelled)));
             let known = lex.first.contains(&spelled) || lex.sur.contains(&spelled);
             let cue = cue_before(cues, doc, seq, brk, i);
             if (len >= 2 && (said_before || cue)) || (len >= 4 && known) {

@@ -346,11 +346,11 @@ impl Special {
         }
         if !ls.short.is_empty() {
             // only the words the shared lookup marked as a short term of this language
-            for (k, w) in doc.words.iter().enumerate() {
-                if !doc.has(k, flag::SHORT_TERM) || w.len() > 3 {
+            for (k, t) in doc.toks.iter().enumerate() {
+                if !doc.has(k, flag::SHORT_TERM) || t.e - t.s > 3 {
                     continue;
                 }
-                if let (Some(e), Some(t)) = (ls.short.get(*w), doc.toks.get(k)) {
+                if let Some(e) = doc.words.get(k).and_then(|w| ls.short.get(w)) {
                     hits.push((t.s, t.e, t.e - t.s, *e));
                 }
             }
@@ -444,8 +444,8 @@ fn word_end(s: &str, i: usize) -> usize {
 
 /// Is the term at tokens `ti..=tj` about the speaker or a person, and not in an impersonal frame?
 fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, ending: &str) -> bool {
-    let word = |k: usize| doc.words.get(k).copied().unwrap_or("");
-    let brk = |k: usize| doc.toks.get(k).is_none_or(|t| t.brk);
+    let word = |k: usize| doc.words.get(k).unwrap_or("");
+    let brk = |k: usize| doc.toks.get(k).is_none_or(|t| t.brk());
     // Same-sentence windows.
     let mut before: Vec<usize> = Vec::with_capacity(WINDOW_BEFORE);
     let mut k = ti;

@@ -94,28 +94,68 @@ pub(crate) fn fold_caps_into(text: &str, out: &mut String) -> bool {
     caps
 }
 
-/// A word: a maximal run of alphanumeric characters.
+/// A word: a maximal run of alphanumeric characters, with its class bits packed in one byte
+/// (one store per word in the tokenizer instead of eight).
 #[derive(Debug, Clone, Copy)]
 pub struct Tok {
     pub s: usize,
     pub e: usize,
+    bits: u8,
+}
+
+// The bits of `Tok::bits`; `DIGITS`, `BRK` and `COMMA` are the byte-class bits of the same name,
+// so the tokenizer moves them without shifting.
+const T_CAP: u8 = 1;
+const T_DIGITS: u8 = DIGIT;
+const T_HAS_DIGIT: u8 = 4;
+const T_LETTER: u8 = 8;
+const T_BRK: u8 = BRK;
+const T_COMMA: u8 = COMMA;
+const T_TIGHT: u8 = 64;
+const T_DOT_AFTER: u8 = 128;
+
+impl Tok {
     /// First character upper case.
-    pub cap: bool,
+    #[inline]
+    pub fn cap(&self) -> bool {
+        self.bits & T_CAP != 0
+    }
     /// Only ASCII digits.
-    pub digits: bool,
+    #[inline]
+    pub fn digits(&self) -> bool {
+        self.bits & T_DIGITS != 0
+    }
     /// Contains a digit.
-    pub has_digit: bool,
+    #[inline]
+    pub fn has_digit(&self) -> bool {
+        self.bits & T_HAS_DIGIT != 0
+    }
     /// One alphabetic character.
-    pub letter: bool,
+    #[inline]
+    pub fn letter(&self) -> bool {
+        self.bits & T_LETTER != 0
+    }
     /// A sentence or turn break ('.', '!', '?', ':', ';', newline) between the previous word and
     /// this one.
-    pub brk: bool,
+    #[inline]
+    pub fn brk(&self) -> bool {
+        self.bits & T_BRK != 0
+    }
     /// A comma between the previous word and this one.
-    pub comma: bool,
+    #[inline]
+    pub fn comma(&self) -> bool {
+        self.bits & T_COMMA != 0
+    }
     /// Only spaces (or a single hyphen) between the previous word and this one.
-    pub tight: bool,
+    #[inline]
+    pub fn tight(&self) -> bool {
+        self.bits & T_TIGHT != 0
+    }
     /// A full stop directly after this word.
-    pub dot_after: bool,
+    #[inline]
+    pub fn dot_after(&self) -> bool {
+        self.bits & T_DOT_AFTER != 0
+    }
 }
 
 pub fn tokenize(text: &str) -> Vec<Tok> {
@@ -206,18 +246,53 @@ fn wide_class(text: &str, i: usize) -> (u8, usize) {
 /// a word is all digits when every character had `DIGIT`, a gap is only blanks when every byte
 /// had `SPACE`.
 pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
+    tokenize_scan(text, toks);
+}
+
+/// What [`tokenize_scan`] saw besides the words, for [`mixed_case_after`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    /// Some word has an upper-case character.
+    upper: bool,
+    /// A non-ASCII character that is not alphanumeric lies between words (it could be cased).
+    wide_gap: bool,
+    /// Some word is a single letter ([`Tok::letter`]).
+    pub letter: bool,
+    /// Some word has a digit ([`Tok::has_digit`]).
+    pub digit: bool,
+}
+
+/// [`mixed_case`] helped by what the tokenizer saw: every ASCII letter, and every other
+/// alphanumeric character, is inside a word, so without an upper-case character in a word
+/// and without a non-ASCII character between words the text has no capital at all.
+pub(crate) fn mixed_case_after(text: &str, seen: Seen) -> bool {
+    if !seen.upper && !seen.wide_gap {
+        return false;
+    }
+    mixed_case(text)
+}
+
+/// [`tokenize_into`] that also reports what [`mixed_case_after`] needs.
+pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
     toks.clear();
+    let mut seen = Seen::default();
+    // the OR of every word's class bits (capitals and digits)
+    let mut upper = 0u8;
     let b = text.as_bytes();
     let mut i = 0usize;
     let mut gap_start = 0usize;
+    // the first word has a break before it and is never tight
+    let mut first = true;
     loop {
         // the gap before the next word: OR and AND of its class bits
-        let mut g_or = 0u8;
+        let mut g_or = if first { BRK } else { 0 };
         let mut g_and = SPACE;
         // (class bits of the word's first character, its byte length)
         let (k0, l0) = loop {
             let Some(&c) = b.get(i) else {
-                return;
+                seen.upper = upper & UPPER != 0;
+                seen.digit = upper & DIGIT != 0;
+                return seen;
             };
             let k = BYTE_CLASS[usize::from(c)];
             if k & ALNUM != 0 {
@@ -234,12 +309,12 @@ pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
                 break (kw, len);
             }
             g_and = 0;
+            seen.wide_gap = true;
             i += len;
         };
         let s = i;
         i += l0;
         let (mut w_or, mut w_and) = (k0, k0);
-        let mut single = true;
         // the rest of the word: ASCII in a tight loop, non-ASCII characters one by one
         loop {
             while let Some(&c) = b.get(i) {
@@ -249,7 +324,6 @@ pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
                 }
                 w_or |= k;
                 w_and &= k;
-                single = false;
                 i += 1;
             }
             match b.get(i) {
@@ -261,29 +335,27 @@ pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
                     // a non-ASCII character is never an ASCII digit: `kw` has no DIGIT bit
                     w_or |= kw;
                     w_and &= kw;
-                    single = false;
                     i += len;
                 }
                 _ => break,
             }
         }
         let e = i;
-        let first_tok = toks.is_empty();
-        let gap_len = s - gap_start;
-        let hyphen = gap_len == 1 && b.get(gap_start) == Some(&b'-');
-        toks.push(Tok {
-            s,
-            e,
-            cap: k0 & UPPER != 0,
-            digits: w_and & DIGIT != 0,
-            has_digit: w_or & DIGIT != 0,
-            letter: k0 & ALPHA != 0 && single,
-            brk: first_tok || g_or & BRK != 0,
-            comma: g_or & COMMA != 0,
-            tight: !first_tok && (hyphen || (gap_len > 0 && g_and & SPACE != 0)),
-            dot_after: b.get(e) == Some(&b'.'),
-        });
+        upper |= w_or;
+        let single = e - s == l0;
+        let tight = !first
+            && (g_and & SPACE != 0 || (s - gap_start == 1 && b.get(gap_start) == Some(&b'-')));
+        seen.letter |= single && k0 & ALPHA != 0;
+        let bits = ((k0 & UPPER) >> 2)
+            | (w_and & DIGIT)
+            | ((w_or & DIGIT) << 1)
+            | (u8::from(single && k0 & ALPHA != 0) << 3)
+            | (g_or & (BRK | COMMA))
+            | (u8::from(tight) << 6)
+            | (u8::from(b.get(e) == Some(&b'.')) << 7);
+        toks.push(Tok { s, e, bits });
         gap_start = e;
+        first = false;
     }
 }
 
@@ -362,7 +434,7 @@ mod tests {
         let toks = tokenize(t);
         let words: Vec<&str> = toks.iter().map(|k| &t[k.s..k.e]).collect();
         assert_eq!(words, ["Kunde", "Jeg", "hedder", "Søren", "ok", "2", "th"]);
-        assert!(toks[1].brk && !toks[2].brk && toks[4].comma && toks[5].brk);
-        assert!(toks[5].dot_after);
+        assert!(toks[1].brk() && !toks[2].brk() && toks[4].comma() && toks[5].brk());
+        assert!(toks[5].dot_after());
     }
 }
