@@ -126,6 +126,55 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
     if cands.is_empty() {
         return Vec::new();
     }
+    let span = |c: &Candidate, start: usize, end: usize| Span {
+        start,
+        end,
+        kind: c.kind,
+        category: c.kind.category(),
+        score: c.score.clamp(0.0, 1.0),
+    };
+    // Resolved candidates are sorted and do not overlap: their offsets only grow, so one walk
+    // counts the characters (and none at all in ASCII text, where bytes are characters).
+    let in_order = cands
+        .windows(2)
+        .all(|w| w[0].start <= w[0].end && w[0].end <= w[1].start)
+        && cands.last().is_some_and(|c| c.start <= c.end);
+    if in_order {
+        if text.is_ascii() {
+            return cands
+                .iter()
+                .map(|c| span(c, c.start.min(text.len()), c.end.min(text.len())))
+                .collect();
+        }
+        let mut chars = 0usize;
+        let mut last_byte = 0usize;
+        let mut to_char = |b: usize| {
+            let b = b.min(text.len());
+            chars += text.get(last_byte..b).map_or(0, |s| s.chars().count());
+            last_byte = last_byte.max(b);
+            chars
+        };
+        return cands
+            .iter()
+            .map(|c| {
+                let start = to_char(c.start);
+                let end = to_char(c.end);
+                span(c, start, end)
+            })
+            .collect();
+    }
+    to_char_offsets_sorting(text, cands)
+}
+
+/// [`to_char_offsets`] for candidates in any order: every offset sorted once.
+fn to_char_offsets_sorting(text: &str, cands: &[Candidate]) -> Vec<Span> {
+    let span = |c: &Candidate, start: usize, end: usize| Span {
+        start,
+        end,
+        kind: c.kind,
+        category: c.kind.category(),
+        score: c.score.clamp(0.0, 1.0),
+    };
     let mut idx: Vec<(usize, usize)> = Vec::with_capacity(cands.len() * 2);
     for (i, c) in cands.iter().enumerate() {
         idx.push((c.start, i * 2));
@@ -148,12 +197,12 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
     cands
         .iter()
         .enumerate()
-        .map(|(i, c)| Span {
-            start: conv.get(i * 2).copied().unwrap_or(0),
-            end: conv.get(i * 2 + 1).copied().unwrap_or(0),
-            kind: c.kind,
-            category: c.kind.category(),
-            score: c.score.clamp(0.0, 1.0),
+        .map(|(i, c)| {
+            span(
+                c,
+                conv.get(i * 2).copied().unwrap_or(0),
+                conv.get(i * 2 + 1).copied().unwrap_or(0),
+            )
         })
         .collect()
 }
@@ -175,5 +224,35 @@ mod tests {
         let c = Candidate::new(5, 9, sotto_core::Kind::CardCvc, 0.9);
         let s = to_char_offsets(t, &[c]);
         assert_eq!((s[0].start, s[0].end), (3, 7));
+    }
+
+    proptest::proptest! {
+        /// The one-walk conversion of sorted candidates agrees with sorting every offset.
+        #[test]
+        fn sorted_walk_agrees_with_sorting(
+            text in "[a-zæøåÄ€😀 0-9]{0,40}",
+            cuts in proptest::collection::vec(0usize..200, 0..8),
+        ) {
+            // sorted char boundaries paired into non-overlapping candidates (some empty)
+            let mut bounds: Vec<usize> = cuts
+                .iter()
+                .map(|&k| {
+                    let mut b = k.min(text.len());
+                    while !text.is_char_boundary(b) {
+                        b -= 1;
+                    }
+                    b
+                })
+                .collect();
+            bounds.sort_unstable();
+            let cands: Vec<Candidate> = bounds
+                .chunks_exact(2)
+                .map(|p| Candidate::new(p[0], p[1], sotto_core::Kind::Email, 0.5))
+                .collect();
+            proptest::prop_assert_eq!(
+                to_char_offsets(&text, &cands),
+                to_char_offsets_sorting(&text, &cands)
+            );
+        }
     }
 }

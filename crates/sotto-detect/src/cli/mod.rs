@@ -6,6 +6,8 @@
 //! `{"error": "…", "line": N}` (plus `"id"` when it could be recovered) and the run goes on.
 //! text: each input line redacted, one output line each. Memory stays flat: one line at a time.
 
+mod fast_line;
+
 use crate::policy::{apply_bytes_into, Policy};
 use crate::Detector;
 use serde::Serialize;
@@ -86,6 +88,52 @@ fn write_json_str(out: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes the span list as serde_json would (`[{"start":N,"end":N,"kind":"…","category":"…",
+/// "score":X}]`, the score as serde_json writes an f32: shortest round-trip form, `null` when not
+/// finite), without going through its serializer for every field.
+fn write_spans(out: &mut Vec<u8>, spans: &[crate::Span]) {
+    let mut num = itoa::Buffer::new();
+    let mut float = ryu::Buffer::new();
+    out.push(b'[');
+    for (k, s) in spans.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"start\":");
+        out.extend_from_slice(num.format(s.start).as_bytes());
+        out.extend_from_slice(b",\"end\":");
+        out.extend_from_slice(num.format(s.end).as_bytes());
+        // kind and category names are plain snake_case ASCII: nothing to escape
+        out.extend_from_slice(b",\"kind\":\"");
+        out.extend_from_slice(s.kind.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"category\":\"");
+        out.extend_from_slice(s.category.as_str().as_bytes());
+        out.extend_from_slice(b"\",\"score\":");
+        if s.score.is_finite() {
+            out.extend_from_slice(float.format_finite(s.score).as_bytes());
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// A line's `lang`: the seven codes as written by most producers without the allocation of
+/// `Lang::from_str` (which trims and lower-cases first), anything else through it.
+fn parse_lang(s: &str) -> Option<Lang> {
+    Some(match s {
+        "da" => Lang::Da,
+        "sv" => Lang::Sv,
+        "nb" => Lang::Nb,
+        "fi" => Lang::Fi,
+        "et" => Lang::Et,
+        "de" => Lang::De,
+        "en" => Lang::En,
+        _ => return s.parse().ok(),
+    })
+}
+
 /// Reads one line into `buf` (bytes, so invalid UTF-8 becomes an error line, not a stop).
 fn read_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> std::io::Result<bool> {
     buf.clear();
@@ -101,7 +149,8 @@ fn read_line<R: BufRead>(input: &mut R, buf: &mut Vec<u8>) -> std::io::Result<bo
 
 /// The fields of one good input line.
 struct Fields<'a> {
-    id: Option<&'a RawValue>,
+    /// As raw JSON, to go back verbatim.
+    id: Option<&'a str>,
     text: Cow<'a, str>,
     lang: Option<Cow<'a, str>>,
 }
@@ -113,19 +162,34 @@ struct LineError {
 }
 
 /// Reads one JSONL input line. UTF-8 is checked once for the whole line (serde_json then reads
-/// a str: no second validation per field).
+/// a str: no second validation per field). The common shape is read in one pass
+/// ([`fast_line`]); anything else goes through serde_json.
 fn read_fields(buf: &[u8]) -> Result<Fields<'_>, LineError> {
-    let recover_id = || {
-        serde_json::from_slice::<IdOnly>(buf)
-            .ok()
-            .and_then(|x| x.id)
-    };
     let Ok(line) = std::str::from_utf8(buf) else {
         return Err(LineError {
             error: Cow::Borrowed("line is not valid UTF-8"),
-            id: recover_id(),
+            id: recover_id(buf),
         });
     };
+    if let Some(f) = fast_line::read(line) {
+        return Ok(Fields {
+            id: f.id,
+            text: Cow::Borrowed(f.text),
+            lang: f.lang.map(Cow::Borrowed),
+        });
+    }
+    read_fields_serde(line)
+}
+
+/// The id of a line that cannot be read otherwise, when serde can still find one.
+fn recover_id(buf: &[u8]) -> Option<serde_json::Value> {
+    serde_json::from_slice::<IdOnly>(buf)
+        .ok()
+        .and_then(|x| x.id)
+}
+
+/// [`read_fields`] through serde_json: every line the fast path declines, with the exact error.
+fn read_fields_serde(line: &str) -> Result<Fields<'_>, LineError> {
     // serde reads a struct from an array too ("[1,2,3]" as id, text, lang): only objects
     if line.trim_start().starts_with('[') {
         return Err(LineError {
@@ -146,7 +210,7 @@ fn read_fields(buf: &[u8]) -> Result<Fields<'_>, LineError> {
     });
     match parsed {
         Ok((l, Some(text), lang)) => Ok(Fields {
-            id: l.id,
+            id: l.id.map(RawValue::get),
             text,
             lang,
         }),
@@ -169,7 +233,7 @@ fn read_fields(buf: &[u8]) -> Result<Fields<'_>, LineError> {
                 err.classify(),
                 err.column()
             )),
-            id: recover_id(),
+            id: recover_id(line.as_bytes()),
         }),
     }
 }
@@ -215,7 +279,7 @@ pub fn run_jsonl<R: BufRead, W: Write>(
             Ok(Fields { id, text, lang }) => {
                 let lang = match lang.as_deref() {
                     Some(s) if s.eq_ignore_ascii_case("auto") => None,
-                    Some(s) => s.parse::<Lang>().ok().or(default_lang),
+                    Some(s) => parse_lang(s).or(default_lang),
                     None => default_lang,
                 };
                 let (cands, _) =
@@ -225,11 +289,11 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                 st.ok += 1;
                 // {"id":…,"redacted":"…","spans":[…]}, the id as it came
                 outbuf.extend_from_slice(b"{\"id\":");
-                outbuf.extend_from_slice(id.map_or("null", |r| r.get()).as_bytes());
+                outbuf.extend_from_slice(id.unwrap_or("null").as_bytes());
                 outbuf.extend_from_slice(b",\"redacted\":");
                 write_json_str(&mut outbuf, &redacted)?;
                 outbuf.extend_from_slice(b",\"spans\":");
-                serde_json::to_writer(&mut outbuf, &spans).map_err(std::io::Error::other)?;
+                write_spans(&mut outbuf, &spans);
                 outbuf.push(b'}');
             }
             Err(e) => {
@@ -288,6 +352,40 @@ pub fn run_text<R: BufRead, W: Write>(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lang_codes_read_as_from_str_reads_them() {
+        for s in [
+            "da", "sv", "nb", "fi", "et", "de", "en", " DA", "no", "en-GB", "zz", "",
+        ] {
+            assert_eq!(parse_lang(s), s.parse::<Lang>().ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn spans_are_written_as_serde_writes_them() {
+        use sotto_core::Kind;
+        let mut spans = Vec::new();
+        for (i, &kind) in Kind::ALL.iter().enumerate() {
+            for score in [0.0f32, 1.0, 0.97, 0.1 + 0.2, 1e-7, f32::NAN, f32::INFINITY] {
+                spans.push(crate::Span {
+                    start: i * 1000,
+                    end: i * 1000 + usize::MAX / 2,
+                    kind,
+                    category: kind.category(),
+                    score,
+                });
+            }
+        }
+        for n in [0, 1, spans.len()] {
+            let mut ours = Vec::new();
+            write_spans(&mut ours, &spans[..n]);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&spans[..n]).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn jsonl_errors_do_not_stop_the_run() {
