@@ -476,12 +476,13 @@ impl Lexical {
                 && flag::FILLER == 1 << 9
                 && flag::NAME_CUE == 1 << 10
                 && flag::SHORT_TERM == 1 << 15
+                && flag::lang_cue_sets(1) == 0x7f << flag::CUE_BITS
         );
         let base = 0xff | flag::ADDR_CUE | flag::TERM_STRONG;
         flags.extend(p.raw.iter().zip(&p.cue).map(|(&f, &c)| {
             let h = f >> li;
             let g = (f & base)
-                | (((c & flag::lang_cue_sets(li)) >> cue_shift) << 16)
+                | (((c >> cue_shift) & 0x7f) << 16)
                 | ((h >> 8) & flag::STOP)
                 | ((h >> 15) & flag::FILLER)
                 | ((h >> 22) & flag::NAME_CUE)
