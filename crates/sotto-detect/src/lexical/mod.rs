@@ -462,29 +462,31 @@ impl Lexical {
         flags.clear();
         let words = Words { folded, toks };
         let li = lang_index(lang);
-        let (ls, lf, lc, lt) = (
-            flag::lang_stop(li),
-            flag::lang_filler(li),
-            flag::lang_cue(li),
-            flag::lang_short_term(li),
-        );
         let mut flag_or = 0u64;
         let cue_shift = li * flag::CUE_BITS;
+        // After one shift by `li` the language's stop, filler, cue and short-term bits lie at
+        // bits 16, 24, 32 and 48 for every language; each moves to its `Doc` bit with a fixed
+        // shift and mask (no per-bit branch or select).
+        const _: () = assert!(
+            flag::lang_stop(0) == 1 << 16
+                && flag::lang_filler(0) == 1 << 24
+                && flag::lang_cue(0) == 1 << 32
+                && flag::lang_short_term(0) == 1 << 48
+                && flag::STOP == 1 << 8
+                && flag::FILLER == 1 << 9
+                && flag::NAME_CUE == 1 << 10
+                && flag::SHORT_TERM == 1 << 15
+                && flag::lang_cue_sets(1) == 0x7f << flag::CUE_BITS
+        );
+        let base = 0xff | flag::ADDR_CUE | flag::TERM_STRONG;
         flags.extend(p.raw.iter().zip(&p.cue).map(|(&f, &c)| {
-            let mut g = f & (0xff | flag::ADDR_CUE | flag::TERM_STRONG);
-            g |= ((c & flag::lang_cue_sets(li)) >> cue_shift) << 16;
-            if f & lt != 0 {
-                g |= flag::SHORT_TERM;
-            }
-            if f & lc != 0 {
-                g |= flag::NAME_CUE;
-            }
-            if f & ls != 0 {
-                g |= flag::STOP;
-            }
-            if f & lf != 0 {
-                g |= flag::FILLER;
-            }
+            let h = f >> li;
+            let g = (f & base)
+                | (((c >> cue_shift) & 0x7f) << 16)
+                | ((h >> 8) & flag::STOP)
+                | ((h >> 15) & flag::FILLER)
+                | ((h >> 22) & flag::NAME_CUE)
+                | ((h >> 33) & flag::SHORT_TERM);
             flag_or |= g;
             g
         }));

@@ -286,7 +286,15 @@ pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
     loop {
         // the gap before the next word: OR and AND of its class bits
         let mut g_or = if first { BRK } else { 0 };
-        let mut g_and = SPACE;
+        // the first word's gap may be empty: it starts without the SPACE bit (never tight)
+        let mut g_and = if first { 0 } else { SPACE };
+        // the common gap, one space before an ASCII letter or digit, without the loop
+        if let (false, Some(&b' '), Some(&c)) = (first, b.get(i), b.get(i + 1)) {
+            let k = BYTE_CLASS[usize::from(c)];
+            if k & ALNUM != 0 {
+                i += 1;
+            }
+        }
         // (class bits of the word's first character, its byte length)
         let (k0, l0) = loop {
             let Some(&c) = b.get(i) else {
@@ -343,8 +351,8 @@ pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
         let e = i;
         upper |= w_or;
         let single = e - s == l0;
-        let tight = !first
-            && (g_and & SPACE != 0 || (s - gap_start == 1 && b.get(gap_start) == Some(&b'-')));
+        let tight =
+            g_and & SPACE != 0 || (!first && s - gap_start == 1 && b.get(gap_start) == Some(&b'-'));
         seen.letter |= single && k0 & ALPHA != 0;
         let bits = ((k0 & UPPER) >> 2)
             | (w_and & DIGIT)
