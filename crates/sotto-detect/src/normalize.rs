@@ -279,6 +279,40 @@ pub static FILLERS: Lazy<FxSet<&'static str>> = Lazy::new(|| {
     .collect()
 });
 
+/// For each first byte, and for each last byte, the byte lengths (bit per length, below 32) of
+/// the [`FILLERS`] that have it: rejects most words before the set is hashed.
+static FILLER_SHAPE: Lazy<([u32; 256], [u32; 256])> = Lazy::new(|| {
+    let (mut first, mut last) = ([0u32; 256], [0u32; 256]);
+    for w in FILLERS.iter() {
+        let b = w.as_bytes();
+        let Some(bit) = 1u32.checked_shl(b.len() as u32) else {
+            continue;
+        };
+        if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
+            if let Some(m) = first.get_mut(usize::from(f)) {
+                *m |= bit;
+            }
+            if let Some(m) = last.get_mut(usize::from(l)) {
+                *m |= bit;
+            }
+        }
+    }
+    (first, last)
+});
+
+/// Whether `w` is one of the [`FILLERS`].
+fn is_filler(w: &str) -> bool {
+    let b = w.as_bytes();
+    let (Some(&f), Some(&l), Some(bit)) = (b.first(), b.last(), 1u32.checked_shl(b.len() as u32))
+    else {
+        return false;
+    };
+    let (first, last) = &*FILLER_SHAPE;
+    first.get(usize::from(f)).is_some_and(|m| m & bit != 0)
+        && last.get(usize::from(l)).is_some_and(|m| m & bit != 0)
+        && FILLERS.contains(w)
+}
+
 /// A digit group inside a run: `digits[ds..de]` came from `text[s..e]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunGroup {
@@ -459,7 +493,7 @@ pub fn number_runs_with(
                     pending_plus = true;
                     plus_at = t.s;
                     continue;
-                } else if !sc.items.is_empty() && !FILLERS.contains(w) {
+                } else if !sc.items.is_empty() && !is_filler(w) {
                     flush(text, sc, plus, plus_at, out);
                     plus = false;
                 }
