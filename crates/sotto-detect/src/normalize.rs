@@ -38,18 +38,24 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     if text.is_ascii() || !has_wide_upper(text) {
         return;
     }
+    // Copy runs without a non-ASCII character whole (their ASCII is lower-cased at the end,
+    // which leaves every other byte alone) and decode only the other characters.
     out.clear();
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|b| b >= 0x80).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(ascii);
+        out.push_str(run);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else { break };
         let mut l = c.to_lowercase();
         match (l.next(), l.next()) {
             (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
             _ => out.push(c),
         }
+        rest = chars.as_str();
     }
+    out.make_ascii_lowercase();
 }
 
 /// Whether `text` holds a non-ASCII uppercase character. Skips ASCII and continuation bytes and
