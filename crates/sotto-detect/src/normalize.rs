@@ -38,18 +38,24 @@ pub fn lower_same_len(text: &str, out: &mut String) {
     if text.is_ascii() || !has_wide_upper(text) {
         return;
     }
+    // Copy runs without a non-ASCII character whole (their ASCII is lower-cased at the end,
+    // which leaves every other byte alone) and decode only the other characters.
     out.clear();
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
+    let mut rest = text;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|b| b >= 0x80).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(ascii);
+        out.push_str(run);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else { break };
         let mut l = c.to_lowercase();
         match (l.next(), l.next()) {
             (Some(x), None) if x.len_utf8() == c.len_utf8() => out.push(x),
             _ => out.push(c),
         }
+        rest = chars.as_str();
     }
+    out.make_ascii_lowercase();
 }
 
 /// Whether `text` holds a non-ASCII uppercase character. Skips ASCII and continuation bytes and
@@ -279,6 +285,40 @@ pub static FILLERS: Lazy<FxSet<&'static str>> = Lazy::new(|| {
     .collect()
 });
 
+/// For each first byte, and for each last byte, the byte lengths (bit per length, below 32) of
+/// the [`FILLERS`] that have it: rejects most words before the set is hashed.
+static FILLER_SHAPE: Lazy<([u32; 256], [u32; 256])> = Lazy::new(|| {
+    let (mut first, mut last) = ([0u32; 256], [0u32; 256]);
+    for w in FILLERS.iter() {
+        let b = w.as_bytes();
+        let Some(bit) = 1u32.checked_shl(b.len() as u32) else {
+            continue;
+        };
+        if let (Some(&f), Some(&l)) = (b.first(), b.last()) {
+            if let Some(m) = first.get_mut(usize::from(f)) {
+                *m |= bit;
+            }
+            if let Some(m) = last.get_mut(usize::from(l)) {
+                *m |= bit;
+            }
+        }
+    }
+    (first, last)
+});
+
+/// Whether `w` is one of the [`FILLERS`].
+fn is_filler(w: &str) -> bool {
+    let b = w.as_bytes();
+    let (Some(&f), Some(&l), Some(bit)) = (b.first(), b.last(), 1u32.checked_shl(b.len() as u32))
+    else {
+        return false;
+    };
+    let (first, last) = &*FILLER_SHAPE;
+    first.get(usize::from(f)).is_some_and(|m| m & bit != 0)
+        && last.get(usize::from(l)).is_some_and(|m| m & bit != 0)
+        && FILLERS.contains(w)
+}
+
 /// A digit group inside a run: `digits[ds..de]` came from `text[s..e]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunGroup {
@@ -459,7 +499,7 @@ pub fn number_runs_with(
                     pending_plus = true;
                     plus_at = t.s;
                     continue;
-                } else if !sc.items.is_empty() && !FILLERS.contains(w) {
+                } else if !sc.items.is_empty() && !is_filler(w) {
                     flush(text, sc, plus, plus_at, out);
                     plus = false;
                 }

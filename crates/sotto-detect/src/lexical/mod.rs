@@ -172,14 +172,24 @@ impl Prepared {
         // word carries the answer in `INSIDE`, and only the unknown words go through the
         // automaton, each on its own (the known words between them are not scanned).
         let mut weak_end: Option<usize> = None;
-        for (t, &f) in self.toks.iter().zip(&self.raw) {
+        // Most words are known and no number word: they only end a weak pair. Test that on the
+        // flags alone and look at the token only for the others.
+        for (i, &f) in self.raw.iter().take(self.toks.len()).enumerate() {
+            if f & (flag::KNOWN | flag::NUM_SHORT | flag::INSIDE | flag::NUM_WEAK) == flag::KNOWN {
+                weak_end = None;
+                continue;
+            }
             if f & (flag::NUM_SHORT | flag::INSIDE) != 0 {
                 return true;
             }
+            let Some(t) = self.toks.get(i) else {
+                break;
+            };
             if f & flag::KNOWN == 0
                 && text
+                    .as_bytes()
                     .get(t.s..t.e)
-                    .is_none_or(|w| crate::numbers::strong_inside_word(w.as_bytes()))
+                    .is_none_or(crate::numbers::strong_inside_word)
             {
                 return true;
             }

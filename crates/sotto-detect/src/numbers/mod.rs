@@ -50,9 +50,11 @@ impl Atom {
 /// "one", "oh", "sex", "fire", "ni", "elf"): weak words count only next to another number.
 pub struct Table {
     words: FxMap<String, (Atom, bool)>,
-    /// 2-byte prefixes and 3-byte suffixes of every table word (cheap reject before splitting a
-    /// glued word).
-    prefixes: FxSet<[u8; 2]>,
+    /// The same words of up to [`INLINE_KEY`] bytes, in an open-addressing table with the key
+    /// stored inline: one multiply to hash, two compares to match (no string hashing).
+    inline: InlineWords,
+    /// 3-byte suffixes of every table word (cheap reject before splitting a glued word; the
+    /// 2-byte prefixes are `pairs`' first pairs).
     suffixes: FxSet<[u8; 3]>,
     /// First and last byte pairs of the table words: rejects most words without hashing.
     pairs: PairSet,
@@ -551,13 +553,6 @@ fn build() -> Table {
             e.1 = true;
         }
     }
-    let prefixes = w
-        .keys()
-        .filter_map(|k| {
-            let b = k.as_bytes();
-            Some([*b.first()?, *b.get(1)?])
-        })
-        .collect();
     let suffixes = w
         .keys()
         .filter_map(|k| {
@@ -567,15 +562,97 @@ fn build() -> Table {
         })
         .collect();
     let pairs = PairSet::of(w.keys().map(|k| k.as_bytes()));
+    let inline = InlineWords::of(&w);
     Table {
         words: w,
-        prefixes,
+        inline,
         suffixes,
         pairs,
     }
 }
 
 pub static TABLE: Lazy<Table> = Lazy::new(build);
+
+/// The longest key [`InlineWords`] stores (longer words are looked up in the map).
+const INLINE_KEY: usize = 16;
+
+/// Table words of up to [`INLINE_KEY`] bytes by open addressing (linear probing, at most half
+/// full), each key zero-padded into two u64 with its length beside it.
+struct InlineWords {
+    slots: Vec<Option<InlineSlot>>,
+    mask: usize,
+}
+
+#[derive(Clone, Copy)]
+struct InlineSlot {
+    key: [u64; 2],
+    len: usize,
+    val: (Atom, bool),
+}
+
+enum InlineAnswer {
+    Found((Atom, bool)),
+    Absent,
+    /// the word is longer than any key stored inline
+    TooLong,
+}
+
+/// `w` (at most [`INLINE_KEY`] bytes) zero-padded into two u64.
+fn inline_key(w: &[u8]) -> Option<[u64; 2]> {
+    let mut buf = [0u8; INLINE_KEY];
+    buf.get_mut(..w.len())?.copy_from_slice(w);
+    let (lo, hi) = buf.split_at(8);
+    Some([
+        u64::from_le_bytes(<[u8; 8]>::try_from(lo).ok()?),
+        u64::from_le_bytes(<[u8; 8]>::try_from(hi).ok()?),
+    ])
+}
+
+fn inline_hash(key: [u64; 2], len: usize) -> usize {
+    let h = (key[0] ^ key[1].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 32) as usize
+}
+
+impl InlineWords {
+    fn of(words: &FxMap<String, (Atom, bool)>) -> Self {
+        let size = (words.len() * 2).next_power_of_two().max(16);
+        let mut t = Self {
+            slots: vec![None; size],
+            mask: size - 1,
+        };
+        for (w, &val) in words {
+            let b = w.as_bytes();
+            let Some(key) = inline_key(b) else { continue };
+            let mut i = inline_hash(key, b.len()) & t.mask;
+            while let Some(Some(_)) = t.slots.get(i) {
+                i = (i + 1) & t.mask;
+            }
+            if let Some(slot) = t.slots.get_mut(i) {
+                *slot = Some(InlineSlot {
+                    key,
+                    len: b.len(),
+                    val,
+                });
+            }
+        }
+        t
+    }
+
+    fn get(&self, w: &[u8]) -> InlineAnswer {
+        let Some(key) = inline_key(w) else {
+            return InlineAnswer::TooLong;
+        };
+        let mut i = inline_hash(key, w.len()) & self.mask;
+        // at most half full: an empty slot ends every probe
+        while let Some(Some(s)) = self.slots.get(i) {
+            if s.key == key && s.len == w.len() {
+                return InlineAnswer::Found(s.val);
+            }
+            i = (i + 1) & self.mask;
+        }
+        InlineAnswer::Absent
+    }
+}
 
 /// The words [`maybe_number`] looks for: strong long ones anywhere (they may sit inside a glued
 /// word), short strong and weak ones as whole words.
@@ -773,6 +850,15 @@ impl Table {
         self.pairs.maybe(w.as_bytes())
     }
 
+    /// The atom and weakness of table word `w`.
+    fn get(&self, w: &str) -> Option<(Atom, bool)> {
+        match self.inline.get(w.as_bytes()) {
+            InlineAnswer::Found(x) => Some(x),
+            InlineAnswer::Absent => None,
+            InlineAnswer::TooLong => self.words.get(w).copied(),
+        }
+    }
+
     pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {
         atoms.clear();
         let b = w.as_bytes();
@@ -780,7 +866,7 @@ impl Table {
             return false;
         }
         if self.pairs.len_ok(b) {
-            if let Some(&(a, weak)) = self.words.get(w) {
+            if let Some((a, weak)) = self.get(w) {
                 atoms.push(a);
                 return weak;
             }
@@ -789,8 +875,9 @@ impl Table {
             return false;
         }
         let n = b.len();
-        let (p, q) = ([b[0], b[1]], [b[n - 3], b[n - 2], b[n - 1]]);
-        if !self.prefixes.contains(&p) || !self.suffixes.contains(&q) {
+        // the first two bytes passed `pairs.maybe` above (the same set of 2-byte prefixes)
+        let q = [b[n - 3], b[n - 2], b[n - 1]];
+        if !self.suffixes.contains(&q) {
             return false;
         }
         self.split(w, atoms, 0);
@@ -816,7 +903,7 @@ impl Table {
             if head.len() < 2 || !self.pairs.len_ok(head.as_bytes()) {
                 continue;
             }
-            if let Some(&(a, _)) = self.words.get(head) {
+            if let Some((a, _)) = self.get(head) {
                 let n = atoms.len();
                 atoms.push(a);
                 if self.split(w.get(e..).unwrap_or(""), atoms, depth + 1) {
