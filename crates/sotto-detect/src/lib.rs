@@ -126,13 +126,6 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
     if cands.is_empty() {
         return Vec::new();
     }
-    let span = |c: &Candidate, start: usize, end: usize| Span {
-        start,
-        end,
-        kind: c.kind,
-        category: c.kind.category(),
-        score: c.score.clamp(0.0, 1.0),
-    };
     // Resolved candidates are sorted and do not overlap: their offsets only grow, so one walk
     // counts the characters (and none at all in ASCII text, where bytes are characters).
     let in_order = cands
@@ -143,7 +136,7 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
         if text.is_ascii() {
             return cands
                 .iter()
-                .map(|c| span(c, c.start.min(text.len()), c.end.min(text.len())))
+                .map(|c| span_at(c, c.start.min(text.len()), c.end.min(text.len())))
                 .collect();
         }
         let mut chars = 0usize;
@@ -159,22 +152,26 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
             .map(|c| {
                 let start = to_char(c.start);
                 let end = to_char(c.end);
-                span(c, start, end)
+                span_at(c, start, end)
             })
             .collect();
     }
     to_char_offsets_sorting(text, cands)
 }
 
-/// [`to_char_offsets`] for candidates in any order: every offset sorted once.
-fn to_char_offsets_sorting(text: &str, cands: &[Candidate]) -> Vec<Span> {
-    let span = |c: &Candidate, start: usize, end: usize| Span {
+/// The public span of a candidate at code-point offsets.
+fn span_at(c: &Candidate, start: usize, end: usize) -> Span {
+    Span {
         start,
         end,
         kind: c.kind,
         category: c.kind.category(),
         score: c.score.clamp(0.0, 1.0),
-    };
+    }
+}
+
+/// [`to_char_offsets`] for candidates in any order: every offset sorted once.
+fn to_char_offsets_sorting(text: &str, cands: &[Candidate]) -> Vec<Span> {
     let mut idx: Vec<(usize, usize)> = Vec::with_capacity(cands.len() * 2);
     for (i, c) in cands.iter().enumerate() {
         idx.push((c.start, i * 2));
@@ -198,7 +195,7 @@ fn to_char_offsets_sorting(text: &str, cands: &[Candidate]) -> Vec<Span> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            span(
+            span_at(
                 c,
                 conv.get(i * 2).copied().unwrap_or(0),
                 conv.get(i * 2 + 1).copied().unwrap_or(0),
