@@ -74,7 +74,7 @@ fn idx(l: Lang) -> usize {
 pub fn detect(text: &str) -> Option<Lang> {
     let folded = fold(text);
     let toks = crate::lexical::tokenize(text);
-    detect_prepared(text, &folded, &toks, None)
+    detect_prepared(text, &folded, &toks, None::<fn(usize) -> u8>)
 }
 
 /// The marker words and their languages as a bit set (bit i: `Lang::ALL[i]`), for callers that
@@ -166,11 +166,11 @@ impl Scores {
 
 /// [`detect`] over a text already folded and cut into words (the detector's shared pass).
 /// `masks`: the [`word_masks`] bits of every token when the caller has looked them up.
-pub(crate) fn detect_prepared(
+pub(crate) fn detect_prepared<M: Fn(usize) -> u8>(
     text: &str,
     folded: &str,
     toks: &[crate::lexical::Tok],
-    masks: Option<&dyn Fn(usize) -> u8>,
+    masks: Option<M>,
 ) -> Option<Lang> {
     let mut score = Scores([0f32; 8]);
     // Letters (all of them two bytes long, after a 0xC3 or 0xC5 lead byte): plain ASCII eight
@@ -204,7 +204,7 @@ pub(crate) fn detect_prepared(
         if w.len() < 2 || (w.len() <= 4 && w.chars().nth(1).is_none()) {
             continue;
         }
-        let mask = match masks {
+        let mask = match &masks {
             Some(m) => m(ti),
             None => WORDS
                 .get(w)

@@ -21,6 +21,7 @@ pub mod rec;
 pub mod resolve;
 pub mod span;
 pub mod stream;
+mod wordtable;
 
 pub use cli::{run_jsonl, run_text, RunStats};
 pub use policy::{apply, Action, Applied, Policy};
@@ -74,7 +75,7 @@ impl Detector {
         // every language's word-list recognisers.
         self.lexical.with_prepared(text, |p| {
             let lang = lang.or_else(|| {
-                langid::detect_prepared(text, &p.folded, &p.toks, Some(&|i| p.langid_mask(i)))
+                langid::detect_prepared(text, &p.folded, &p.toks, Some(|i| p.langid_mask(i)))
             });
             let one: [Lang; 1];
             let langs: &[Lang] = match lang {

@@ -224,7 +224,7 @@ pub struct Lexical {
     cities: PhraseSet,
     streets: address::Streets,
     special: special::Special,
-    word_flags: data::WordTable,
+    word_flags: crate::wordtable::WordTable<(u64, u64)>,
 }
 
 impl Default for Lexical {
@@ -372,25 +372,26 @@ impl Lexical {
             }
         }
         // Which name cue sets may start at each word: the cue loop asks only those.
-        let word_flags = data::WordTable::build(word_flags.into_iter().map(|(w, f)| {
-            let mut c = 0u64;
-            for (li, lc) in cues.iter().enumerate() {
-                let base = li * flag::CUE_BITS;
-                let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
-                for (k, set) in sets.into_iter().enumerate() {
-                    if set.may_start(&w) {
-                        c |= 1 << (base + k);
+        let word_flags =
+            crate::wordtable::WordTable::build(word_flags.into_iter().map(|(w, f)| {
+                let mut c = 0u64;
+                for (li, lc) in cues.iter().enumerate() {
+                    let base = li * flag::CUE_BITS;
+                    let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
+                    for (k, set) in sets.into_iter().enumerate() {
+                        if set.may_start(&w) {
+                            c |= 1 << (base + k);
+                        }
+                        if set.has(&w) {
+                            c |= 1 << (base + 3 + k);
+                        }
                     }
-                    if set.has(&w) {
-                        c |= 1 << (base + 3 + k);
+                    if sets.iter().any(|set| set.is_second_word(&w)) {
+                        c |= 1 << (base + 6);
                     }
                 }
-                if sets.iter().any(|set| set.is_second_word(&w)) {
-                    c |= 1 << (base + 6);
-                }
-            }
-            (w, (f, c))
-        }));
+                (w, (f, c))
+            }));
         Lexical {
             cues,
             first,

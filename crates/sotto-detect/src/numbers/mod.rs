@@ -8,6 +8,7 @@
 //! sequence of atoms into digit groups the way people read numbers out: digit by digit, in pairs,
 //! in years ("nineteen forty-five", "to tusind og femogtyve").
 
+use crate::wordtable::WordTable;
 use once_cell::sync::Lazy;
 
 /// HashMap with FxHash: fast, non-cryptographic — fine for the compiled-in word tables (keys
@@ -50,9 +51,9 @@ impl Atom {
 /// "one", "oh", "sex", "fire", "ni", "elf"): weak words count only next to another number.
 pub struct Table {
     words: FxMap<String, (Atom, bool)>,
-    /// The same words of up to [`INLINE_KEY`] bytes, in an open-addressing table with the key
-    /// stored inline: one multiply to hash, two compares to match (no string hashing).
-    inline: InlineWords,
+    /// The same words in a table with keys of up to 16 bytes stored inline: one multiply to
+    /// hash, two compares to match (no string hashing). `None` is the table's empty value.
+    inline: WordTable<Option<(Atom, bool)>>,
     /// 3-byte suffixes of every table word (cheap reject before splitting a glued word; the
     /// 2-byte prefixes are `pairs`' first pairs).
     suffixes: FxSet<[u8; 3]>,
@@ -562,7 +563,7 @@ fn build() -> Table {
         })
         .collect();
     let pairs = PairSet::of(w.keys().map(|k| k.as_bytes()));
-    let inline = InlineWords::of(&w);
+    let inline = WordTable::build(w.iter().map(|(k, &v)| (k.clone(), Some(v))));
     Table {
         words: w,
         inline,
@@ -572,87 +573,6 @@ fn build() -> Table {
 }
 
 pub static TABLE: Lazy<Table> = Lazy::new(build);
-
-/// The longest key [`InlineWords`] stores (longer words are looked up in the map).
-const INLINE_KEY: usize = 16;
-
-/// Table words of up to [`INLINE_KEY`] bytes by open addressing (linear probing, at most half
-/// full), each key zero-padded into two u64 with its length beside it.
-struct InlineWords {
-    slots: Vec<Option<InlineSlot>>,
-    mask: usize,
-}
-
-#[derive(Clone, Copy)]
-struct InlineSlot {
-    key: [u64; 2],
-    len: usize,
-    val: (Atom, bool),
-}
-
-enum InlineAnswer {
-    Found((Atom, bool)),
-    Absent,
-    /// the word is longer than any key stored inline
-    TooLong,
-}
-
-/// `w` (at most [`INLINE_KEY`] bytes) zero-padded into two u64.
-fn inline_key(w: &[u8]) -> Option<[u64; 2]> {
-    let mut buf = [0u8; INLINE_KEY];
-    buf.get_mut(..w.len())?.copy_from_slice(w);
-    let (lo, hi) = buf.split_at(8);
-    Some([
-        u64::from_le_bytes(<[u8; 8]>::try_from(lo).ok()?),
-        u64::from_le_bytes(<[u8; 8]>::try_from(hi).ok()?),
-    ])
-}
-
-fn inline_hash(key: [u64; 2], len: usize) -> usize {
-    let h = (key[0] ^ key[1].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h >> 32) as usize
-}
-
-impl InlineWords {
-    fn of(words: &FxMap<String, (Atom, bool)>) -> Self {
-        let size = (words.len() * 2).next_power_of_two().max(16);
-        let mut t = Self {
-            slots: vec![None; size],
-            mask: size - 1,
-        };
-        for (w, &val) in words {
-            let b = w.as_bytes();
-            let Some(key) = inline_key(b) else { continue };
-            let mut i = inline_hash(key, b.len()) & t.mask;
-            while let Some(Some(_)) = t.slots.get(i) {
-                i = (i + 1) & t.mask;
-            }
-            if let Some(slot) = t.slots.get_mut(i) {
-                *slot = Some(InlineSlot {
-                    key,
-                    len: b.len(),
-                    val,
-                });
-            }
-        }
-        t
-    }
-
-    fn get(&self, w: &[u8]) -> InlineAnswer {
-        let Some(key) = inline_key(w) else {
-            return InlineAnswer::TooLong;
-        };
-        let mut i = inline_hash(key, w.len()) & self.mask;
-        // at most half full: an empty slot ends every probe
-        while let Some(Some(s)) = self.slots.get(i) {
-            if s.key == key && s.len == w.len() {
-                return InlineAnswer::Found(s.val);
-            }
-            i = (i + 1) & self.mask;
-        }
-        InlineAnswer::Absent
-    }
-}
 
 /// The words [`maybe_number`] looks for: strong long ones anywhere (they may sit inside a glued
 /// word), short strong and weak ones as whole words.
@@ -852,11 +772,7 @@ impl Table {
 
     /// The atom and weakness of table word `w`.
     fn get(&self, w: &str) -> Option<(Atom, bool)> {
-        match self.inline.get(w.as_bytes()) {
-            InlineAnswer::Found(x) => Some(x),
-            InlineAnswer::Absent => None,
-            InlineAnswer::TooLong => self.words.get(w).copied(),
-        }
+        self.inline.get(w).flatten()
     }
 
     pub fn lookup(&self, w: &str, atoms: &mut Vec<Atom>) -> bool {

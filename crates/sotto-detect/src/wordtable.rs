@@ -1,0 +1,135 @@
+//! A table keyed by words, for the lookups done once per word of every text: the shared word
+//! flags (`lexical`) and the number words (`numbers`).
+
+type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
+
+/// Up to 16 bytes of a word as two little-endian words, zero padded (a word of the text is
+/// alphanumeric: it has no zero byte, so padding cannot make two words equal).
+#[inline]
+fn pack16(w: &[u8]) -> (u64, u64) {
+    #[inline]
+    fn part(b: &[u8]) -> u64 {
+        match b.get(..8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
+            Some(c) => u64::from_le_bytes(c),
+            None => {
+                let mut c = [0u8; 8];
+                for (d, s) in c.iter_mut().zip(b) {
+                    *d = *s;
+                }
+                u64::from_le_bytes(c)
+            }
+        }
+    }
+    (part(w), w.get(8..).map_or(0, part))
+}
+
+/// Eight bytes of `b` at `at` with only the first `n` (1..=8) kept, or `None` near the end.
+#[inline]
+fn load_masked(b: &[u8], at: usize, n: usize) -> Option<u64> {
+    let c: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(c) & (u64::MAX >> (64 - 8 * n.clamp(1, 8))))
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot<V> {
+    lo: u64,
+    hi: u64,
+    /// Key length in bytes; 0: empty.
+    len: u64,
+    val: V,
+}
+
+/// A word-keyed table: open addressing over keys of up to 16 bytes stored inline (two words),
+/// so a lookup is one multiply-hash and a compare of two words instead of hashing the string
+/// byte by byte and a `memcmp`; longer keys (few) in a hash map.
+#[derive(Debug, Default)]
+pub(crate) struct WordTable<V> {
+    slots: Vec<Slot<V>>,
+    shift: u32,
+    long: FxMap<String, V>,
+}
+
+impl<V: Copy + Default> WordTable<V> {
+    #[inline]
+    fn home(&self, lo: u64, hi: u64, len: u64) -> usize {
+        let h = (lo ^ hi.rotate_left(23) ^ len).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // `shift` keeps the top bits: an index below `slots.len()` (a power of two)
+        usize::try_from(h >> self.shift).unwrap_or(0)
+    }
+
+    pub fn build(entries: impl IntoIterator<Item = (String, V)>) -> Self {
+        let entries: Vec<(String, V)> = entries.into_iter().collect();
+        let short = entries.iter().filter(|(k, _)| k.len() <= 16).count();
+        // at most a quarter full: misses (most words of a text) end at an empty slot soon
+        let size = (short * 4).next_power_of_two().max(16);
+        let mut t = WordTable {
+            slots: vec![Slot::default(); size],
+            shift: 64 - size.trailing_zeros(),
+            long: FxMap::default(),
+        };
+        let mask = size - 1;
+        for (k, v) in entries {
+            if k.len() > 16 || k.is_empty() {
+                t.long.insert(k, v);
+                continue;
+            }
+            let (lo, hi) = pack16(k.as_bytes());
+            let len = k.len() as u64;
+            let mut i = t.home(lo, hi, len);
+            while let Some(s) = t.slots.get_mut(i) {
+                if s.len == 0 || (s.lo == lo && s.hi == hi && s.len == len) {
+                    *s = Slot {
+                        lo,
+                        hi,
+                        len,
+                        val: v,
+                    };
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        t
+    }
+
+    /// The value of the word `w`.
+    #[inline]
+    pub fn get(&self, w: &str) -> Option<V> {
+        self.get_at(w, 0, w.len())
+    }
+
+    /// The value of the word `text[s..e]`.
+    #[inline]
+    pub fn get_at(&self, text: &str, s: usize, e: usize) -> Option<V> {
+        let b = text.as_bytes();
+        let n = e.checked_sub(s)?;
+        if n == 0 || n > 16 {
+            return text.get(s..e).and_then(|w| self.long.get(w)).copied();
+        }
+        // the common case reads whole words of the text, masked
+        let (lo, hi) = if n <= 8 {
+            match load_masked(b, s, n) {
+                Some(lo) => (lo, 0),
+                None => pack16(b.get(s..e)?),
+            }
+        } else {
+            match (load_masked(b, s, 8), load_masked(b, s + 8, n - 8)) {
+                (Some(lo), Some(hi)) => (lo, hi),
+                _ => pack16(b.get(s..e)?),
+            }
+        };
+        let len = n as u64;
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = self.home(lo, hi, len);
+        loop {
+            let slot = self.slots.get(i)?;
+            if slot.len == 0 {
+                return None;
+            }
+            if slot.lo == lo && slot.hi == hi && slot.len == len {
+                return Some(slot.val);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
