@@ -147,6 +147,8 @@ struct Fields<'a> {
     id: Option<&'a str>,
     text: Cow<'a, str>,
     lang: Option<Cow<'a, str>>,
+    /// Read by [`fast_line`]: `text` has no character JSON must escape.
+    plain: bool,
 }
 
 /// Why a line gets an error line, and its id when one could be recovered.
@@ -170,6 +172,7 @@ fn read_fields(buf: &[u8]) -> Result<Fields<'_>, LineError> {
             id: f.id,
             text: Cow::Borrowed(f.text),
             lang: f.lang.map(Cow::Borrowed),
+            plain: true,
         });
     }
     read_fields_serde(line)
@@ -207,6 +210,7 @@ fn read_fields_serde(line: &str) -> Result<Fields<'_>, LineError> {
             id: l.id.map(RawValue::get),
             text,
             lang,
+            plain: false,
         }),
         Ok((l, None, _)) => Err(LineError {
             error: Cow::Borrowed(if l.text.is_some_and(|r| r.get() != "null") {
@@ -234,6 +238,8 @@ fn read_fields_serde(line: &str) -> Result<Fields<'_>, LineError> {
 
 /// Detects in `text` and applies `policy` into `redacted` (byte offsets, reused buffers): the
 /// core of both line loops. Returns the resolved candidates and whether the segment is dropped.
+/// Without candidates nothing is applied: the redacted text is `text` itself, and `redacted`
+/// is left as it was (the callers write `text`).
 fn redact_into(
     det: &Detector,
     text: &str,
@@ -243,6 +249,9 @@ fn redact_into(
     redacted: &mut String,
 ) -> (Vec<crate::Candidate>, bool) {
     let cands = det.detect_bytes(text, lang);
+    if cands.is_empty() {
+        return (cands, false);
+    }
     byte_spans.clear();
     byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
     let dropped = apply_bytes_into(text, byte_spans, policy, None, redacted);
@@ -270,7 +279,12 @@ pub fn run_jsonl<R: BufRead, W: Write>(
         }
         outbuf.clear();
         match read_fields(&buf) {
-            Ok(Fields { id, text, lang }) => {
+            Ok(Fields {
+                id,
+                text,
+                lang,
+                plain,
+            }) => {
                 let lang = match lang.as_deref() {
                     Some(s) if s.eq_ignore_ascii_case("auto") => None,
                     Some(s) => parse_lang(s).or(default_lang),
@@ -285,7 +299,16 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                 outbuf.extend_from_slice(b"{\"id\":");
                 outbuf.extend_from_slice(id.unwrap_or("null").as_bytes());
                 outbuf.extend_from_slice(b",\"redacted\":");
-                write_json_str(&mut outbuf, &redacted)?;
+                if cands.is_empty() && plain {
+                    // unchanged, and read without escapes: nothing to escape either
+                    outbuf.push(b'"');
+                    outbuf.extend_from_slice(text.as_bytes());
+                    outbuf.push(b'"');
+                } else if cands.is_empty() {
+                    write_json_str(&mut outbuf, &text)?;
+                } else {
+                    write_json_str(&mut outbuf, &redacted)?;
+                }
                 outbuf.extend_from_slice(b",\"spans\":");
                 write_spans(&mut outbuf, &spans);
                 outbuf.push(b'}');
@@ -333,7 +356,9 @@ pub fn run_text<R: BufRead, W: Write>(
         );
         st.spans += cands.len() as u64;
         st.ok += 1;
-        if !dropped {
+        if cands.is_empty() {
+            out.write_all(text.as_bytes())?;
+        } else if !dropped {
             out.write_all(redacted.as_bytes())?;
         }
         out.write_all(b"\n")?;
