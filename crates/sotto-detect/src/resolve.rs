@@ -28,6 +28,11 @@ fn has_alnum(text: &str, s: usize, e: usize) -> bool {
 /// Sorted, non-overlapping candidates.
 pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
     c.retain(|x| x.start < x.end && x.end <= text.len());
+    if c.len() <= 1 {
+        // nothing to merge or to share out (most lines): only the trim, in place
+        trim(text, &mut c);
+        return c;
+    }
     // an IBAN that passed mod-97 with its country letters is stronger evidence than a Luhn
     // pass (1 in 97 vs 1 in 10) for the digits inside it
     let ibans: Vec<(usize, usize)> = c
@@ -77,8 +82,13 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
         taken.push(x);
     }
     taken.sort_by_key(|a| a.start);
-    // trim whitespace at the edges
-    for t in &mut taken {
+    trim(text, &mut taken);
+    taken
+}
+
+/// Trims white space at the edges of each candidate and drops those left empty.
+fn trim(text: &str, taken: &mut Vec<Candidate>) {
+    for t in taken.iter_mut() {
         while t.start < t.end
             && text
                 .as_bytes()
@@ -97,7 +107,6 @@ pub fn resolve(text: &str, mut c: Vec<Candidate>) -> Vec<Candidate> {
         }
     }
     taken.retain(|t| t.start < t.end);
-    taken
 }
 
 #[cfg(test)]
