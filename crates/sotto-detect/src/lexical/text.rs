@@ -23,12 +23,12 @@ pub struct Tok {
     bits: u8,
 }
 
-// The bits of `Tok::bits`; `DIGITS`, `BRK` and `COMMA` are the byte-class bits of the same name,
-// so the tokenizer moves them without shifting.
+// The bits of `Tok::bits`; `DIGITS`, `BRK` and `COMMA` are the byte-class bits of the same name
+// and `LETTER` is `ALPHA`, so the tokenizer moves them without shifting.
 const T_CAP: u8 = 1;
 const T_DIGITS: u8 = DIGIT;
 const T_HAS_DIGIT: u8 = 4;
-const T_LETTER: u8 = 8;
+const T_LETTER: u8 = ALPHA;
 const T_BRK: u8 = BRK;
 const T_COMMA: u8 = COMMA;
 const T_TIGHT: u8 = 64;
@@ -232,8 +232,9 @@ pub(crate) fn scan(
     folded.make_ascii_lowercase();
     toks.clear();
     let mut seen = Seen::default();
-    // the OR of every word's class bits (capitals and digits)
+    // the OR of every word's class bits (capitals), and of every word's `Tok` bits
     let mut upper = 0u8;
+    let mut all_bits = 0u8;
     let b = text.as_bytes();
     let mut i = 0usize;
     let mut gap_start = 0usize;
@@ -245,40 +246,47 @@ pub(crate) fn scan(
         // the first word's gap may be empty: it starts without the SPACE bit (never tight)
         let mut g_and = if first { 0 } else { SPACE };
         // the common gap, one space before an ASCII letter or digit, without the loop
-        if let (false, Some(&b' '), Some(&c)) = (first, b.get(i), b.get(i + 1)) {
-            let k = BYTE_CLASS[usize::from(c)];
-            if k & ALNUM != 0 {
-                i += 1;
+        let one_space = match b.get(i..i + 2) {
+            Some(&[b' ', c]) if !first => {
+                Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0)
             }
-        }
+            _ => None,
+        };
         // (class bits of the word's first character, its byte length)
-        let (k0, l0) = loop {
-            let Some(&c) = b.get(i) else {
-                seen.upper = upper & UPPER != 0;
-                seen.digit = upper & DIGIT != 0;
-                return seen;
-            };
-            let k = BYTE_CLASS[usize::from(c)];
-            if k & ALNUM != 0 {
-                break (k, 1);
-            }
-            if k & WIDE == 0 {
-                if c == b'-' {
-                    folded.replace_range(i..i + 1, " ");
-                }
-                g_or |= k;
-                g_and &= k;
+        let (k0, l0) = match one_space {
+            Some(k) => {
                 i += 1;
-                continue;
+                (k, 1)
             }
-            let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
-            if kw & ALNUM != 0 {
-                // `WIDE` marks a word that is not all ASCII digits
-                break (kw | WIDE, len);
-            }
-            g_and = 0;
-            seen.wide_gap = true;
-            i += len;
+            None => loop {
+                let Some(&c) = b.get(i) else {
+                    seen.upper = upper & UPPER != 0;
+                    seen.digit = all_bits & T_HAS_DIGIT != 0;
+                    seen.letter = all_bits & T_LETTER != 0;
+                    return seen;
+                };
+                let k = BYTE_CLASS[usize::from(c)];
+                if k & ALNUM != 0 {
+                    break (k, 1);
+                }
+                if k & WIDE == 0 {
+                    if c == b'-' {
+                        folded.replace_range(i..i + 1, " ");
+                    }
+                    g_or |= k;
+                    g_and &= k;
+                    i += 1;
+                    continue;
+                }
+                let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
+                if kw & ALNUM != 0 {
+                    // `WIDE` marks a word that is not all ASCII digits
+                    break (kw | WIDE, len);
+                }
+                g_and = 0;
+                seen.wide_gap = true;
+                i += len;
+            },
         };
         let s = i;
         i += l0;
@@ -312,7 +320,6 @@ pub(crate) fn scan(
         let single = e - s == l0;
         let tight =
             g_and & SPACE != 0 || (!first && s - gap_start == 1 && b.get(gap_start) == Some(&b'-'));
-        seen.letter |= single && k0 & ALPHA != 0;
         let digits = if w_or & (DIGIT | ALPHA | WIDE) == DIGIT {
             T_DIGITS
         } else {
@@ -321,10 +328,11 @@ pub(crate) fn scan(
         let bits = ((k0 & UPPER) >> 2)
             | digits
             | ((w_or & DIGIT) << 1)
-            | (u8::from(single && k0 & ALPHA != 0) << 3)
+            | if single { k0 & ALPHA } else { 0 }
             | (g_or & (BRK | COMMA))
             | (u8::from(tight) << 6)
             | (u8::from(b.get(e) == Some(&b'.')) << 7);
+        all_bits |= bits;
         toks.push(Tok { s, e, bits });
         word(folded, s, e);
         gap_start = e;
