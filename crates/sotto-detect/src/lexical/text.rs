@@ -238,18 +238,14 @@ pub(crate) fn scan(
     let b = text.as_bytes();
     let mut i = 0usize;
     let mut gap_start = 0usize;
-    // the first word has a break before it and is never tight
-    let mut first = true;
+    // The gap before the next word: OR and AND of its class bits. The first word has a break
+    // before it and is never tight: its gap (perhaps empty) starts with BRK and without SPACE.
+    let mut g_or = BRK;
+    let mut g_and = 0u8;
     loop {
-        // the gap before the next word: OR and AND of its class bits
-        let mut g_or = if first { BRK } else { 0 };
-        // the first word's gap may be empty: it starts without the SPACE bit (never tight)
-        let mut g_and = if first { 0 } else { SPACE };
         // the common gap, one space before an ASCII letter or digit, without the loop
         let one_space = match b.get(i..i + 2) {
-            Some(&[b' ', c]) if !first => {
-                Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0)
-            }
+            Some(&[b' ', c]) => Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0),
             _ => None,
         };
         // (class bits of the word's first character, its byte length)
@@ -318,8 +314,8 @@ pub(crate) fn scan(
         let e = i;
         upper |= w_or;
         let single = e - s == l0;
-        let tight =
-            g_and & SPACE != 0 || (!first && s - gap_start == 1 && b.get(gap_start) == Some(&b'-'));
+        let tight = g_and & SPACE != 0
+            || (s - gap_start == 1 && b.get(gap_start) == Some(&b'-') && !toks.is_empty());
         let digits = if w_or & (DIGIT | ALPHA | WIDE) == DIGIT {
             T_DIGITS
         } else {
@@ -336,7 +332,8 @@ pub(crate) fn scan(
         toks.push(Tok { s, e, bits });
         word(folded, s, e);
         gap_start = e;
-        first = false;
+        g_or = 0;
+        g_and = SPACE;
     }
 }
 
