@@ -24,8 +24,8 @@ fn pack16(w: &[u8]) -> (u64, u64) {
 }
 
 /// The `n` (1..=8) bytes of `b` at `at`, zero padded, with one 8-byte load: from `at` when eight
-/// bytes remain, else the eight ending at `at + n` shifted down (a word at the end of the text),
-/// `None` only when `b` is shorter than eight bytes.
+/// bytes remain, else the eight ending at `at + n` shifted down (a word at the end of the text);
+/// `None` when `b` is shorter than eight bytes or `at + n` lies past its end.
 #[inline]
 fn load_part(b: &[u8], at: usize, n: usize) -> Option<u64> {
     let shift = 8 * (8 - n.clamp(1, 8)) as u32;
@@ -137,5 +137,43 @@ impl<V: Copy + Default> WordTable<V> {
             }
             i = (i + 1) & mask;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WordTable;
+
+    #[test]
+    fn words_anywhere_in_a_text() {
+        let keys = [
+            "a",
+            "ab",
+            "seven77",
+            "eight888",
+            "ninechars",
+            "sixteen_bytes_16",
+            "x".repeat(17).as_str(),
+        ]
+        .map(str::to_owned);
+        let t = WordTable::build(keys.iter().cloned().zip(1u32..));
+        for (k, v) in keys.iter().zip(1u32..) {
+            // alone (shorter than eight bytes: no whole-word load), at the start, at the end
+            assert_eq!(t.get(k), Some(v), "{k}");
+            let text = format!("{k} and more text");
+            assert_eq!(t.get_at(&text, 0, k.len()), Some(v), "{k}");
+            let text = format!("some text {k}");
+            assert_eq!(
+                t.get_at(&text, text.len() - k.len(), text.len()),
+                Some(v),
+                "{k}"
+            );
+        }
+        let text = "some text seven778";
+        assert_eq!(t.get_at(text, 10, 17), Some(3));
+        assert_eq!(t.get_at(text, 10, 18), None);
+        assert_eq!(t.get_at(text, 11, 17), None);
+        assert_eq!(t.get("b"), None);
+        assert_eq!(t.get_at(text, 5, 3), None);
     }
 }

@@ -182,10 +182,7 @@ fn wide_fold(text: &str, i: usize, out: &mut String, caps: &mut bool) -> (u8, us
     (k, n)
 }
 
-/// [`tokenize`] into a reused vector: one pass over the bytes, ASCII without decoding. The
-/// class bits of a gap and of a word are OR-ed and AND-ed as they go (no per-flag branches):
-/// a word is all digits when every character had `DIGIT`, a gap is only blanks when every byte
-/// had `SPACE`.
+/// [`tokenize`] into a reused vector (the tokenizer of [`scan`], fold dropped).
 pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
     scan(text, &mut String::new(), toks, |_, _, _| {});
 }
@@ -220,7 +217,8 @@ pub(crate) fn mixed_case_after(text: &str, seen: Seen) -> bool {
 /// every byte anyway, so the fold only has to fix what the bulk ASCII lower-casing misses
 /// (hyphens, seen between words, and non-ASCII characters, each classified once), and the word
 /// is looked up while its bytes are in cache. ASCII without decoding; the class bits of a gap
-/// and of a word are OR-ed and AND-ed as they go (no per-flag branches).
+/// are OR-ed and AND-ed as they go, those of a word OR-ed (no per-flag branches): a gap is only
+/// blanks when every byte had `SPACE`.
 pub(crate) fn scan(
     text: &str,
     folded: &mut String,
