@@ -23,11 +23,18 @@ fn pack16(w: &[u8]) -> (u64, u64) {
     (part(w), w.get(8..).map_or(0, part))
 }
 
-/// Eight bytes of `b` at `at` with only the first `n` (1..=8) kept, or `None` near the end.
+/// The `n` (1..=8) bytes of `b` at `at`, zero padded, with one 8-byte load: from `at` when eight
+/// bytes remain, else the eight ending at `at + n` shifted down (a word at the end of the text);
+/// `None` when `b` is shorter than eight bytes or `at + n` lies past its end.
 #[inline]
-fn load_masked(b: &[u8], at: usize, n: usize) -> Option<u64> {
-    let c: [u8; 8] = b.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(c) & (u64::MAX >> (64 - 8 * n.clamp(1, 8))))
+fn load_part(b: &[u8], at: usize, n: usize) -> Option<u64> {
+    let shift = 8 * (8 - n.clamp(1, 8)) as u32;
+    if let Some(c) = b.get(at..at.wrapping_add(8)) {
+        return Some(u64::from_le_bytes(c.try_into().ok()?) & (u64::MAX >> shift));
+    }
+    let end = at.checked_add(n)?;
+    let c: [u8; 8] = b.get(end.checked_sub(8)?..end)?.try_into().ok()?;
+    Some(u64::from_le_bytes(c) >> shift)
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -102,21 +109,20 @@ impl<V: Copy + Default> WordTable<V> {
     #[inline]
     pub fn get_at(&self, text: &str, s: usize, e: usize) -> Option<V> {
         let b = text.as_bytes();
-        let n = e.checked_sub(s)?;
-        if n == 0 || n > 16 {
+        let n = e.wrapping_sub(s);
+        // 1..=16 bytes (an empty or reversed range wraps to a large `n`)
+        if n.wrapping_sub(1) >= 16 {
             return text.get(s..e).and_then(|w| self.long.get(w)).copied();
         }
         // the common case reads whole words of the text, masked
-        let (lo, hi) = if n <= 8 {
-            match load_masked(b, s, n) {
-                Some(lo) => (lo, 0),
-                None => pack16(b.get(s..e)?),
-            }
+        let hi = if n > 8 {
+            load_part(b, s + 8, n - 8)
         } else {
-            match (load_masked(b, s, 8), load_masked(b, s + 8, n - 8)) {
-                (Some(lo), Some(hi)) => (lo, hi),
-                _ => pack16(b.get(s..e)?),
-            }
+            Some(0)
+        };
+        let (lo, hi) = match (load_part(b, s, n.min(8)), hi) {
+            (Some(lo), Some(hi)) => (lo, hi),
+            _ => pack16(b.get(s..e)?),
         };
         let len = n as u64;
         let mask = self.slots.len().wrapping_sub(1);
@@ -131,5 +137,43 @@ impl<V: Copy + Default> WordTable<V> {
             }
             i = (i + 1) & mask;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WordTable;
+
+    #[test]
+    fn words_anywhere_in_a_text() {
+        let keys = [
+            "a",
+            "ab",
+            "seven77",
+            "eight888",
+            "ninechars",
+            "sixteen_bytes_16",
+            "x".repeat(17).as_str(),
+        ]
+        .map(str::to_owned);
+        let t = WordTable::build(keys.iter().cloned().zip(1u32..));
+        for (k, v) in keys.iter().zip(1u32..) {
+            // alone (shorter than eight bytes: no whole-word load), at the start, at the end
+            assert_eq!(t.get(k), Some(v), "{k}");
+            let text = format!("{k} and more text");
+            assert_eq!(t.get_at(&text, 0, k.len()), Some(v), "{k}");
+            let text = format!("some text {k}");
+            assert_eq!(
+                t.get_at(&text, text.len() - k.len(), text.len()),
+                Some(v),
+                "{k}"
+            );
+        }
+        let text = "some text seven778";
+        assert_eq!(t.get_at(text, 10, 17), Some(3));
+        assert_eq!(t.get_at(text, 10, 18), None);
+        assert_eq!(t.get_at(text, 11, 17), None);
+        assert_eq!(t.get("b"), None);
+        assert_eq!(t.get_at(text, 5, 3), None);
     }
 }

@@ -436,16 +436,15 @@ impl Lexical {
 
     /// Folds, tokenizes and looks up every word of `text` once.
     fn prepare(&self, text: &str, p: &mut Prepared) {
-        p.caps = text::fold_caps_into(text, &mut p.folded);
-        let seen = text::tokenize_scan(text, &mut p.toks);
         p.raw.clear();
         p.cue.clear();
-        let folded = p.folded.as_str();
-        for t in &p.toks {
-            let (f, c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
-            p.raw.push(f);
-            p.cue.push(c);
-        }
+        let (raw, cue) = (&mut p.raw, &mut p.cue);
+        let seen = text::scan(text, &mut p.folded, &mut p.toks, |folded, s, e| {
+            let (f, c) = self.word_flags.get_at(folded, s, e).unwrap_or((0, 0));
+            raw.push(f);
+            cue.push(c);
+        });
+        p.caps = seen.caps;
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;
         p.digits = seen.digit;

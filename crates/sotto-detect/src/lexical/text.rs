@@ -9,89 +9,9 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-/// [`fold`] into a reused buffer.
+/// [`fold`] into a reused buffer (the fold of [`scan`], words dropped).
 pub fn fold_into(text: &str, out: &mut String) {
-    fold_caps_into(text, out);
-}
-
-/// Eight bytes at `i`, or `None` near the end.
-#[inline]
-fn word_at(b: &[u8], i: usize) -> Option<u64> {
-    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
-}
-
-const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// [`fold_into`] that also tells whether `text` has a non-ASCII capital (whose fold the
-/// ASCII-only automata cannot see).
-pub(crate) fn fold_caps_into(text: &str, out: &mut String) -> bool {
-    out.clear();
-    out.push_str(text);
-    out.make_ascii_lowercase();
-    let b = text.as_bytes();
-    if b.is_ascii() {
-        // the common case: only hyphens to replace, found with one memchr
-        if b.contains(&b'-') {
-            let spaced = std::mem::take(out).replace('-', " ");
-            *out = spaced;
-        }
-        return false;
-    }
-    // Hyphens (rare) and non-ASCII capitals (rarer) are replaced in place, same byte length.
-    // Eight plain ASCII bytes (no high bit, no hyphen) are skipped at once.
-    let mut caps = false;
-    let mut i = 0usize;
-    let mut tmp = [0u8; 4];
-    while i < b.len() {
-        if let Some(x) = word_at(b, i) {
-            let h = x ^ (LOW_BITS * u64::from(b'-'));
-            let hyphen = h.wrapping_sub(LOW_BITS) & !h & HIGH_BITS != 0;
-            if x & HIGH_BITS == 0 && !hyphen {
-                i += 8;
-                continue;
-            }
-        }
-        let c = b.get(i).copied().unwrap_or(0);
-        if c < 0x80 {
-            if c == b'-' {
-                out.replace_range(i..i + 1, " ");
-            }
-            i += 1;
-            continue;
-        }
-        if c == 0xC3 {
-            // U+00C0..=U+00FF without a table: capitals U+00C0..=U+00DE except × (U+00D7),
-            // each lower-cased 0x20 higher in the same two bytes
-            if let Some(&t) = b.get(i + 1) {
-                if (0x80..=0x9E).contains(&t) && t != 0x97 {
-                    caps = true;
-                    if let Some(l) = char::from_u32(0xC0 + u32::from(t - 0x80) + 0x20) {
-                        out.replace_range(i..i + 2, l.encode_utf8(&mut tmp));
-                    }
-                }
-                i += 2;
-                continue;
-            }
-        }
-        let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
-            i += 1;
-            continue;
-        };
-        let n = ch.len_utf8();
-        if ch.is_uppercase() {
-            caps = true;
-            let mut lower = ch.to_lowercase();
-            if let (Some(l), None) = (lower.next(), lower.next()) {
-                if l.len_utf8() == n {
-                    out.replace_range(i..i + n, l.encode_utf8(&mut tmp));
-                }
-            }
-        }
-        i += n;
-    }
-    caps
+    scan(text, out, &mut Vec::new(), |_, _, _| {});
 }
 
 /// A word: a maximal run of alphanumeric characters, with its class bits packed in one byte
@@ -103,12 +23,12 @@ pub struct Tok {
     bits: u8,
 }
 
-// The bits of `Tok::bits`; `DIGITS`, `BRK` and `COMMA` are the byte-class bits of the same name,
-// so the tokenizer moves them without shifting.
+// The bits of `Tok::bits`; `DIGITS`, `BRK` and `COMMA` are the byte-class bits of the same name
+// and `LETTER` is `ALPHA`, so the tokenizer moves them without shifting.
 const T_CAP: u8 = 1;
 const T_DIGITS: u8 = DIGIT;
 const T_HAS_DIGIT: u8 = 4;
-const T_LETTER: u8 = 8;
+const T_LETTER: u8 = ALPHA;
 const T_BRK: u8 = BRK;
 const T_COMMA: u8 = COMMA;
 const T_TIGHT: u8 = 64;
@@ -172,7 +92,8 @@ const BRK: u8 = 16;
 const COMMA: u8 = 32;
 const SPACE: u8 = 64;
 
-/// A byte that starts (or continues) a non-ASCII character: classified by [`wide_class`].
+/// A byte that starts (or continues) a non-ASCII character: classified by [`wide_fold`]; in a
+/// word's class bits, a word that is not all ASCII.
 const WIDE: u8 = 128;
 
 /// Character classes of every byte: the ASCII ones directly, the rest marked [`WIDE`].
@@ -210,46 +131,63 @@ static BYTE_CLASS: [u8; 256] = {
 };
 
 /// Class bits and byte length of the non-ASCII character at `i`: Latin-1 letters (æ, ø, å, ä,
-/// ö, ü, õ, ß…, lead byte 0xC3) without a Unicode table lookup, the rest decoded.
-#[inline]
-fn wide_class(text: &str, i: usize) -> (u8, usize) {
+/// ö, ü, õ, ß…, lead byte 0xC3) without a Unicode table lookup, the rest decoded. The character
+/// is folded into `out` on the way (as [`fold`] does), and a capital sets `caps`.
+fn wide_fold(text: &str, i: usize, out: &mut String, caps: &mut bool) -> (u8, usize) {
     let b = text.as_bytes();
     if b.get(i) == Some(&0xC3) {
         if let Some(&t) = b.get(i + 1) {
             if (0x80..0xC0).contains(&t) {
-                // U+00C0..=U+00FF: letters except × (U+00D7) and ÷ (U+00F7); capitals up to U+00DE
+                // U+00C0..=U+00FF: letters except × (U+00D7) and ÷ (U+00F7); capitals up to U+00DE,
+                // each lower-cased 0x20 higher in the same two bytes
                 let cp = 0xC0u32 + u32::from(t - 0x80);
                 if cp == 0xD7 || cp == 0xF7 {
                     return (0, 2);
                 }
-                let upper = if cp <= 0xDE { UPPER } else { 0 };
-                return (ALNUM | ALPHA | upper, 2);
+                if cp > 0xDE {
+                    return (ALNUM | ALPHA, 2);
+                }
+                *caps = true;
+                if let Some(l) = char::from_u32(cp + 0x20) {
+                    out.replace_range(i..i + 2, l.encode_utf8(&mut [0u8; 4]));
+                }
+                return (ALNUM | ALPHA | UPPER, 2);
             }
         }
     }
-    let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
+    let Some(ch) = text.get(i..).and_then(|r| r.chars().next()) else {
+        return (0, 1);
+    };
+    let n = ch.len_utf8();
+    let upper = ch.is_uppercase();
+    if upper {
+        *caps = true;
+        let mut lower = ch.to_lowercase();
+        if let (Some(l), None) = (lower.next(), lower.next()) {
+            if l.len_utf8() == n {
+                out.replace_range(i..i + n, l.encode_utf8(&mut [0u8; 4]));
+            }
+        }
+    }
     let mut k = 0u8;
     if ch.is_alphanumeric() {
         k |= ALNUM;
         if ch.is_alphabetic() {
             k |= ALPHA;
         }
-        if ch.is_uppercase() {
+        if upper {
             k |= UPPER;
         }
     }
-    (k, ch.len_utf8().max(1))
+    (k, n)
 }
 
-/// [`tokenize`] into a reused vector: one pass over the bytes, ASCII without decoding. The
-/// class bits of a gap and of a word are OR-ed and AND-ed as they go (no per-flag branches):
-/// a word is all digits when every character had `DIGIT`, a gap is only blanks when every byte
-/// had `SPACE`.
+/// [`tokenize`] into a reused vector (the tokenizer of [`scan`], fold dropped).
 pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
-    tokenize_scan(text, toks);
+    scan(text, &mut String::new(), toks, |_, _, _| {});
 }
 
-/// What [`tokenize_scan`] saw besides the words, for [`mixed_case_after`].
+/// What [`scan`] saw besides the words, for [`mixed_case_after`] and the callers.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Seen {
     /// Some word has an upper-case character.
@@ -260,6 +198,8 @@ pub(crate) struct Seen {
     pub letter: bool,
     /// Some word has a digit ([`Tok::has_digit`]).
     pub digit: bool,
+    /// A non-ASCII capital somewhere (whose fold the ASCII-only automata cannot see).
+    pub caps: bool,
 }
 
 /// [`mixed_case`] helped by what the tokenizer saw: every ASCII letter, and every other
@@ -272,57 +212,81 @@ pub(crate) fn mixed_case_after(text: &str, seen: Seen) -> bool {
     mixed_case(text)
 }
 
-/// [`tokenize_into`] that also reports what [`mixed_case_after`] needs.
-pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
+/// [`fold`]s `text` into `folded`, tokenizes it into `toks` and calls `word(folded, s, e)` for
+/// every word as soon as it is folded, in one pass over the bytes: the tokenizer classifies
+/// every byte anyway, so the fold only has to fix what the bulk ASCII lower-casing misses
+/// (hyphens, seen between words, and non-ASCII characters, each classified once), and the word
+/// is looked up while its bytes are in cache. ASCII without decoding; the class bits of a gap
+/// are OR-ed and AND-ed as they go, those of a word OR-ed (no per-flag branches): a gap is only
+/// blanks when every byte had `SPACE`.
+pub(crate) fn scan(
+    text: &str,
+    folded: &mut String,
+    toks: &mut Vec<Tok>,
+    mut word: impl FnMut(&str, usize, usize),
+) -> Seen {
+    folded.clear();
+    folded.push_str(text);
+    folded.make_ascii_lowercase();
     toks.clear();
     let mut seen = Seen::default();
-    // the OR of every word's class bits (capitals and digits)
+    // the OR of every word's class bits (capitals), and of every word's `Tok` bits
     let mut upper = 0u8;
+    let mut all_bits = 0u8;
     let b = text.as_bytes();
     let mut i = 0usize;
     let mut gap_start = 0usize;
-    // the first word has a break before it and is never tight
-    let mut first = true;
+    // The gap before the next word: OR and AND of its class bits. The first word has a break
+    // before it and is never tight: its gap (perhaps empty) starts with BRK and without SPACE.
+    let mut g_or = BRK;
+    let mut g_and = 0u8;
     loop {
-        // the gap before the next word: OR and AND of its class bits
-        let mut g_or = if first { BRK } else { 0 };
-        // the first word's gap may be empty: it starts without the SPACE bit (never tight)
-        let mut g_and = if first { 0 } else { SPACE };
         // the common gap, one space before an ASCII letter or digit, without the loop
-        if let (false, Some(&b' '), Some(&c)) = (first, b.get(i), b.get(i + 1)) {
-            let k = BYTE_CLASS[usize::from(c)];
-            if k & ALNUM != 0 {
-                i += 1;
-            }
-        }
+        let one_space = match b.get(i..i + 2) {
+            Some(&[b' ', c]) => Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0),
+            _ => None,
+        };
         // (class bits of the word's first character, its byte length)
-        let (k0, l0) = loop {
-            let Some(&c) = b.get(i) else {
-                seen.upper = upper & UPPER != 0;
-                seen.digit = upper & DIGIT != 0;
-                return seen;
-            };
-            let k = BYTE_CLASS[usize::from(c)];
-            if k & ALNUM != 0 {
-                break (k, 1);
-            }
-            if k & WIDE == 0 {
-                g_or |= k;
-                g_and &= k;
+        let (k0, l0) = match one_space {
+            Some(k) => {
                 i += 1;
-                continue;
+                (k, 1)
             }
-            let (kw, len) = wide_class(text, i);
-            if kw & ALNUM != 0 {
-                break (kw, len);
-            }
-            g_and = 0;
-            seen.wide_gap = true;
-            i += len;
+            None => loop {
+                let Some(&c) = b.get(i) else {
+                    seen.upper = upper & UPPER != 0;
+                    seen.digit = all_bits & T_HAS_DIGIT != 0;
+                    seen.letter = all_bits & T_LETTER != 0;
+                    return seen;
+                };
+                let k = BYTE_CLASS[usize::from(c)];
+                if k & ALNUM != 0 {
+                    break (k, 1);
+                }
+                if k & WIDE == 0 {
+                    if c == b'-' {
+                        folded.replace_range(i..i + 1, " ");
+                    }
+                    g_or |= k;
+                    g_and &= k;
+                    i += 1;
+                    continue;
+                }
+                let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
+                if kw & ALNUM != 0 {
+                    // `WIDE` marks a word that is not all ASCII digits
+                    break (kw | WIDE, len);
+                }
+                g_and = 0;
+                seen.wide_gap = true;
+                i += len;
+            },
         };
         let s = i;
         i += l0;
-        let (mut w_or, mut w_and) = (k0, k0);
+        // A word is all ASCII digits when it has a digit and no letter or non-ASCII character
+        // (an ASCII alphanumeric byte is a digit or a letter): only the OR is needed.
+        let mut w_or = k0;
         // the rest of the word: ASCII in a tight loop, non-ASCII characters one by one
         loop {
             while let Some(&c) = b.get(i) {
@@ -331,18 +295,15 @@ pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
                     break;
                 }
                 w_or |= k;
-                w_and &= k;
                 i += 1;
             }
             match b.get(i) {
                 Some(&c) if c >= 0x80 => {
-                    let (kw, len) = wide_class(text, i);
+                    let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
                     if kw & ALNUM == 0 {
                         break;
                     }
-                    // a non-ASCII character is never an ASCII digit: `kw` has no DIGIT bit
-                    w_or |= kw;
-                    w_and &= kw;
+                    w_or |= kw | WIDE;
                     i += len;
                 }
                 _ => break,
@@ -351,19 +312,26 @@ pub(crate) fn tokenize_scan(text: &str, toks: &mut Vec<Tok>) -> Seen {
         let e = i;
         upper |= w_or;
         let single = e - s == l0;
-        let tight =
-            g_and & SPACE != 0 || (!first && s - gap_start == 1 && b.get(gap_start) == Some(&b'-'));
-        seen.letter |= single && k0 & ALPHA != 0;
+        let tight = g_and & SPACE != 0
+            || (s - gap_start == 1 && b.get(gap_start) == Some(&b'-') && !toks.is_empty());
+        let digits = if w_or & (DIGIT | ALPHA | WIDE) == DIGIT {
+            T_DIGITS
+        } else {
+            0
+        };
         let bits = ((k0 & UPPER) >> 2)
-            | (w_and & DIGIT)
+            | digits
             | ((w_or & DIGIT) << 1)
-            | (u8::from(single && k0 & ALPHA != 0) << 3)
+            | if single { k0 & ALPHA } else { 0 }
             | (g_or & (BRK | COMMA))
             | (u8::from(tight) << 6)
             | (u8::from(b.get(e) == Some(&b'.')) << 7);
+        all_bits |= bits;
         toks.push(Tok { s, e, bits });
+        word(folded, s, e);
         gap_start = e;
-        first = false;
+        g_or = 0;
+        g_and = SPACE;
     }
 }
 
@@ -431,7 +399,7 @@ mod tests {
             "ééééééééé-ééééé",
             "ǅemal Ǆ ǆ",
         ] {
-            let caps = fold_caps_into(t, &mut out);
+            let caps = scan(t, &mut out, &mut Vec::new(), |_, _, _| {}).caps;
             assert_eq!((out.clone(), caps), fold_ref(t), "{t}");
         }
     }
