@@ -161,7 +161,8 @@ struct LineError {
 /// a str: no second validation per field). The common shape is read in one pass
 /// ([`fast_line`]); anything else goes through serde_json.
 fn read_fields(buf: &[u8]) -> Result<Fields<'_>, LineError> {
-    let Ok(line) = std::str::from_utf8(buf) else {
+    // (simdutf8: the same check as `std::str::from_utf8`, many bytes at a time)
+    let Ok(line) = simdutf8::basic::from_utf8(buf) else {
         return Err(LineError {
             error: Cow::Borrowed("line is not valid UTF-8"),
             id: recover_id(buf),
@@ -345,7 +346,10 @@ pub fn run_text<R: BufRead, W: Write>(
     while read_line(&mut input, &mut buf)? {
         st.lines += 1;
         st.bytes += buf.len() as u64;
-        let text = String::from_utf8_lossy(&buf);
+        let text = match simdutf8::basic::from_utf8(&buf) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         let (cands, dropped) = redact_into(
             det,
             &text,
