@@ -155,6 +155,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// Whether the text has a non-ASCII capital (what the fold saw).
+    pub(crate) fn caps(&self) -> bool {
+        self.caps
+    }
+
     /// The `langid::word_masks` bits of token `i`.
     pub(crate) fn langid_mask(&self, i: usize) -> u8 {
         self.raw.get(i).map_or(0, |f| ((f >> 40) & 0x7f) as u8)
