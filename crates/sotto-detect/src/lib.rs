@@ -85,7 +85,7 @@ impl Detector {
                 }
                 None => &Lang::ALL,
             };
-            let shared = rec::Shared::new(&p.folded, p.caps(), &p.toks);
+            let shared = rec::Shared::new(p);
             self.rec
                 .find_hinted(text, langs, || p.maybe_number(text), Some(shared), &mut out);
             for &l in langs {

@@ -403,14 +403,17 @@ pub struct RunScratch {
 
 /// Builds the number runs of a tokenised line.
 pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>) {
-    number_runs_with(text, lower, toks, out, &mut RunScratch::default());
+    number_runs_with(text, lower, toks, None, out, &mut RunScratch::default());
 }
 
 /// [`number_runs`] with buffers kept by the caller (the runs in `out` are recycled too).
-pub fn number_runs_with(
+/// `known`: the text prepared by the lexical recognisers, when its folded words are the words of
+/// `lower` (its word flags then tell most words that are no number word).
+pub(crate) fn number_runs_with(
     text: &str,
     lower: &str,
     toks: &[Tok],
+    known: Option<&crate::lexical::Prepared>,
     out: &mut Vec<NumRun>,
     sc: &mut RunScratch,
 ) {
@@ -422,7 +425,11 @@ pub fn number_runs_with(
     let mut plus_at = 0usize;
     // one lazy-static check for the line, not one per word
     let table: &crate::numbers::Table = &TABLE;
+    // the index of the next word among the words (all tokens but punctuation)
+    let mut wi = 0usize;
     for (ti, t) in toks.iter().enumerate() {
+        let word_index = wi;
+        wi += usize::from(t.class != TokClass::Punct);
         let brk = t.nl_before;
         if brk && !sc.items.is_empty() {
             flush(text, sc, plus, plus_at, out);
@@ -447,8 +454,9 @@ pub fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                // most words fail the byte-pair test: skip the call for them
-                let weak = if table.could_be(w) {
+                // most words are known to be none, or fail the byte-pair test: no call for them
+                let none = known.is_some_and(|p| p.no_number_atoms(word_index));
+                let weak = if !none && table.could_be(w) {
                     table.lookup(w, &mut sc.atoms)
                 } else {
                     sc.atoms.clear();
@@ -709,6 +717,24 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(got, tokenize_ref(&text));
         }
+    }
+
+    #[test]
+    fn words_known_without_atoms_have_none() {
+        let lex = crate::lexical::Lexical::new();
+        let text = "jeg har fem og tyve en to tre seksoghalvfems kortet nummer hansen one twenty";
+        lex.with_prepared(text, |p| {
+            let mut atoms = Vec::new();
+            let mut none = 0;
+            for (i, t) in p.toks.iter().enumerate() {
+                TABLE.lookup(&p.folded[t.s..t.e], &mut atoms);
+                if p.no_number_atoms(i) {
+                    assert!(atoms.is_empty(), "{}", &text[t.s..t.e]);
+                    none += 1;
+                }
+            }
+            assert!(none > 0);
+        });
     }
 
     pub fn runs(text: &str) -> Vec<(String, String)> {

@@ -46,22 +46,21 @@ struct Scratch {
 /// lower-case and tokenize it again.
 #[derive(Clone, Copy)]
 pub(crate) struct Shared<'a> {
-    /// The text's words ([`crate::lexical::tokenize`]).
-    words: &'a [crate::lexical::Tok],
-    /// The lexical fold of the text, where it can stand for [`lower_same_len`]'s copy when the
-    /// text has no hyphen (`None`: it cannot).
-    folded: Option<&'a str>,
+    /// The text folded, tokenized and looked up.
+    prepared: &'a crate::lexical::Prepared,
+    /// The lexical fold can stand for [`lower_same_len`]'s copy when the text has no hyphen.
+    /// The fold differs from that copy only where the text has a hyphen (a space in the fold)
+    /// or a non-ASCII capital (the two lower-case some rare characters differently): without
+    /// either, both are the text with its ASCII lower-cased; with hyphens only, their words are
+    /// still the same strings.
+    fold_is_lower: bool,
 }
 
 impl<'a> Shared<'a> {
-    /// From the lexical fold of a text and its words. The fold differs from [`lower_same_len`]
-    /// only where the text has a hyphen (a space in the fold) or a non-ASCII capital (`caps`;
-    /// the two lower-case some rare characters differently): without either, both are the text
-    /// with its ASCII lower-cased.
-    pub(crate) fn new(folded: &'a str, caps: bool, words: &'a [crate::lexical::Tok]) -> Self {
+    pub(crate) fn new(prepared: &'a crate::lexical::Prepared) -> Self {
         Shared {
-            words,
-            folded: (!caps).then_some(folded),
+            prepared,
+            fold_is_lower: !prepared.caps(),
         }
     }
 }
@@ -145,24 +144,26 @@ impl Recognisers {
             cues,
             dates,
         } = sc;
-        let (words, folded) = match shared {
-            Some(Shared { words, folded }) => (words, folded),
+        let words = match shared {
+            Some(s) => s.prepared.toks.as_slice(),
             None => {
                 crate::lexical::tokenize_into(text, words);
-                (words.as_slice(), None)
+                words.as_slice()
             }
         };
+        // the prepared text when its folded words are the words of the lower-case copy
+        let known = shared.filter(|s| s.fold_is_lower).map(|s| s.prepared);
         let hyphen = tokens_from_words(text, words, toks);
-        // the fold is the lower-case copy where the text has no hyphen (see `Shared::new`)
-        let lower = match folded {
-            Some(f) if !hyphen => f,
+        // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
+        let lower = match known {
+            Some(p) if !hyphen => p.folded.as_str(),
             _ => {
                 lower_same_len(text, lower_buf);
                 lower_buf.as_str()
             }
         };
         let toks = toks.as_slice();
-        number_runs_with(text, lower, toks, runs, run_scratch);
+        number_runs_with(text, lower, toks, known, runs, run_scratch);
         let runs = runs.as_slice();
         // Asked only where the answer matters (it scans the whole line), and at most once.
         let mut spoken_memo: Option<bool> = None;
