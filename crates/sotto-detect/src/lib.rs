@@ -85,8 +85,9 @@ impl Detector {
                 }
                 None => &Lang::ALL,
             };
+            let shared = rec::Shared::new(p);
             self.rec
-                .find_hinted(text, langs, || p.maybe_number(text), &mut out);
+                .find_hinted(text, langs, || p.maybe_number(text), Some(shared), &mut out);
             for &l in langs {
                 self.lexical.find_prepared(text, p, l, &mut out);
             }

@@ -94,95 +94,83 @@ fn has_wide_upper(text: &str) -> bool {
     false
 }
 
-/// Byte classes for [`tokenize`]: ASCII digit, ASCII letter, ASCII whitespace, line break, and
-/// a non-ASCII byte (decoded as a char where it matters).
-const C_DIGIT: u8 = 1;
-const C_ALPHA: u8 = 2;
-const C_SPACE: u8 = 4;
-const C_NL: u8 = 8;
-const C_WIDE: u8 = 16;
-
-static BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0usize;
-    while i < 256 {
-        let c = i as u8;
-        t[i] = if c.is_ascii_digit() {
-            C_DIGIT
-        } else if c.is_ascii_alphabetic() {
-            C_ALPHA
-        } else if c == b'\n' || c == b'\r' {
-            C_SPACE | C_NL
-        } else if matches!(c, b' ' | b'\t' | 0x0b | 0x0c) {
-            C_SPACE
-        } else if c >= 0x80 {
-            C_WIDE
-        } else {
-            0
-        };
-        i += 1;
-    }
-    t
-};
-
-fn class_of(c: u8) -> u8 {
-    BYTE_CLASS.get(usize::from(c)).copied().unwrap_or(0)
+/// Cuts into tokens: the words of [`crate::lexical::tokenize`] and one token per punctuation
+/// character between them (see [`tokens_from_words`]).
+pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
+    tokens_from_words(text, &crate::lexical::tokenize(text), out);
 }
 
-/// Cuts into tokens: one pass over the bytes, ASCII classified by one table lookup, other
-/// chars decoded.
-pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
+/// The tokens of `text` from its words (maximal runs of alphanumeric characters, as the lexical
+/// tokenizer cuts them): the words' bytes are not read again, only the gaps between them, for
+/// punctuation, white space and line breaks. Returns whether a hyphen lies in a gap, that is
+/// anywhere in `text` (the lexical fold turns hyphens into spaces).
+pub(crate) fn tokens_from_words(
+    text: &str,
+    words: &[crate::lexical::Tok],
+    out: &mut Vec<Tok>,
+) -> bool {
     out.clear();
+    out.reserve(words.len() + 1);
     let b = text.as_bytes();
-    let mut nl = false;
-    let mut sp = false;
-    let mut i = 0usize;
-    while let Some(&c) = b.get(i) {
-        let k = class_of(c);
-        let (alnum, ws, len) = if k & C_WIDE == 0 {
-            (k & (C_DIGIT | C_ALPHA) != 0, k & C_SPACE != 0, 1)
+    let mut hyphen = false;
+    let mut gap = 0usize;
+    for w in words {
+        // most gaps are one space: no call for them
+        let (nl, sp) = if w.s == gap + 1 && b.get(gap) == Some(&b' ') {
+            (false, true)
+        } else {
+            gap_tokens(text, gap, w.s, out, &mut hyphen)
+        };
+        let class = if !w.has_digit() {
+            TokClass::Word
+        } else if w.digits() {
+            TokClass::Digits
+        } else {
+            TokClass::Alnum
+        };
+        out.push(Tok {
+            s: w.s,
+            e: w.e,
+            class,
+            nl_before: nl,
+            space_before: sp,
+        });
+        gap = w.e;
+    }
+    if gap < text.len() {
+        gap_tokens(text, gap, text.len(), out, &mut hyphen);
+    }
+    hyphen
+}
+
+/// Pushes a [`TokClass::Punct`] token for every character of `text[from..to]` (which holds no
+/// alphanumeric character) that is not white space, and sets `hyphen` when one is '-'. Returns
+/// whether a line break, and whether white space, lies between the last of them (or `from`) and
+/// `to`.
+#[inline(never)]
+fn gap_tokens(
+    text: &str,
+    from: usize,
+    to: usize,
+    out: &mut Vec<Tok>,
+    hyphen: &mut bool,
+) -> (bool, bool) {
+    let b = text.as_bytes();
+    let (mut nl, mut sp) = (false, false);
+    let mut i = from;
+    while i < to {
+        let Some(&c) = b.get(i) else { break };
+        let (ws, len) = if c < 0x80 {
+            nl |= c == b'\n' || c == b'\r';
+            (matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c), 1)
         } else {
             let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
-            (ch.is_alphanumeric(), ch.is_whitespace(), ch.len_utf8())
+            (ch.is_whitespace(), ch.len_utf8())
         };
-        if alnum {
-            // a word: letters and digits; `seen` collects the classes of its ASCII bytes
-            let s = i;
-            let mut seen = 0u8;
-            while let Some(&c) = b.get(i) {
-                let k = class_of(c);
-                if k & (C_DIGIT | C_ALPHA) != 0 {
-                    seen |= k;
-                    i += 1;
-                } else if k & C_WIDE == 0 {
-                    break;
-                } else if c == 0xC3
-                    && b.get(i + 1)
-                        .is_some_and(|&t| (0x80..0xC0).contains(&t) && t != 0x97 && t != 0xB7)
-                {
-                    // a Latin-1 letter (U+00C0..=U+00FF but × and ÷): no table lookup
-                    seen |= C_ALPHA;
-                    i += 2;
-                } else {
-                    let ch = text.get(i..).and_then(|r| r.chars().next()).unwrap_or(' ');
-                    if !ch.is_alphanumeric() {
-                        break;
-                    }
-                    seen |= C_ALPHA;
-                    i += ch.len_utf8();
-                }
-            }
-            out.push(mk(s, i, seen & C_ALPHA != 0, seen & C_DIGIT != 0, nl, sp));
-            nl = false;
-            sp = false;
-            continue;
-        }
         if ws {
             sp = true;
-            if c == b'\n' || c == b'\r' {
-                nl = true;
-            }
         } else {
+            *hyphen |= c == b'-';
             out.push(Tok {
                 s: i,
                 e: i + len,
@@ -195,21 +183,7 @@ pub fn tokenize(text: &str, out: &mut Vec<Tok>) {
         }
         i += len;
     }
-}
-
-fn mk(s: usize, e: usize, a: bool, d: bool, nl: bool, sp: bool) -> Tok {
-    let class = match (a, d) {
-        (true, true) => TokClass::Alnum,
-        (false, true) => TokClass::Digits,
-        _ => TokClass::Word,
-    };
-    Tok {
-        s,
-        e,
-        class,
-        nl_before: nl,
-        space_before: sp,
-    }
+    (nl, sp)
 }
 
 /// Filler words that may sit inside a spoken number without breaking it.
@@ -429,14 +403,17 @@ pub struct RunScratch {
 
 /// Builds the number runs of a tokenised line.
 pub fn number_runs(text: &str, lower: &str, toks: &[Tok], out: &mut Vec<NumRun>) {
-    number_runs_with(text, lower, toks, out, &mut RunScratch::default());
+    number_runs_with(text, lower, toks, None, out, &mut RunScratch::default());
 }
 
 /// [`number_runs`] with buffers kept by the caller (the runs in `out` are recycled too).
-pub fn number_runs_with(
+/// `known`: the text prepared by the lexical recognisers, when its folded words are the words of
+/// `lower` (its word flags then tell most words that are no number word).
+pub(crate) fn number_runs_with(
     text: &str,
     lower: &str,
     toks: &[Tok],
+    known: Option<&crate::lexical::Prepared>,
     out: &mut Vec<NumRun>,
     sc: &mut RunScratch,
 ) {
@@ -448,7 +425,11 @@ pub fn number_runs_with(
     let mut plus_at = 0usize;
     // one lazy-static check for the line, not one per word
     let table: &crate::numbers::Table = &TABLE;
+    // the index of the next word among the words (all tokens but punctuation)
+    let mut wi = 0usize;
     for (ti, t) in toks.iter().enumerate() {
+        let word_index = wi;
+        wi += usize::from(t.class != TokClass::Punct);
         let brk = t.nl_before;
         if brk && !sc.items.is_empty() {
             flush(text, sc, plus, plus_at, out);
@@ -473,8 +454,9 @@ pub fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                // most words fail the byte-pair test: skip the call for them
-                let weak = if table.could_be(w) {
+                // most words are known to be none, or fail the byte-pair test: no call for them
+                let none = known.is_some_and(|p| p.no_number_atoms(word_index));
+                let weak = if !none && table.could_be(w) {
                     table.lookup(w, &mut sc.atoms)
                 } else {
                     sc.atoms.clear();
@@ -670,6 +652,89 @@ mod tests {
             let t = format!("ab{c}cd");
             assert_eq!(has_wide_upper(&t), c.is_uppercase(), "{cp:x}");
         }
+    }
+
+    /// The tokenizer as it was before it reused the lexical words: one walk over the characters.
+    fn tokenize_ref(text: &str) -> Vec<(usize, usize, TokClass, bool, bool)> {
+        let mut out = Vec::new();
+        let (mut nl, mut sp) = (false, false);
+        let mut it = text.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
+            if c.is_alphanumeric() {
+                let (mut a, mut d) = (!c.is_ascii_digit(), c.is_ascii_digit());
+                let mut e = i + c.len_utf8();
+                while let Some(&(j, x)) = it.peek() {
+                    if !x.is_alphanumeric() {
+                        break;
+                    }
+                    a |= !x.is_ascii_digit();
+                    d |= x.is_ascii_digit();
+                    e = j + x.len_utf8();
+                    it.next();
+                }
+                let class = match (a, d) {
+                    (true, true) => TokClass::Alnum,
+                    (false, true) => TokClass::Digits,
+                    _ => TokClass::Word,
+                };
+                out.push((i, e, class, nl, sp));
+                (nl, sp) = (false, false);
+            } else if c.is_whitespace() {
+                sp = true;
+                nl |= c == '\n' || c == '\r';
+            } else {
+                out.push((i, i + c.len_utf8(), TokClass::Punct, nl, sp));
+                (nl, sp) = (false, false);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Without a hyphen and a non-ASCII capital the lexical fold is the lower-case copy
+        /// (what lets the detector hand its fold to the recognisers).
+        #[test]
+        fn fold_is_lower_without_hyphen_and_wide_capital(
+            text in "[a-zA-Z0-9æøåÆØÅ×÷ .,'ǅǄǆİẞΩ😀-]{0,40}",
+        ) {
+            let mut lower = String::new();
+            lower_same_len(&text, &mut lower);
+            if !text.contains('-') && !has_wide_upper(&text) {
+                proptest::prop_assert_eq!(crate::lexical::fold(&text), lower);
+            }
+        }
+
+        /// Tokens built from the lexical words are the tokens of a walk over the characters.
+        #[test]
+        fn tokens_from_words_agree_with_char_walk(
+            text in "[a-zA-Z0-9æøåÆØÅ×÷ \t\n\r\x0b\x0c.,:;!?+@/()'–\u{a0}\u{85}\u{663}ǅ😀-]{0,40}",
+        ) {
+            let mut toks = Vec::new();
+            tokenize(&text, &mut toks);
+            let got: Vec<_> = toks
+                .iter()
+                .map(|t| (t.s, t.e, t.class, t.nl_before, t.space_before))
+                .collect();
+            proptest::prop_assert_eq!(got, tokenize_ref(&text));
+        }
+    }
+
+    #[test]
+    fn words_known_without_atoms_have_none() {
+        let lex = crate::lexical::Lexical::new();
+        let text = "jeg har fem og tyve en to tre seksoghalvfems kortet nummer hansen one twenty";
+        lex.with_prepared(text, |p| {
+            let mut atoms = Vec::new();
+            let mut none = 0;
+            for (i, t) in p.toks.iter().enumerate() {
+                TABLE.lookup(&p.folded[t.s..t.e], &mut atoms);
+                if p.no_number_atoms(i) {
+                    assert!(atoms.is_empty(), "{}", &text[t.s..t.e]);
+                    none += 1;
+                }
+            }
+            assert!(none > 0);
+        });
     }
 
     pub fn runs(text: &str) -> Vec<(String, String)> {

@@ -108,6 +108,8 @@ pub(crate) mod flag {
     pub const INSIDE: u64 = 1 << 23;
     /// The word is a key of `word_flags` (its other bits are all there is to know).
     pub const KNOWN: u64 = 1 << 31;
+    /// `numbers::Table::lookup` gives the word number atoms (a number word, or glued from them).
+    pub const NUM_ATOMS: u64 = 1 << 39;
     /// A short whole-word special-category term of language `li` (`special::Special::short`).
     pub const fn lang_short_term(li: usize) -> u64 {
         1 << (48 + li)
@@ -155,6 +157,20 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// Whether the text has a non-ASCII capital (what the fold saw).
+    pub(crate) fn caps(&self) -> bool {
+        self.caps
+    }
+
+    /// Whether word `i` is known to give no atoms in `numbers::Table::lookup` (looked up
+    /// once here, for every word of the text).
+    #[inline]
+    pub(crate) fn no_number_atoms(&self, i: usize) -> bool {
+        self.raw
+            .get(i)
+            .is_some_and(|f| f & (flag::KNOWN | flag::NUM_ATOMS) == flag::KNOWN)
+    }
+
     /// The `langid::word_masks` bits of token `i`.
     pub(crate) fn langid_mask(&self, i: usize) -> u8 {
         self.raw.get(i).map_or(0, |f| ((f >> 40) & 0x7f) as u8)
@@ -360,10 +376,14 @@ impl Lexical {
                 }
             }
         }
+        let mut atoms = Vec::new();
         for (w, f) in word_flags.iter_mut() {
             *f |= flag::KNOWN;
             if crate::numbers::strong_inside(w) {
                 *f |= flag::INSIDE;
+            }
+            if crate::numbers::TABLE.lookup(w, &mut atoms) || !atoms.is_empty() {
+                *f |= flag::NUM_ATOMS;
             }
             for li in 0..data::LANGS.len() {
                 if special.may_start(li, w) {

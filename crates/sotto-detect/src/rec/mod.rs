@@ -12,7 +12,7 @@ mod email;
 
 use crate::checksum as ck;
 use crate::normalize::{
-    lower_same_len, number_runs_with, tokenize, NumRun, RunScratch, Tok, TokClass,
+    lower_same_len, number_runs_with, tokens_from_words, NumRun, RunScratch, Tok, TokClass,
 };
 use crate::span::Candidate;
 use cues::{Cue, CueHit};
@@ -34,11 +34,43 @@ impl Default for Recognisers {
 #[derive(Default)]
 struct Scratch {
     lower: String,
+    words: Vec<crate::lexical::Tok>,
     toks: Vec<Tok>,
     runs: Vec<NumRun>,
     run_scratch: RunScratch,
     cues: Vec<CueHit>,
     dates: Vec<dates::MonthDate>,
+}
+
+/// What the detector's shared preparation of a line already has, so the recognisers do not
+/// lower-case and tokenize it again.
+#[derive(Clone, Copy)]
+pub(crate) struct Shared<'a> {
+    /// The text folded, tokenized and looked up.
+    prepared: &'a crate::lexical::Prepared,
+    /// The lexical fold can stand for [`lower_same_len`]'s copy when the text has no hyphen.
+    /// The fold differs from that copy only where the text has a hyphen (a space in the fold)
+    /// or a non-ASCII capital (the two lower-case some rare characters differently): without
+    /// either, both are the text with its ASCII lower-cased; with hyphens only, their words are
+    /// still the same strings.
+    fold_is_lower: bool,
+}
+
+impl<'a> Shared<'a> {
+    pub(crate) fn new(prepared: &'a crate::lexical::Prepared) -> Self {
+        Shared {
+            prepared,
+            fold_is_lower: !prepared.caps(),
+        }
+    }
+}
+
+/// One line and what [`Recognisers::find_hinted`] learnt of it before the work starts.
+struct Line<'a> {
+    text: &'a str,
+    has_digit: bool,
+    has_at: bool,
+    shared: Option<Shared<'a>>,
 }
 
 thread_local! {
@@ -57,16 +89,24 @@ impl Recognisers {
     }
 
     pub fn find(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
-        self.find_hinted(text, langs, || crate::numbers::maybe_number(text), out);
+        self.find_hinted(
+            text,
+            langs,
+            || crate::numbers::maybe_number(text),
+            None,
+            out,
+        );
     }
 
-    /// [`Recognisers::find`] with the number-word prefilter supplied by the caller (the
-    /// detector answers it from its shared pass over the words).
+    /// [`Recognisers::find`] with the number-word prefilter supplied by the caller, and the
+    /// text's words and (where usable) lower-case copy when the caller has them already (the
+    /// detector answers both from its shared pass over the words).
     pub(crate) fn find_hinted(
         &self,
         text: &str,
         langs: &[Lang],
         maybe_number: impl FnOnce() -> bool,
+        shared: Option<Shared<'_>>,
         out: &mut Vec<Candidate>,
     ) {
         let _ = langs;
@@ -75,66 +115,97 @@ impl Recognisers {
         if !has_digit && !has_at && !maybe_number() {
             return;
         }
+        let line = Line {
+            text,
+            has_digit,
+            has_at,
+            shared,
+        };
         SCRATCH.with(|sc| match sc.try_borrow_mut() {
-            Ok(mut sc) => self.find_with(text, has_digit, has_at, &mut sc, out),
-            Err(_) => self.find_with(text, has_digit, has_at, &mut Scratch::default(), out),
+            Ok(mut sc) => self.find_with(line, &mut sc, out),
+            Err(_) => self.find_with(line, &mut Scratch::default(), out),
         });
     }
 
-    fn find_with(
-        &self,
-        text: &str,
-        has_digit: bool,
-        has_at: bool,
-        sc: &mut Scratch,
-        out: &mut Vec<Candidate>,
-    ) {
+    fn find_with(&self, line: Line<'_>, sc: &mut Scratch, out: &mut Vec<Candidate>) {
+        let Line {
+            text,
+            has_digit,
+            has_at,
+            shared,
+        } = line;
         let start_len = out.len();
-        lower_same_len(text, &mut sc.lower);
-        let lower = sc.lower.as_str();
-        tokenize(text, &mut sc.toks);
-        number_runs_with(text, lower, &sc.toks, &mut sc.runs, &mut sc.run_scratch);
+        let Scratch {
+            lower: lower_buf,
+            words,
+            toks,
+            runs,
+            run_scratch,
+            cues,
+            dates,
+        } = sc;
+        let words = match shared {
+            Some(s) => s.prepared.toks.as_slice(),
+            None => {
+                crate::lexical::tokenize_into(text, words);
+                words.as_slice()
+            }
+        };
+        // the prepared text when its folded words are the words of the lower-case copy
+        let known = shared.filter(|s| s.fold_is_lower).map(|s| s.prepared);
+        let hyphen = tokens_from_words(text, words, toks);
+        // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
+        let lower = match known {
+            Some(p) if !hyphen => p.folded.as_str(),
+            _ => {
+                lower_same_len(text, lower_buf);
+                lower_buf.as_str()
+            }
+        };
+        let toks = toks.as_slice();
+        number_runs_with(text, lower, toks, known, runs, run_scratch);
+        let runs = runs.as_slice();
         // Asked only where the answer matters (it scans the whole line), and at most once.
         let mut spoken_memo: Option<bool> = None;
         let mut spoken_email = || *spoken_memo.get_or_insert_with(|| email::maybe_spoken(lower));
-        if sc.runs.is_empty() && !has_digit && !has_at && !spoken_email() {
+        if runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
         // month-name dates (they need no cues to be found, only to be kept)
-        dates::find(text, lower, &sc.toks, &sc.runs, &mut sc.dates);
+        dates::find(text, lower, toks, runs, dates);
         // Without digits, '@', a spoken e-mail or a month-name date, runs of one or two digits
         // ("en", "to") make nothing: every kind wants three digits or more (a CVC), a joined card
         // thirteen from four runs, so the cue scan can be skipped.
         if !has_digit
             && !has_at
-            && sc.dates.is_empty()
-            && sc.runs.iter().all(|r| r.digits.len() < 3)
+            && dates.is_empty()
+            && runs.iter().all(|r| r.digits.len() < 3)
             && !spoken_email()
         {
             return;
         }
-        cues::find(lower, &mut sc.cues);
-        let cues = &sc.cues;
+        cues::find(lower, cues);
+        let cues = cues.as_slice();
         // Without digits, '@', a spoken e-mail or any cue, only an international phone number
         // could come from number words, and the shortest has eight digits (+358 and five).
         if !has_digit
             && !has_at
             && cues.is_empty()
             && !spoken_email()
-            && sc.runs.iter().all(|r| r.digits.len() < 8)
+            && runs.iter().all(|r| r.digits.len() < 8)
         {
             return;
         }
 
         // e-mail (written and spoken)
         // the spoken search needs an "at" word: without one it finds nothing either way
-        let spoken = email::has_at_word(lower, &sc.toks) && spoken_email();
-        email::find(text, lower, &sc.toks, has_at, spoken, out);
+        let spoken = email::has_at_word(lower, toks) && spoken_email();
+        email::find(text, lower, toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
-        self.iban(text, has_digit, &sc.toks, &sc.runs, cues, out);
+        self.iban(text, has_digit, toks, runs, cues, out);
         // HETU (six written digits: none without a digit in the line)
         let hetu_shape = has_digit
-            && sc.toks.iter().any(|t| {
+            && toks.iter().any(|t| {
                 t.e - t.s >= 6
                     && matches!(t.class, TokClass::Digits | TokClass::Alnum)
                     && text
@@ -159,7 +230,7 @@ impl Recognisers {
             }
         }
         // month-name dates (found above)
-        for d in &sc.dates {
+        for d in dates.iter() {
             let mut c = nearest(
                 cues,
                 d.s,
@@ -179,14 +250,14 @@ impl Recognisers {
             }
         }
         // number runs
-        for r in &sc.runs {
+        for r in runs {
             self.run(text, r, cues, out);
         }
         // a card number interrupted ("4571 1704 — ja — 9635 5977"): runs close together whose
         // digits together make a valid card
-        join_cards(&sc.runs, cues, start_len, out);
+        join_cards(runs, cues, start_len, out);
         // values read back: the same digits elsewhere in the line
-        echo(&sc.runs, start_len, out);
+        echo(runs, start_len, out);
     }
 
     fn run(&self, text: &str, r: &NumRun, cues: &[CueHit], out: &mut Vec<Candidate>) {
