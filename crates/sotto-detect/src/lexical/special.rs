@@ -1,7 +1,8 @@
 //! GDPR Art. 9 special categories: one Aho-Corasick scan per text over the folded text, then a
 //! context rule per hit (linked to the speaker or a person, not an impersonal frame).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 use sotto_core::{Kind, Lang};
 
 use super::data::{lang_index, lines, special_lexicons, FxMap, WordSet, LANGS};
@@ -136,7 +137,10 @@ struct Entry {
 
 #[derive(Debug)]
 struct LangSpecial {
-    ac: Option<AhoCorasick>,
+    /// The patterns' automaton and its unanchored start state, walked byte by byte over the
+    /// stretches where a match may start (no per-search setup, which costs more than the short
+    /// stretches themselves).
+    ac: Option<(DFA, StateID)>,
     entries: Vec<Entry>,
     /// Short whole-word terms ("ms", "hk", "sf"): looked up per word, not in the automaton,
     /// where they would report a match inside every other word.
@@ -226,11 +230,17 @@ impl Special {
             heads.sort();
             heads.dedup();
             let longest = pats.iter().map(String::len).max().unwrap_or(0);
-            let ac = AhoCorasickBuilder::new()
+            // No prefilter: a start state is then never special, and the walk tests one bound
+            // per byte.
+            let ac = DFA::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
+                .prefilter(false)
                 .build(&pats)
-                .ok();
+                .ok()
+                .and_then(|dfa| {
+                    let start = dfa.start_state(Anchored::No).ok()?;
+                    Some((dfa, start))
+                });
             langs.push(LangSpecial {
                 ac,
                 entries,
@@ -273,8 +283,9 @@ impl Special {
         if !ls.gated {
             return true;
         }
-        ls.ac.as_ref().is_some_and(|ac| ac.is_match(w))
-            || ls.heads.iter().any(|h| w.ends_with(h.as_str()))
+        ls.ac.as_ref().is_some_and(|(dfa, _)| {
+            matches!(dfa.try_find(&aho_corasick::Input::new(w)), Ok(Some(_)))
+        }) || ls.heads.iter().any(|h| w.ends_with(h.as_str()))
     }
 
     pub(crate) fn find(
@@ -293,26 +304,43 @@ impl Special {
         let start_bit = flag::special_start(li);
         // (start, end, pattern length, entry)
         let mut hits: Vec<(usize, usize, usize, Entry)> = Vec::new();
-        let mut scan = |ac: &AhoCorasick, range: std::ops::Range<usize>| {
-            let input = aho_corasick::Input::new(folded).range(range);
-            for m in ac.find_overlapping_iter(input) {
-                let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else {
-                    continue;
-                };
-                let (s, en) = (m.start(), m.end());
-                let left_word = prev_is_alnum(folded, s);
-                let right_word = next_is_alnum(folded, en);
-                if (left_word && !e.pre) || (right_word && !e.suf) {
-                    continue;
-                }
-                let ss = if left_word { word_start(folded, s) } else { s };
-                let ee = if right_word { word_end(folded, en) } else { en };
-                // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin",
-                // but a two-letter term never glues on.
-                if left_word && en - s < 4 {
+        let bytes = folded.as_bytes();
+        // Every match of the stretch, overlapping, in the order of an overlapping search: by end
+        // offset, then by the state's match index.
+        let mut scan = |(dfa, start): &(DFA, StateID), range: std::ops::Range<usize>| {
+            let Some(part) = bytes.get(range.clone()) else {
+                return;
+            };
+            let mut sid = *start;
+            for (k, &b) in part.iter().enumerate() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if !dfa.is_special(sid) {
                     continue;
                 }
-                hits.push((ss, ee, en - s, e));
+                if dfa.is_dead(sid) {
+                    break;
+                }
+                for mi in 0..dfa.match_len(sid) {
+                    let pid = dfa.match_pattern(sid, mi);
+                    let Some(e) = ls.entries.get(pid.as_usize()).copied() else {
+                        continue;
+                    };
+                    let en = range.start + k + 1;
+                    let s = en - dfa.pattern_len(pid);
+                    let left_word = prev_is_alnum(folded, s);
+                    let right_word = next_is_alnum(folded, en);
+                    if (left_word && !e.pre) || (right_word && !e.suf) {
+                        continue;
+                    }
+                    let ss = if left_word { word_start(folded, s) } else { s };
+                    let ee = if right_word { word_end(folded, en) } else { en };
+                    // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin",
+                    // but a two-letter term never glues on.
+                    if left_word && en - s < 4 {
+                        continue;
+                    }
+                    hits.push((ss, ee, en - s, e));
+                }
             }
         };
         if let Some(ac) = &ls.ac {
@@ -344,7 +372,7 @@ impl Special {
                 }
             }
         }
-        if !ls.short.is_empty() {
+        if doc.any & flag::SHORT_TERM != 0 {
             // only the words the shared lookup marked as a short term of this language
             for (k, t) in doc.toks.iter().enumerate() {
                 if !doc.has(k, flag::SHORT_TERM) || t.e - t.s > 3 {
