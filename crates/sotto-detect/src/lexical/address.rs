@@ -230,7 +230,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
 
     let mut last_end_tok: Option<usize> = None;
-    for (i, (t, &fl)) in doc.toks.iter().zip(&doc.flags).enumerate() {
+    for (i, (t, &fl)) in doc.toks.iter().zip(doc.flags).enumerate() {
         // a house number starts with a digit: the loads above settle most words
         let spoken = fl & flag::NUM_WORD != 0;
         if !(t.has_digit() || spoken) || last_end_tok.is_some_and(|e| i <= e) {

@@ -154,6 +154,9 @@ pub(crate) struct Prepared {
     caps: bool,
     /// Only white space: nothing to find.
     blank: bool,
+    /// The per-language [`flag`] bits of the language being searched (a buffer reused by
+    /// every call, without a thread-local lookup).
+    flags: std::cell::RefCell<Vec<u64>>,
 }
 
 impl Prepared {
@@ -224,10 +227,7 @@ impl Prepared {
     }
 }
 
-type DocBufs = Vec<u64>;
-
 thread_local! {
-    static DOC_BUFS: std::cell::RefCell<DocBufs> = std::cell::RefCell::new(DocBufs::default());
     static PREPARED: std::cell::RefCell<Prepared> = std::cell::RefCell::new(Prepared::default());
 }
 
@@ -280,7 +280,7 @@ pub(crate) struct Doc<'a> {
     pub toks: &'a [Tok],
     pub words: Words<'a>,
     /// [`flag`] bits per token.
-    pub flags: Vec<u64>,
+    pub flags: &'a [u64],
     /// `word_flags` bits per token, as looked up (all languages).
     pub raw: &'a [u64],
     /// The OR of `flags`: which kinds of word occur at all.
@@ -485,10 +485,11 @@ impl Lexical {
         }
         let folded = p.folded.as_str();
         let toks = p.toks.as_slice();
-        // The flags buffer is reused across calls (this thread's).
-        let mut flags = DOC_BUFS
-            .with(|b| b.try_borrow_mut().ok().map(|mut b| std::mem::take(&mut *b)))
-            .unwrap_or_default();
+        // The flags buffer is reused across calls (the prepared text's; a fresh one only if it
+        // is somehow in use).
+        let mut own = Vec::new();
+        let mut held = p.flags.try_borrow_mut().ok();
+        let flags = held.as_deref_mut().unwrap_or(&mut own);
         flags.clear();
         let words = Words { folded, toks };
         let li = lang_index(lang);
@@ -524,7 +525,7 @@ impl Lexical {
             text,
             toks,
             words,
-            flags,
+            flags: flags.as_slice(),
             raw: &p.raw,
             any: flag_or,
             letters: p.letters,
@@ -561,13 +562,6 @@ impl Lexical {
                 doc.has(ti, flag::FIRST)
             });
         }
-        let Doc { mut flags, .. } = doc;
-        flags.clear();
-        DOC_BUFS.with(|b| {
-            if let Ok(mut b) = b.try_borrow_mut() {
-                *b = flags;
-            }
-        });
     }
 }
 

@@ -27,25 +27,6 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         return;
     }
     let words = &doc.words;
-    // Buffers reused across calls (this thread's).
-    let (mut seq, mut brk_eff, mut found) = BUFS
-        .with(|b| {
-            b.try_borrow_mut().ok().map(|mut b| {
-                (
-                    std::mem::take(&mut b.0),
-                    std::mem::take(&mut b.1),
-                    std::mem::take(&mut b.2),
-                )
-            })
-        })
-        .unwrap_or_default();
-    // Word sequence without fillers; a break before a skipped filler moves to the next word.
-    seq.clear();
-    brk_eff.clear();
-    brk_eff.resize(n, false);
-    found.clear();
-    let mut pending_brk = false;
-    // Only the cue rules and the spelled names' cues read the sequence.
     // A spelled name needs two single letters in a row ("I" alone, in most English lines, is
     // none).
     let letter_run = || {
@@ -54,7 +35,36 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             .any(|w| matches!(w, [a, b] if a.letter() && b.letter() && b.tight()))
     };
     let runs = doc.letters && letter_run();
+    // Only the cue rules and the spelled names' cues read the sequence.
     let need_seq = doc.any & flag::NAME_CUE != 0 || runs;
+    if !need_seq && doc.any & flag::FIRST == 0 {
+        // no rule can start (most lines that get here only have a single letter)
+        return;
+    }
+    // Buffers reused across calls (this thread's); a line that needs no sequence (a first name
+    // only) leaves them alone: its `found` allocates only when a pair is found.
+    let (mut seq, mut brk_eff, mut found) = if need_seq {
+        BUFS.with(|b| {
+            b.try_borrow_mut().ok().map(|mut b| {
+                (
+                    std::mem::take(&mut b.0),
+                    std::mem::take(&mut b.1),
+                    std::mem::take(&mut b.2),
+                )
+            })
+        })
+        .unwrap_or_default()
+    } else {
+        Bufs::default()
+    };
+    // Word sequence without fillers; a break before a skipped filler moves to the next word.
+    seq.clear();
+    brk_eff.clear();
+    found.clear();
+    if need_seq {
+        brk_eff.resize(n, false);
+    }
+    let mut pending_brk = false;
     for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
         if doc.has(i, flag::FILLER) {
             pending_brk |= t.brk();
@@ -162,11 +172,13 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             out.push(Candidate::new(ta.s, tb.e, Kind::PersonName, 0.85));
         }
     }
-    BUFS.with(|b| {
-        if let Ok(mut b) = b.try_borrow_mut() {
-            *b = (seq, brk_eff, found);
-        }
-    });
+    if need_seq {
+        BUFS.with(|b| {
+            if let Ok(mut b) = b.try_borrow_mut() {
+                *b = (seq, brk_eff, found);
+            }
+        });
+    }
 }
 
 type Bufs = (Vec<usize>, Vec<bool>, Vec<(usize, usize)>);

@@ -1,7 +1,8 @@
 //! GDPR Art. 9 special categories: one Aho-Corasick scan per text over the folded text, then a
 //! context rule per hit (linked to the speaker or a person, not an impersonal frame).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{dfa::DFA, Anchored, MatchKind};
 use sotto_core::{Kind, Lang};
 
 use super::data::{lang_index, lines, special_lexicons, FxMap, WordSet, LANGS};
@@ -136,7 +137,10 @@ struct Entry {
 
 #[derive(Debug)]
 struct LangSpecial {
-    ac: Option<AhoCorasick>,
+    /// The patterns' automaton and its unanchored start state, walked byte by byte over the
+    /// stretches where a match may start (no per-search setup, which costs more than the short
+    /// stretches themselves).
+    ac: Option<(DFA, StateID)>,
     entries: Vec<Entry>,
     /// Short whole-word terms ("ms", "hk", "sf"): looked up per word, not in the automaton,
     /// where they would report a match inside every other word.
@@ -149,6 +153,41 @@ struct LangSpecial {
     gated: bool,
     /// The longest pattern, in bytes.
     longest: usize,
+}
+
+/// A term found: (start, end, pattern length, entry).
+type Hit = (usize, usize, usize, Entry);
+
+impl LangSpecial {
+    /// Records the matches of automaton state `sid`, reached with the byte before `en`, in the
+    /// order of an overlapping search (the state's match index). Kept out of line: most states
+    /// the walk reaches are no match, and the byte loop stays small.
+    #[inline(never)]
+    fn record(&self, dfa: &DFA, sid: StateID, folded: &str, en: usize, hits: &mut Vec<Hit>) {
+        if !dfa.is_match(sid) {
+            return;
+        }
+        for mi in 0..dfa.match_len(sid) {
+            let pid = dfa.match_pattern(sid, mi);
+            let Some(e) = self.entries.get(pid.as_usize()).copied() else {
+                continue;
+            };
+            let s = en - dfa.pattern_len(pid);
+            let left_word = prev_is_alnum(folded, s);
+            let right_word = next_is_alnum(folded, en);
+            if (left_word && !e.pre) || (right_word && !e.suf) {
+                continue;
+            }
+            let ss = if left_word { word_start(folded, s) } else { s };
+            let ee = if right_word { word_end(folded, en) } else { en };
+            // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin", but
+            // a two-letter term never glues on.
+            if left_word && en - s < 4 {
+                continue;
+            }
+            hits.push((ss, ee, en - s, e));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -226,11 +265,17 @@ impl Special {
             heads.sort();
             heads.dedup();
             let longest = pats.iter().map(String::len).max().unwrap_or(0);
-            let ac = AhoCorasickBuilder::new()
+            // No prefilter: a start state is then never special, and the walk tests one bound
+            // per byte.
+            let ac = DFA::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
+                .prefilter(false)
                 .build(&pats)
-                .ok();
+                .ok()
+                .and_then(|dfa| {
+                    let start = dfa.start_state(Anchored::No).ok()?;
+                    Some((dfa, start))
+                });
             langs.push(LangSpecial {
                 ac,
                 entries,
@@ -273,8 +318,9 @@ impl Special {
         if !ls.gated {
             return true;
         }
-        ls.ac.as_ref().is_some_and(|ac| ac.is_match(w))
-            || ls.heads.iter().any(|h| w.ends_with(h.as_str()))
+        ls.ac.as_ref().is_some_and(|(dfa, _)| {
+            matches!(dfa.try_find(&aho_corasick::Input::new(w)), Ok(Some(_)))
+        }) || ls.heads.iter().any(|h| w.ends_with(h.as_str()))
     }
 
     pub(crate) fn find(
@@ -291,60 +337,53 @@ impl Special {
             return;
         };
         let start_bit = flag::special_start(li);
-        // (start, end, pattern length, entry)
-        let mut hits: Vec<(usize, usize, usize, Entry)> = Vec::new();
-        let mut scan = |ac: &AhoCorasick, range: std::ops::Range<usize>| {
-            let input = aho_corasick::Input::new(folded).range(range);
-            for m in ac.find_overlapping_iter(input) {
-                let Some(e) = ls.entries.get(m.pattern().as_usize()).copied() else {
-                    continue;
-                };
-                let (s, en) = (m.start(), m.end());
-                let left_word = prev_is_alnum(folded, s);
-                let right_word = next_is_alnum(folded, en);
-                if (left_word && !e.pre) || (right_word && !e.suf) {
-                    continue;
-                }
-                let ss = if left_word { word_start(folded, s) } else { s };
-                let ee = if right_word { word_end(folded, en) } else { en };
-                // A compound prefix must leave a real stem: "*medicin" in "blodtryksmedicin",
-                // but a two-letter term never glues on.
-                if left_word && en - s < 4 {
-                    continue;
-                }
-                hits.push((ss, ee, en - s, e));
-            }
-        };
-        if let Some(ac) = &ls.ac {
+        let mut hits: Vec<Hit> = Vec::new();
+        let bytes = folded.as_bytes();
+        if let Some((dfa, start)) = &ls.ac {
+            let mut sid = *start;
             if !ls.gated {
-                scan(ac, 0..folded.len());
+                for (k, &b) in bytes.iter().enumerate() {
+                    sid = dfa.next_state(Anchored::No, sid, b);
+                    if dfa.is_special(sid) {
+                        ls.record(dfa, sid, folded, k + 1, &mut hits);
+                    }
+                }
             } else {
-                // Only the stretches where a match can start: from each word that may start
-                // one (unknown words may) to as far as the longest pattern reaches. Stretches
-                // that touch are joined, so every match is reported once and in the order of
-                // the whole-text scan (by end offset).
+                // Only from the words where a match can start (unknown words may), and only as
+                // long as a match begun in one may still be under way: past the word's end the
+                // walk stops at the start state (nothing begun) or where the longest pattern
+                // from the word would end. The walk never goes back, so every match is reported
+                // once and in the order of the whole-text scan (by end offset).
                 let reach = ls.longest.saturating_sub(1);
-                let mut win: Option<(usize, usize)> = None;
+                let mut at = 0usize;
                 for (t, &f) in doc.toks.iter().zip(doc.raw) {
                     if f & (flag::KNOWN | start_bit) == flag::KNOWN {
                         continue;
                     }
-                    let (a, b) = (t.s, (t.e + reach).min(folded.len()));
-                    win = match win {
-                        Some((ws, we)) if a <= we => Some((ws, we.max(b))),
-                        Some((ws, we)) => {
-                            scan(ac, ws..we);
-                            Some((a, b))
+                    if at <= t.s {
+                        // nothing under way reaches here: start afresh at the word
+                        (at, sid) = (t.s, *start);
+                    }
+                    for (k, &b) in bytes.get(at..t.e).unwrap_or_default().iter().enumerate() {
+                        sid = dfa.next_state(Anchored::No, sid, b);
+                        if dfa.is_special(sid) {
+                            ls.record(dfa, sid, folded, at + k + 1, &mut hits);
                         }
-                        None => Some((a, b)),
-                    };
-                }
-                if let Some((ws, we)) = win {
-                    scan(ac, ws..we);
+                    }
+                    at = at.max(t.e);
+                    let far = (t.e + reach).min(bytes.len());
+                    while at < far && sid != *start {
+                        let Some(&b) = bytes.get(at) else { break };
+                        sid = dfa.next_state(Anchored::No, sid, b);
+                        at += 1;
+                        if dfa.is_special(sid) {
+                            ls.record(dfa, sid, folded, at, &mut hits);
+                        }
+                    }
                 }
             }
         }
-        if !ls.short.is_empty() {
+        if doc.any & flag::SHORT_TERM != 0 {
             // only the words the shared lookup marked as a short term of this language
             for (k, t) in doc.toks.iter().enumerate() {
                 if !doc.has(k, flag::SHORT_TERM) || t.e - t.s > 3 {
@@ -364,7 +403,7 @@ impl Special {
                 .then(a.3.strong.cmp(&b.3.strong))
                 .then(a.0.cmp(&b.0))
         });
-        let mut kept: Vec<(usize, usize, usize, Entry)> = Vec::new();
+        let mut kept: Vec<Hit> = Vec::new();
         for h in hits {
             if kept.iter().any(|k| h.0 < k.1 && k.0 < h.1) {
                 continue;
@@ -373,7 +412,7 @@ impl Special {
         }
         // Same-kind terms a short word apart are one mention ("Unite the union").
         kept.sort_by_key(|k| k.0);
-        let mut merged: Vec<(usize, usize, usize, Entry)> = Vec::with_capacity(kept.len());
+        let mut merged: Vec<Hit> = Vec::with_capacity(kept.len());
         for k in kept {
             if let Some(last) = merged.last_mut() {
                 let gap = doc.text.get(last.1..k.0).unwrap_or(".");
