@@ -454,13 +454,19 @@ pub(crate) fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
-                // most words are known to be none, or fail the byte-pair test: no call for them
-                let none = known.is_some_and(|p| p.no_number_atoms(word_index));
-                let weak = if !none && table.could_be(w) {
-                    table.lookup(w, &mut sc.atoms)
-                } else {
-                    sc.atoms.clear();
-                    false
+                // most words are known (none, or one atom), or fail the byte-pair test: no
+                // table call for them
+                let weak = match known.and_then(|p| p.number_atom(word_index)) {
+                    Some(Some((a, weak))) => {
+                        sc.atoms.clear();
+                        sc.atoms.push(a);
+                        weak
+                    }
+                    None if table.could_be(w) => table.lookup(w, &mut sc.atoms),
+                    _ => {
+                        sc.atoms.clear();
+                        false
+                    }
                 };
                 if !sc.atoms.is_empty() {
                     if sc.items.is_empty() {
@@ -720,20 +726,28 @@ mod tests {
     }
 
     #[test]
-    fn words_known_without_atoms_have_none() {
+    fn known_words_carry_their_lookup() {
         let lex = crate::lexical::Lexical::new();
         let text = "jeg har fem og tyve en to tre seksoghalvfems kortet nummer hansen one twenty";
         lex.with_prepared(text, |p| {
             let mut atoms = Vec::new();
-            let mut none = 0;
+            let (mut none, mut one) = (0, 0);
             for (i, t) in p.toks.iter().enumerate() {
-                TABLE.lookup(&p.folded[t.s..t.e], &mut atoms);
-                if p.no_number_atoms(i) {
-                    assert!(atoms.is_empty(), "{}", &text[t.s..t.e]);
-                    none += 1;
+                let weak = TABLE.lookup(&p.folded[t.s..t.e], &mut atoms);
+                match p.number_atom(i) {
+                    Some(None) => {
+                        assert!(atoms.is_empty(), "{}", &text[t.s..t.e]);
+                        none += 1;
+                    }
+                    Some(Some(a)) => {
+                        assert_eq!(atoms, [a.0], "{}", &text[t.s..t.e]);
+                        assert_eq!(weak, a.1, "{}", &text[t.s..t.e]);
+                        one += 1;
+                    }
+                    None => {}
                 }
             }
-            assert!(none > 0);
+            assert!(none > 0 && one > 0);
         });
     }
 

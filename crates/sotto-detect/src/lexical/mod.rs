@@ -12,6 +12,7 @@ mod names;
 mod special;
 mod text;
 
+use crate::numbers::Atom;
 use crate::span::Candidate;
 use sotto_core::Lang;
 
@@ -134,6 +135,11 @@ pub(crate) mod flag {
     }
 }
 
+/// Where a known word's single number atom ([`Atom::pack`]) lies in its `cue` bits: above the
+/// name cue bits of every language.
+const NUM_ATOM_SHIFT: usize = 51;
+const _: () = assert!(data::LANGS.len() * flag::CUE_BITS <= NUM_ATOM_SHIFT);
+
 /// A text folded, tokenized and looked up once (reused buffers).
 #[derive(Default)]
 pub(crate) struct Prepared {
@@ -165,13 +171,21 @@ impl Prepared {
         self.caps
     }
 
-    /// Whether word `i` is known to give no atoms in `numbers::Table::lookup` (looked up
-    /// once here, for every word of the text).
+    /// What `numbers::Table::lookup` gives word `i` when the word table knows it (looked up
+    /// once here, for every word of the text): `Some(None)` for no atoms, `Some(Some(_))` for
+    /// one atom and its weakness; `None` when the word must be looked up (not a key, or glued
+    /// from several atoms).
     #[inline]
-    pub(crate) fn no_number_atoms(&self, i: usize) -> bool {
-        self.raw
-            .get(i)
-            .is_some_and(|f| f & (flag::KNOWN | flag::NUM_ATOMS) == flag::KNOWN)
+    pub(crate) fn number_atom(&self, i: usize) -> Option<Option<(Atom, bool)>> {
+        let f = *self.raw.get(i)?;
+        if f & flag::KNOWN == 0 {
+            return None;
+        }
+        if f & flag::NUM_ATOMS == 0 {
+            return Some(None);
+        }
+        let c = *self.cue.get(i)?;
+        Atom::unpack(c >> NUM_ATOM_SHIFT).map(Some)
     }
 
     /// The `langid::word_masks` bits of token `i`.
@@ -391,10 +405,17 @@ impl Lexical {
                 }
             }
         }
-        // Which name cue sets may start at each word: the cue loop asks only those.
+        // Which name cue sets may start at each word: the cue loop asks only those. A number
+        // word of one atom carries that atom above them (no table lookup per occurrence).
         let word_flags =
             crate::wordtable::WordTable::build(word_flags.into_iter().map(|(w, f)| {
                 let mut c = 0u64;
+                if f & flag::NUM_ATOMS != 0 {
+                    let weak = crate::numbers::TABLE.lookup(&w, &mut atoms);
+                    if let [a] = atoms.as_slice() {
+                        c |= a.pack(weak) << NUM_ATOM_SHIFT;
+                    }
+                }
                 for (li, lc) in cues.iter().enumerate() {
                     let base = li * flag::CUE_BITS;
                     let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];

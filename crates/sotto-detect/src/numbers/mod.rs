@@ -39,6 +39,41 @@ pub enum Atom {
 }
 
 impl Atom {
+    /// The atom and its weakness in 13 bits, never 0 ([`Atom::unpack`] reverses it): a word
+    /// table carries a known number word's lookup in them.
+    pub(crate) fn pack(self, weak: bool) -> u64 {
+        let (k, v) = match self {
+            Atom::Unit(v) => (0, v),
+            Atom::Teen(v) => (1, v),
+            Atom::Tens(v) => (2, v),
+            Atom::Compound(v) => (3, v),
+            Atom::Hundred => (4, 0),
+            Atom::Thousand => (5, 0),
+            Atom::Repeat(v) => (6, v),
+            Atom::And => (7, 0),
+        };
+        1 | (u64::from(weak) << 1) | (k << 2) | (u64::from(v) << 5)
+    }
+
+    /// What [`Atom::pack`] packed (the low 13 bits of `x`), or `None` for 0.
+    pub(crate) fn unpack(x: u64) -> Option<(Atom, bool)> {
+        if x & 1 == 0 {
+            return None;
+        }
+        let v = ((x >> 5) & 0xff) as u8;
+        let a = match (x >> 2) & 7 {
+            0 => Atom::Unit(v),
+            1 => Atom::Teen(v),
+            2 => Atom::Tens(v),
+            3 => Atom::Compound(v),
+            4 => Atom::Hundred,
+            5 => Atom::Thousand,
+            6 => Atom::Repeat(v),
+            _ => Atom::And,
+        };
+        Some((a, x & 2 != 0))
+    }
+
     pub fn is_value(self) -> bool {
         matches!(
             self,
