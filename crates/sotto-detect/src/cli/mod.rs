@@ -237,49 +237,84 @@ fn read_fields_serde(line: &str) -> Result<Fields<'_>, LineError> {
     }
 }
 
-/// Detects in `text` and applies `policy` into `redacted` (byte offsets, reused buffers): the
-/// core of both line loops. Returns the resolved candidates and whether the segment is dropped.
-/// Without candidates nothing is applied: the redacted text is `text` itself, and `redacted`
-/// is left as it was (the callers write `text`).
-fn redact_into(
-    det: &Detector,
-    text: &str,
-    lang: Option<Lang>,
-    policy: &Policy,
-    byte_spans: &mut Vec<(usize, usize, Kind)>,
-    redacted: &mut String,
-) -> (Vec<crate::Candidate>, bool) {
-    let cands = det.detect_bytes(text, lang);
-    if cands.is_empty() {
-        return (cands, false);
+/// Detection plus policy, one line at a time, with its buffers kept across lines: the core of
+/// both line loops.
+struct Redactor<'a> {
+    det: &'a Detector,
+    policy: &'a Policy,
+    byte_spans: Vec<(usize, usize, Kind)>,
+    redacted: String,
+}
+
+impl<'a> Redactor<'a> {
+    fn new(det: &'a Detector, policy: &'a Policy) -> Self {
+        Self {
+            det,
+            policy,
+            byte_spans: Vec::new(),
+            redacted: String::with_capacity(4096),
+        }
     }
-    byte_spans.clear();
-    byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
-    let dropped = apply_bytes_into(text, byte_spans, policy, None, redacted);
-    (cands, dropped)
+
+    /// The resolved candidates of `text` (byte offsets) and the text to write: `text` itself
+    /// when nothing was found (no copy, no policy), the policy applied otherwise, `None` when
+    /// the policy drops the segment.
+    fn redact<'t>(
+        &'t mut self,
+        text: &'t str,
+        lang: Option<Lang>,
+    ) -> (Vec<crate::Candidate>, Option<&'t str>) {
+        let cands = self.det.detect_bytes(text, lang);
+        if cands.is_empty() {
+            return (cands, Some(text));
+        }
+        self.byte_spans.clear();
+        self.byte_spans
+            .extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
+        let dropped = apply_bytes_into(
+            text,
+            &mut self.byte_spans,
+            self.policy,
+            None,
+            &mut self.redacted,
+        );
+        (cands, (!dropped).then_some(self.redacted.as_str()))
+    }
+}
+
+/// Reads `input` line by line into one reused buffer, counts lines and bytes, and hands each
+/// line to `each`.
+fn for_each_line<R: BufRead>(
+    mut input: R,
+    st: &mut RunStats,
+    mut each: impl FnMut(&[u8], &mut RunStats) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    while read_line(&mut input, &mut buf)? {
+        st.lines += 1;
+        st.bytes += buf.len() as u64;
+        each(&buf, st)?;
+    }
+    Ok(())
 }
 
 /// JSONL in, JSONL out. `default_lang`: used when a line has no (valid) `lang`; `None` = auto.
 pub fn run_jsonl<R: BufRead, W: Write>(
     det: &Detector,
-    mut input: R,
+    input: R,
     mut out: W,
     default_lang: Option<Lang>,
     policy: &Policy,
 ) -> std::io::Result<RunStats> {
     let mut st = RunStats::default();
-    let mut buf = Vec::with_capacity(4096);
     let mut outbuf = Vec::with_capacity(4096);
-    let mut redacted = String::with_capacity(4096);
-    let mut byte_spans: Vec<(usize, usize, Kind)> = Vec::new();
-    while read_line(&mut input, &mut buf)? {
-        st.lines += 1;
-        st.bytes += buf.len() as u64;
+    let mut redactor = Redactor::new(det, policy);
+    for_each_line(input, &mut st, |buf, st| {
         if buf.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
+            return Ok(());
         }
         outbuf.clear();
-        match read_fields(&buf) {
+        match read_fields(buf) {
             Ok(Fields {
                 id,
                 text,
@@ -291,8 +326,7 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                     Some(s) => parse_lang(s).or(default_lang),
                     None => default_lang,
                 };
-                let (cands, _) =
-                    redact_into(det, &text, lang, policy, &mut byte_spans, &mut redacted);
+                let (cands, redacted) = redactor.redact(&text, lang);
                 let spans = crate::to_char_offsets(&text, &cands);
                 st.spans += spans.len() as u64;
                 st.ok += 1;
@@ -305,10 +339,9 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                     outbuf.push(b'"');
                     outbuf.extend_from_slice(text.as_bytes());
                     outbuf.push(b'"');
-                } else if cands.is_empty() {
-                    write_json_str(&mut outbuf, &text)?;
                 } else {
-                    write_json_str(&mut outbuf, &redacted)?;
+                    // a dropped segment is written as an empty text
+                    write_json_str(&mut outbuf, redacted.unwrap_or(""))?;
                 }
                 outbuf.extend_from_slice(b",\"spans\":");
                 write_spans(&mut outbuf, &spans);
@@ -325,8 +358,8 @@ pub fn run_jsonl<R: BufRead, W: Write>(
             }
         }
         outbuf.push(b'\n');
-        out.write_all(&outbuf)?;
-    }
+        out.write_all(&outbuf)
+    })?;
     out.flush()?;
     Ok(st)
 }
@@ -334,39 +367,26 @@ pub fn run_jsonl<R: BufRead, W: Write>(
 /// Plain text in, redacted text out, line by line. Invalid UTF-8 is replaced (U+FFFD) first.
 pub fn run_text<R: BufRead, W: Write>(
     det: &Detector,
-    mut input: R,
+    input: R,
     mut out: W,
     default_lang: Option<Lang>,
     policy: &Policy,
 ) -> std::io::Result<RunStats> {
     let mut st = RunStats::default();
-    let mut buf = Vec::with_capacity(4096);
-    let mut redacted = String::with_capacity(4096);
-    let mut byte_spans: Vec<(usize, usize, Kind)> = Vec::new();
-    while read_line(&mut input, &mut buf)? {
-        st.lines += 1;
-        st.bytes += buf.len() as u64;
-        let text = match simdutf8::basic::from_utf8(&buf) {
+    let mut redactor = Redactor::new(det, policy);
+    for_each_line(input, &mut st, |buf, st| {
+        let text = match simdutf8::basic::from_utf8(buf) {
             Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(&buf),
+            Err(_) => String::from_utf8_lossy(buf),
         };
-        let (cands, dropped) = redact_into(
-            det,
-            &text,
-            default_lang,
-            policy,
-            &mut byte_spans,
-            &mut redacted,
-        );
+        let (cands, redacted) = redactor.redact(&text, default_lang);
         st.spans += cands.len() as u64;
         st.ok += 1;
-        if cands.is_empty() {
-            out.write_all(text.as_bytes())?;
-        } else if !dropped {
-            out.write_all(redacted.as_bytes())?;
+        if let Some(r) = redacted {
+            out.write_all(r.as_bytes())?;
         }
-        out.write_all(b"\n")?;
-    }
+        out.write_all(b"\n")
+    })?;
     out.flush()?;
     Ok(st)
 }
