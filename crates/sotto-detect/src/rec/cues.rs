@@ -1,6 +1,7 @@
 //! Context cue words of all seven languages in one Aho-Corasick automaton.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{dfa::DFA, Anchored, MatchKind, PatternID};
 use once_cell::sync::Lazy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,11 +557,16 @@ const REPEAT: &[&str] = &[
 ];
 
 pub struct Cues {
-    ac: AhoCorasick,
+    /// Leftmost-longest, without a prefilter (a start state is then never special), walked
+    /// byte by byte in [`find`]: a library search per match costs more in setup than the walk
+    /// over a short line.
+    dfa: DFA,
+    start: StateID,
     kinds: Vec<(Cue, bool)>,
 }
 
-pub static CUES: Lazy<Option<Cues>> = Lazy::new(|| {
+/// Every cue once (first list wins), with its kind and whether it must be a whole word.
+fn patterns() -> (Vec<&'static str>, Vec<(Cue, bool)>) {
     let mut pats: Vec<&str> = Vec::new();
     let mut kinds = Vec::new();
     for (list, cue) in [
@@ -584,22 +590,63 @@ pub static CUES: Lazy<Option<Cues>> = Lazy::new(|| {
             kinds.push((cue, p.chars().count() <= 4));
         }
     }
-    let ac = AhoCorasickBuilder::new()
+    (pats, kinds)
+}
+
+pub static CUES: Lazy<Option<Cues>> = Lazy::new(|| {
+    let (pats, kinds) = patterns();
+    let dfa = DFA::builder()
         .match_kind(MatchKind::LeftmostLongest)
-        .kind(Some(AhoCorasickKind::DFA))
+        .prefilter(false)
         .build(&pats)
         .ok()?;
-    Some(Cues { ac, kinds })
+    let start = dfa.start_state(Anchored::No).ok()?;
+    Some(Cues { dfa, start, kinds })
 });
+
+impl Cues {
+    /// The first match at or after `at` as the library's non-overlapping search reports it
+    /// (`try_find_fwd_imp`): from the unanchored start state until the dead state (no longer
+    /// match can follow) or the end, keeping the last match state's first pattern. No pattern
+    /// is empty, so the start state is no match and no match is empty.
+    #[inline]
+    fn next_match(&self, b: &[u8], at: usize) -> Option<(usize, usize, PatternID)> {
+        let dfa = &self.dfa;
+        let mut sid = self.start;
+        let mut mat = None;
+        for (k, &x) in b.get(at..)?.iter().enumerate() {
+            sid = dfa.next_state(Anchored::No, sid, x);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    break;
+                }
+                if dfa.is_match(sid) {
+                    mat = Some((at + k + 1, dfa.match_pattern(sid, 0)));
+                }
+            }
+        }
+        let (e, pid) = mat?;
+        Some((e - dfa.pattern_len(pid), e, pid))
+    }
+
+    /// The matches of `find_iter`: each search starts where the previous match ended.
+    fn matches<'a>(&'a self, b: &'a [u8]) -> impl Iterator<Item = (usize, usize, PatternID)> + 'a {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let m = self.next_match(b, at)?;
+            at = m.1;
+            Some(m)
+        })
+    }
+}
 
 /// Cue hits in a lowercase line, in order.
 pub fn find(lower: &str, out: &mut Vec<CueHit>) {
     out.clear();
     let Some(c) = CUES.as_ref() else { return };
     let b = lower.as_bytes();
-    for m in c.ac.find_iter(lower) {
-        let (s, e) = (m.start(), m.end());
-        let Some(&(cue, whole)) = c.kinds.get(m.pattern().as_usize()) else {
+    for (s, e, pid) in c.matches(b) {
+        let Some(&(cue, whole)) = c.kinds.get(pid.as_usize()) else {
             continue;
         };
         if s > 0
@@ -624,4 +671,74 @@ pub fn find(lower: &str, out: &mut Vec<CueHit>) {
 pub fn before(cues: &[CueHit], at: usize, max: usize) -> impl Iterator<Item = &CueHit> {
     let lo = at.saturating_sub(max);
     cues.iter().rev().filter(move |c| c.e <= at && c.e >= lo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aho_corasick::{AhoCorasickBuilder, AhoCorasickKind};
+    use proptest::prelude::*;
+
+    /// The searcher the walk replaces.
+    static REFERENCE: Lazy<aho_corasick::AhoCorasick> = Lazy::new(|| {
+        let (pats, _) = patterns();
+        AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(pats)
+            .unwrap()
+    });
+
+    #[test]
+    fn no_empty_pattern() {
+        let (pats, _) = patterns();
+        assert!(pats.iter().all(|p| !p.is_empty()));
+        let c = CUES.as_ref().unwrap();
+        assert!(!c.dfa.is_match(c.start));
+    }
+
+    #[test]
+    fn walk_finds_longest_cues() {
+        let c = CUES.as_ref().unwrap();
+        let text = "my kortnummeret is, cpr-nummer and the card verification code; tel";
+        let got: Vec<_> = c.matches(text.as_bytes()).map(|(s, e, _)| (s, e)).collect();
+        let want: Vec<_> = REFERENCE
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        assert_eq!(got, want);
+        assert!(got.contains(&(3, 15)));
+    }
+
+    /// Pieces of cues (whole, heads, tails) and the bytes around them in a line.
+    fn piece() -> impl Strategy<Value = String> {
+        let (pats, _) = patterns();
+        let cue = proptest::sample::select(pats).prop_flat_map(|p| {
+            let n = p.chars().count();
+            (0..=n, 0..=n).prop_map(move |(a, z)| {
+                let (a, z) = (a.min(z), a.max(z));
+                p.chars().skip(a).take(z - a).collect::<String>()
+            })
+        });
+        prop_oneof![
+            4 => cue,
+            1 => "[ a-z0-9ä-]{1,3}",
+            1 => proptest::sample::select(vec!["ø", "å", "ü", "é", "ß", "€", "ﬁ", "\u{300}"])
+                .prop_map(str::to_owned),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn walk_is_find_iter(parts in proptest::collection::vec(piece(), 0..12)) {
+            let text: String = parts.concat();
+            let c = CUES.as_ref().unwrap();
+            let got: Vec<_> = c.matches(text.as_bytes()).collect();
+            let want: Vec<_> = REFERENCE
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end(), m.pattern()))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
 }
