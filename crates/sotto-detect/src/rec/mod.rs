@@ -22,7 +22,61 @@ use std::cell::RefCell;
 
 /// All non-lexical recognisers, built once.
 pub struct Recognisers {
-    hetu: Option<Regex>,
+    hetu: Option<Hetu>,
+}
+
+/// The HETU pattern `(?i)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b` in two parts: the pattern without
+/// its word boundaries, which regex runs on its fast DFA (a Unicode `\b` sends every search
+/// to the slow engines), and a check of the boundaries at the ends of each shape found.
+struct Hetu {
+    shape: Regex,
+    /// Unicode `\w`, as regex's `\b` defines a word character.
+    word: Regex,
+}
+
+impl Hetu {
+    fn new() -> Option<Self> {
+        Some(Self {
+            shape: Regex::new(r"(?i)\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]").ok()?,
+            word: Regex::new(r"^\w$").ok()?,
+        })
+    }
+
+    fn is_word(&self, c: char) -> bool {
+        // on ASCII, Unicode `\w` is `[0-9A-Za-z_]`
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '_'
+        } else {
+            self.word.is_match(c.encode_utf8(&mut [0; 4]))
+        }
+    }
+
+    /// Is there a word boundary (`\b`) at byte `at` of `text`?
+    fn boundary(&self, text: &str, at: usize) -> bool {
+        let before = text.get(..at).and_then(|x| x.chars().next_back());
+        let after = text.get(at..).and_then(|x| x.chars().next());
+        before.is_some_and(|c| self.is_word(c)) != after.is_some_and(|c| self.is_word(c))
+    }
+
+    /// The matches of the whole pattern, as its `find_iter` reports them. The shape is eleven
+    /// characters, so from a given start it matches one way or not at all: the leftmost shape
+    /// with a boundary at both ends is the leftmost match, and a shape without rules out only
+    /// its own start, so the search goes on from the next character.
+    fn find_iter<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
+        let mut at = 0;
+        std::iter::from_fn(move || loop {
+            let m = self.shape.find_at(text, at)?;
+            if self.boundary(text, m.start()) && self.boundary(text, m.end()) {
+                at = m.end();
+                return Some((m.start(), m.end()));
+            }
+            at = m.start()
+                + text
+                    .get(m.start()..)
+                    .and_then(|x| x.chars().next())
+                    .map_or(1, char::len_utf8);
+        })
+    }
 }
 
 impl Default for Recognisers {
@@ -83,9 +137,7 @@ const CUE_REACH: usize = 110;
 impl Recognisers {
     pub fn new() -> Self {
         Lazy_init();
-        Self {
-            hetu: Regex::new(r"(?i)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b").ok(),
-        }
+        Self { hetu: Hetu::new() }
     }
 
     pub fn find(&self, text: &str, langs: &[Lang], out: &mut Vec<Candidate>) {
@@ -214,14 +266,15 @@ impl Recognisers {
                         .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
             });
         if hetu_shape && hetu_possible(text) {
-            if let Some(re) = &self.hetu {
-                for m in re.find_iter(text) {
-                    let ok = ck::hetu(m.as_str());
-                    let ctx = nearest(cues, m.start(), &[Cue::Id]).is_some();
-                    if ok || ctx && hetu_shape_date_ok(m.as_str()) {
+            if let Some(hetu) = &self.hetu {
+                for (s, e) in hetu.find_iter(text) {
+                    let m = text.get(s..e).unwrap_or("");
+                    let ok = ck::hetu(m);
+                    let ctx = nearest(cues, s, &[Cue::Id]).is_some();
+                    if ok || ctx && hetu_shape_date_ok(m) {
                         out.push(Candidate::new(
-                            m.start(),
-                            m.end(),
+                            s,
+                            e,
                             Kind::NationalId,
                             if ok { 0.95 } else { 0.6 },
                         ));
@@ -970,5 +1023,49 @@ mod tests {
                 "plus fire fem fire null seks to fem syv fem en".into()
             )]
         );
+    }
+
+    /// Pieces that make HETU shapes and their surroundings: ASCII and other digits, century
+    /// signs, letters that fold into the classes (Kelvin sign, long s), word and non-word
+    /// characters (underscore, a combining mark).
+    fn hetu_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "010190",
+            "311299",
+            "123456",
+            "12",
+            "1",
+            "-",
+            "+",
+            "A",
+            "a",
+            "y",
+            "Y",
+            "Z",
+            "123",
+            "4",
+            "\u{663}\u{663}\u{663}",
+            "\u{ff15}",
+            "ä",
+            "\u{212a}",
+            "\u{17f}",
+            "\u{300}",
+            "_",
+            " ",
+            ".",
+            "x",
+        ])
+    }
+
+    proptest::proptest! {
+        /// The shape search with boundary checks finds what the regex with `\b` finds.
+        #[test]
+        fn hetu_is_the_regex(parts in proptest::collection::vec(hetu_piece(), 0..16)) {
+            let text: String = parts.concat();
+            let re = Regex::new(r"(?i)\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b").unwrap();
+            let want: Vec<_> = re.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            let got: Vec<_> = Hetu::new().unwrap().find_iter(&text).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }
