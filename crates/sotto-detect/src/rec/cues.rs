@@ -3,6 +3,7 @@
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{dfa::DFA, Anchored, MatchKind, PatternID};
 use once_cell::sync::Lazy;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cue {
@@ -556,12 +557,26 @@ const REPEAT: &[&str] = &[
     "let me repeat",
 ];
 
+/// Bits of a byte class in a dense table index (the cue DFA has some 40 classes).
+const CLASS_BITS: u32 = 6;
+/// Entries of the dense table: a power of two, so that a masked index needs no bounds check;
+/// room for 4,096 states (the cue DFA has some 2,700).
+const DENSE: usize = 1 << 18;
+
 pub struct Cues {
-    /// Leftmost-longest, without a prefilter (a start state is then never special), walked
-    /// byte by byte in [`find`]: a library search per match costs more in setup than the walk
-    /// over a short line.
-    dfa: DFA,
-    start: StateID,
+    /// The byte class of each byte (bytes no state tells apart share one).
+    class: [u8; 256],
+    /// The leftmost-longest DFA of the cues (built without a prefilter, so a start state is
+    /// never special) as a dense table: the next state of state `s` on class `c` at `s | c`,
+    /// states numbered in steps of 64, the dead state 0 and the match states next, so one
+    /// comparison per byte tells the dead and match states from the rest. Walked byte by byte
+    /// in [`find`]: a library search per match costs more in setup than the walk over a line.
+    trans: Box<[u32; DENSE]>,
+    start: u32,
+    /// The highest match state.
+    last_match: u32,
+    /// Per match state, from the first: its first pattern and that pattern's length.
+    matches: Vec<(PatternID, usize)>,
     kinds: Vec<(Cue, bool)>,
 }
 
@@ -600,33 +615,123 @@ pub static CUES: Lazy<Option<Cues>> = Lazy::new(|| {
         .prefilter(false)
         .build(&pats)
         .ok()?;
-    let start = dfa.start_state(Anchored::No).ok()?;
-    Some(Cues { dfa, start, kinds })
+    Cues::dense(&dfa, kinds)
 });
 
 impl Cues {
+    /// The states reachable from the unanchored start state re-numbered into the dense table;
+    /// `None` where they do not fit (a test checks that they do).
+    fn dense(dfa: &DFA, kinds: Vec<(Cue, bool)>) -> Option<Cues> {
+        let start = dfa.start_state(Anchored::No).ok()?;
+        let next = |s: StateID, b: u8| dfa.next_state(Anchored::No, s, b);
+        let mut states = vec![start];
+        let mut seen: HashSet<StateID> = HashSet::from([start]);
+        let mut i = 0;
+        while let Some(&s) = states.get(i) {
+            for b in 0..=255u8 {
+                if seen.insert(next(s, b)) {
+                    states.push(next(s, b));
+                }
+            }
+            i += 1;
+        }
+        // dead 0, then the match states, then the rest
+        let mut order: Vec<StateID> = states
+            .iter()
+            .copied()
+            .filter(|&s| dfa.is_match(s))
+            .collect();
+        let last_match = order.len();
+        order.extend(
+            states
+                .iter()
+                .copied()
+                .filter(|&s| !dfa.is_match(s) && !dfa.is_dead(s)),
+        );
+        let mut id: HashMap<StateID, u32> = HashMap::new();
+        for (k, &s) in order.iter().enumerate() {
+            id.insert(s, u32::try_from(k + 1).ok()? << CLASS_BITS);
+        }
+        for &s in states.iter().filter(|&&s| dfa.is_dead(s)) {
+            id.insert(s, 0);
+        }
+        if (order.len() + 1) << CLASS_BITS > DENSE {
+            return None;
+        }
+        // byte classes: bytes with the same next state from every state
+        let mut class = [0u8; 256];
+        let mut columns: HashMap<Vec<StateID>, u8> = HashMap::new();
+        for b in 0..=255u8 {
+            let column: Vec<StateID> = states.iter().map(|&s| next(s, b)).collect();
+            let n = u8::try_from(columns.len()).ok()?;
+            let c = *columns.entry(column).or_insert(n);
+            if u32::from(c) >= 1 << CLASS_BITS {
+                return None;
+            }
+            class[usize::from(b)] = c;
+        }
+        let mut trans: Box<[u32; DENSE]> = vec![0u32; DENSE].into_boxed_slice().try_into().ok()?;
+        for &s in &states {
+            let from = *id.get(&s)?;
+            for b in 0..=255u8 {
+                let to = *id.get(&next(s, b))?;
+                let at = (from | u32::from(class[usize::from(b)])) as usize;
+                *trans.get_mut(at)? = to;
+            }
+        }
+        let matches = order
+            .get(..last_match)?
+            .iter()
+            .map(|&s| {
+                let pid = dfa.match_pattern(s, 0);
+                (pid, dfa.pattern_len(pid))
+            })
+            .collect();
+        Some(Cues {
+            class,
+            trans,
+            start: *id.get(&start)?,
+            last_match: u32::try_from(last_match).ok()? << CLASS_BITS,
+            matches,
+            kinds,
+        })
+    }
+
     /// The first match at or after `at` as the library's non-overlapping search reports it
     /// (`try_find_fwd_imp`): from the unanchored start state until the dead state (no longer
     /// match can follow) or the end, keeping the last match state's first pattern. No pattern
     /// is empty, so the start state is no match and no match is empty.
     #[inline]
     fn next_match(&self, b: &[u8], at: usize) -> Option<(usize, usize, PatternID)> {
-        let dfa = &self.dfa;
+        let (class, trans, last_match) = (&self.class, &*self.trans, self.last_match);
+        let rest = b.get(at..)?;
+        let mut bytes = rest.iter();
         let mut sid = self.start;
-        let mut mat = None;
-        for (k, &x) in b.get(at..)?.iter().enumerate() {
-            sid = dfa.next_state(Anchored::No, sid, x);
-            if dfa.is_special(sid) {
-                if dfa.is_dead(sid) {
+        // the last match state and the bytes walked up to it
+        let (mut walked, mut found) = (0, 0);
+        loop {
+            // ordinary states in a tight loop of their own: the first dead or match state
+            // (rare) ends it
+            for &x in bytes.by_ref() {
+                sid = trans[(sid | u32::from(class[usize::from(x)])) as usize & (DENSE - 1)];
+                if sid <= last_match {
                     break;
                 }
-                if dfa.is_match(sid) {
-                    mat = Some((at + k + 1, dfa.match_pattern(sid, 0)));
-                }
+            }
+            // the end of the line in an ordinary state, or the dead state
+            if sid > last_match || sid == 0 {
+                break;
+            }
+            (walked, found) = (rest.len() - bytes.len(), sid);
+            if bytes.as_slice().is_empty() {
+                break;
             }
         }
-        let (e, pid) = mat?;
-        Some((e - dfa.pattern_len(pid), e, pid))
+        let &(pid, len) = self
+            .matches
+            .get(((found >> CLASS_BITS) as usize).checked_sub(1)?)?;
+        let e = at + walked;
+        Some((e.checked_sub(len)?, e, pid))
     }
 
     /// The matches of `find_iter`: each search starts where the previous match ended.
@@ -694,7 +799,7 @@ mod tests {
         let (pats, _) = patterns();
         assert!(pats.iter().all(|p| !p.is_empty()));
         let c = CUES.as_ref().unwrap();
-        assert!(!c.dfa.is_match(c.start));
+        assert!(c.start > c.last_match);
     }
 
     #[test]
