@@ -37,6 +37,20 @@ fn load_part(b: &[u8], at: usize, n: usize) -> Option<u64> {
     Some(u64::from_le_bytes(c) >> shift)
 }
 
+/// The word of `n` (1..=16) bytes ending at `e`, packed as [`pack16`] does, from the eight (or
+/// sixteen) bytes ending at `e`, shifted down: no mask and no overflow test on the way; `None`
+/// when fewer bytes precede `e` or `e` lies past the end of `b`.
+#[inline]
+fn load_end(b: &[u8], e: usize, n: usize) -> Option<(u64, u64)> {
+    let last = u64::from_le_bytes(b.get(e.checked_sub(8)?..e)?.try_into().ok()?);
+    if n <= 8 {
+        return Some((last >> (8 * (8 - n.max(1)) as u32), 0));
+    }
+    let first = u64::from_le_bytes(b.get(e.checked_sub(16)?..e - 8)?.try_into().ok()?);
+    let x = (u128::from(last) << 64 | u128::from(first)) >> (8 * (16 - n.min(16)) as u32);
+    Some((x as u64, (x >> 64) as u64))
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot<V> {
     lo: u64,
@@ -114,15 +128,21 @@ impl<V: Copy + Default> WordTable<V> {
         if n.wrapping_sub(1) >= 16 {
             return text.get(s..e).and_then(|w| self.long.get(w)).copied();
         }
-        // the common case reads whole words of the text, masked
-        let hi = if n > 8 {
-            load_part(b, s + 8, n - 8)
-        } else {
-            Some(0)
-        };
-        let (lo, hi) = match (load_part(b, s, n.min(8)), hi) {
-            (Some(lo), Some(hi)) => (lo, hi),
-            _ => pack16(b.get(s..e)?),
+        // the common case reads whole words of the text: those ending at the word's end, or
+        // (a word near the start of the text) those from its start, masked
+        let (lo, hi) = match load_end(b, e, n) {
+            Some(k) => k,
+            None => {
+                let hi = if n > 8 {
+                    load_part(b, s + 8, n - 8)
+                } else {
+                    Some(0)
+                };
+                match (load_part(b, s, n.min(8)), hi) {
+                    (Some(lo), Some(hi)) => (lo, hi),
+                    _ => pack16(b.get(s..e)?),
+                }
+            }
         };
         let len = n as u64;
         let mask = self.slots.len().wrapping_sub(1);
@@ -175,5 +195,24 @@ mod tests {
         assert_eq!(t.get_at(text, 11, 17), None);
         assert_eq!(t.get("b"), None);
         assert_eq!(t.get_at(text, 5, 3), None);
+    }
+
+    /// `load_end` packs a word as `pack16` does, wherever it ends.
+    #[test]
+    fn load_end_packs_like_pack16() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789ÆØÅæøå";
+        let b = text.as_bytes();
+        for e in 0..=b.len() + 1 {
+            for n in 1..=16 {
+                let Some(s) = e.checked_sub(n) else { continue };
+                let got = super::load_end(b, e, n);
+                match b.get(s..e) {
+                    Some(w) if e >= 8 && (n <= 8 || e >= 16) => {
+                        assert_eq!(got, Some(super::pack16(w)), "{s}..{e}")
+                    }
+                    _ => assert_eq!(got, None, "{s}..{e}"),
+                }
+            }
+        }
     }
 }

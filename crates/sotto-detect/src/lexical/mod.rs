@@ -477,14 +477,16 @@ impl Lexical {
 
     /// Folds, tokenizes and looks up every word of `text` once.
     fn prepare(&self, text: &str, p: &mut Prepared) {
-        p.raw.clear();
-        p.cue.clear();
-        let (raw, cue) = (&mut p.raw, &mut p.cue);
-        let seen = text::scan(text, &mut p.folded, &mut p.toks, |folded, s, e| {
-            let (f, c) = self.word_flags.get_at(folded, s, e).unwrap_or((0, 0));
-            raw.push(f);
-            cue.push(c);
-        });
+        let seen = text::scan(text, &mut p.folded, &mut p.toks);
+        // The words are looked up in a loop of their own, over slices of the words' length:
+        // no capacity test per word, and the scan keeps its registers.
+        let n = p.toks.len();
+        p.raw.resize(n, 0);
+        p.cue.resize(n, 0);
+        let folded = p.folded.as_str();
+        for ((t, f), c) in p.toks.iter().zip(&mut p.raw).zip(&mut p.cue) {
+            (*f, *c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
+        }
         p.caps = seen.caps;
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;

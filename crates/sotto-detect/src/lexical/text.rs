@@ -11,70 +11,69 @@ pub fn fold(text: &str) -> String {
 
 /// [`fold`] into a reused buffer (the fold of [`scan`], words dropped).
 pub fn fold_into(text: &str, out: &mut String) {
-    scan(text, out, &mut Vec::new(), |_, _, _| {});
+    scan(text, out, &mut Vec::new());
 }
 
-/// A word: a maximal run of alphanumeric characters, with its class bits packed in one byte
-/// (one store per word in the tokenizer instead of eight).
+/// A word: a maximal run of alphanumeric characters, with the class bits the tokenizer has at
+/// hand stored as they are (a few byte stores per word); the accessors combine them.
 #[derive(Debug, Clone, Copy)]
 pub struct Tok {
     pub s: usize,
     pub e: usize,
-    bits: u8,
+    /// Class bits of the first character.
+    first: u8,
+    /// The OR of the class bits of the characters (the first one's without `ALNUM`, so `ALNUM`
+    /// says there are several characters).
+    word: u8,
+    /// The OR and the AND of the class bits of the gap before the word (see [`scan`]).
+    gap_or: u8,
+    gap_and: u8,
+    /// The byte after the word (0 at the end of the text).
+    next: u8,
 }
-
-// The bits of `Tok::bits`; `DIGITS`, `BRK` and `COMMA` are the byte-class bits of the same name
-// and `LETTER` is `ALPHA`, so the tokenizer moves them without shifting.
-const T_CAP: u8 = 1;
-const T_DIGITS: u8 = DIGIT;
-const T_HAS_DIGIT: u8 = 4;
-const T_LETTER: u8 = ALPHA;
-const T_BRK: u8 = BRK;
-const T_COMMA: u8 = COMMA;
-const T_TIGHT: u8 = 64;
-const T_DOT_AFTER: u8 = 128;
 
 impl Tok {
     /// First character upper case.
     #[inline]
     pub fn cap(&self) -> bool {
-        self.bits & T_CAP != 0
+        self.first & UPPER != 0
     }
-    /// Only ASCII digits.
+    /// Only ASCII digits: a digit and no letter or non-ASCII character (an ASCII alphanumeric
+    /// byte is a digit or a letter).
     #[inline]
     pub fn digits(&self) -> bool {
-        self.bits & T_DIGITS != 0
+        self.word & (DIGIT | ALPHA | WIDE) == DIGIT
     }
     /// Contains a digit.
     #[inline]
     pub fn has_digit(&self) -> bool {
-        self.bits & T_HAS_DIGIT != 0
+        self.word & DIGIT != 0
     }
     /// One alphabetic character.
     #[inline]
     pub fn letter(&self) -> bool {
-        self.bits & T_LETTER != 0
+        self.first & ALPHA != 0 && self.word & ALNUM == 0
     }
     /// A sentence or turn break ('.', '!', '?', ':', ';', newline) between the previous word and
     /// this one.
     #[inline]
     pub fn brk(&self) -> bool {
-        self.bits & T_BRK != 0
+        self.gap_or & BRK != 0
     }
     /// A comma between the previous word and this one.
     #[inline]
     pub fn comma(&self) -> bool {
-        self.bits & T_COMMA != 0
+        self.gap_or & COMMA != 0
     }
     /// Only spaces (or a single hyphen) between the previous word and this one.
     #[inline]
     pub fn tight(&self) -> bool {
-        self.bits & T_TIGHT != 0
+        self.gap_and & (SPACE | ALNUM) != 0
     }
     /// A full stop directly after this word.
     #[inline]
     pub fn dot_after(&self) -> bool {
-        self.bits & T_DOT_AFTER != 0
+        self.next == b'.'
     }
 }
 
@@ -184,7 +183,7 @@ fn wide_fold(text: &str, i: usize, out: &mut String, caps: &mut bool) -> (u8, us
 
 /// [`tokenize`] into a reused vector (the tokenizer of [`scan`], fold dropped).
 pub fn tokenize_into(text: &str, toks: &mut Vec<Tok>) {
-    scan(text, &mut String::new(), toks, |_, _, _| {});
+    scan(text, &mut String::new(), toks);
 }
 
 /// What [`scan`] saw besides the words, for [`mixed_case_after`] and the callers.
@@ -212,38 +211,57 @@ pub(crate) fn mixed_case_after(text: &str, seen: Seen) -> bool {
     mixed_case(text)
 }
 
-/// [`fold`]s `text` into `folded`, tokenizes it into `toks` and calls `word(folded, s, e)` for
-/// every word as soon as it is folded, in one pass over the bytes: the tokenizer classifies
-/// every byte anyway, so the fold only has to fix what the bulk ASCII lower-casing misses
-/// (hyphens, seen between words, and non-ASCII characters, each classified once), and the word
-/// is looked up while its bytes are in cache. ASCII without decoding; the class bits of a gap
+/// [`fold`]s `text` into `folded` and tokenizes it into `toks` in one pass over the bytes: the
+/// tokenizer classifies every byte anyway, so the fold only has to fix what the bulk ASCII
+/// lower-casing misses (hyphens, seen between words, and non-ASCII characters, each classified
+/// once). ASCII without decoding; the class bits of a gap
 /// are OR-ed and AND-ed as they go, those of a word OR-ed (no per-flag branches): a gap is only
 /// blanks when every byte had `SPACE`.
-pub(crate) fn scan(
+pub(crate) fn scan(text: &str, folded: &mut String, toks: &mut Vec<Tok>) -> Seen {
+    // A text of ASCII and lower-case Latin-1 letters (most) is scanned by a copy of the loop
+    // that has no call in it (the calls made the loop keep its state on the stack), the others
+    // again from the start by the loop that folds every character.
+    match scan_with::<true>(text, folded, toks) {
+        Some(seen) => seen,
+        None => scan_with::<false>(text, folded, toks).unwrap_or_default(),
+    }
+}
+
+/// A lower-case Latin-1 letter (U+00DF..=U+00FF but ÷), whose lead byte is 0xC3: the common
+/// non-ASCII character of the transcripts, a letter that the fold leaves as it is.
+#[inline]
+fn latin_lower(b: &[u8], i: usize) -> bool {
+    matches!(b.get(i..), Some(&[0xC3, t, ..]) if (0x9F..=0xBF).contains(&t) && t != 0xB7)
+}
+
+/// [`scan`], or (`LATIN`) `None` as soon as the text has a non-ASCII character other than a
+/// [`latin_lower`] letter; that loop replaces the hyphens in the fold after it.
+fn scan_with<const LATIN: bool>(
     text: &str,
     folded: &mut String,
     toks: &mut Vec<Tok>,
-    mut word: impl FnMut(&str, usize, usize),
-) -> Seen {
+) -> Option<Seen> {
     folded.clear();
     folded.push_str(text);
     folded.make_ascii_lowercase();
     toks.clear();
+    let mut hyphen = false;
     let mut seen = Seen::default();
-    // the OR of every word's class bits (capitals), and of every word's `Tok` bits
-    let mut upper = 0u8;
-    let mut all_bits = 0u8;
+    // The OR of every word's class bits (capitals, digits), with the single-letter words at
+    // `BRK` (a bit no word's class has): one accumulator for the text-level facts.
+    let mut acc = 0u8;
     let b = text.as_bytes();
     let mut i = 0usize;
-    let mut gap_start = 0usize;
     // The gap before the next word: OR and AND of its class bits. The first word has a break
     // before it and is never tight: its gap (perhaps empty) starts with BRK and without SPACE.
+    // A hyphen that is the first byte of a later gap sets `ALNUM` in the AND (a bit no gap byte
+    // has, so any byte after it clears it): the gap is then exactly one hyphen, which is tight.
     let mut g_or = BRK;
     let mut g_and = 0u8;
     loop {
         // the common gap, one space before an ASCII letter or digit, without the loop
-        let one_space = match b.get(i..i + 2) {
-            Some(&[b' ', c]) => Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0),
+        let one_space = match b.get(i..) {
+            Some(&[b' ', c, ..]) => Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0),
             _ => None,
         };
         // (class bits of the word's first character, its byte length)
@@ -254,10 +272,18 @@ pub(crate) fn scan(
             }
             None => loop {
                 let Some(&c) = b.get(i) else {
-                    seen.upper = upper & UPPER != 0;
-                    seen.digit = all_bits & T_HAS_DIGIT != 0;
-                    seen.letter = all_bits & T_LETTER != 0;
-                    return seen;
+                    if LATIN && hyphen {
+                        // every hyphen lies between words
+                        for (j, &c) in b.iter().enumerate() {
+                            if c == b'-' {
+                                folded.replace_range(j..j + 1, " ");
+                            }
+                        }
+                    }
+                    seen.upper = acc & UPPER != 0;
+                    seen.digit = acc & DIGIT != 0;
+                    seen.letter = acc & BRK != 0;
+                    return Some(seen);
                 };
                 let k = BYTE_CLASS[usize::from(c)];
                 if k & ALNUM != 0 {
@@ -265,12 +291,30 @@ pub(crate) fn scan(
                 }
                 if k & WIDE == 0 {
                     if c == b'-' {
-                        folded.replace_range(i..i + 1, " ");
+                        if LATIN {
+                            hyphen = true;
+                        } else {
+                            folded.replace_range(i..i + 1, " ");
+                        }
+                        // (a hyphen has no class bits) the first byte of a gap after a word:
+                        // only there is `g_or` empty and `g_and` still `SPACE`
+                        g_and = if g_or == 0 && g_and == SPACE {
+                            ALNUM
+                        } else {
+                            0
+                        };
+                    } else {
+                        g_or |= k;
+                        g_and &= k;
                     }
-                    g_or |= k;
-                    g_and &= k;
                     i += 1;
                     continue;
+                }
+                if LATIN {
+                    if !latin_lower(b, i) {
+                        return None;
+                    }
+                    break (ALNUM | ALPHA | WIDE, 2);
                 }
                 let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
                 if kw & ALNUM != 0 {
@@ -284,9 +328,9 @@ pub(crate) fn scan(
         };
         let s = i;
         i += l0;
-        // A word is all ASCII digits when it has a digit and no letter or non-ASCII character
-        // (an ASCII alphanumeric byte is a digit or a letter): only the OR is needed.
-        let mut w_or = k0;
+        // The first character's `ALNUM` is left out: the OR has it only when the word has
+        // more than one character.
+        let mut w_or = k0 & !ALNUM;
         // the rest of the word: ASCII in a tight loop, non-ASCII characters one by one
         loop {
             while let Some(&c) = b.get(i) {
@@ -299,6 +343,14 @@ pub(crate) fn scan(
             }
             match b.get(i) {
                 Some(&c) if c >= 0x80 => {
+                    if LATIN {
+                        if !latin_lower(b, i) {
+                            return None;
+                        }
+                        w_or |= ALNUM | ALPHA | WIDE;
+                        i += 2;
+                        continue;
+                    }
                     let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
                     if kw & ALNUM == 0 {
                         break;
@@ -310,26 +362,18 @@ pub(crate) fn scan(
             }
         }
         let e = i;
-        upper |= w_or;
-        let single = e - s == l0;
-        let tight = g_and & SPACE != 0
-            || (s - gap_start == 1 && b.get(gap_start) == Some(&b'-') && !toks.is_empty());
-        let digits = if w_or & (DIGIT | ALPHA | WIDE) == DIGIT {
-            T_DIGITS
-        } else {
-            0
-        };
-        let bits = ((k0 & UPPER) >> 2)
-            | digits
-            | ((w_or & DIGIT) << 1)
-            | if single { k0 & ALPHA } else { 0 }
-            | (g_or & (BRK | COMMA))
-            | (u8::from(tight) << 6)
-            | (u8::from(b.get(e) == Some(&b'.')) << 7);
-        all_bits |= bits;
-        toks.push(Tok { s, e, bits });
-        word(folded, s, e);
-        gap_start = e;
+        // one letter: the first character a letter and no second character (at `BRK`, a bit
+        // no word's class has)
+        acc |= w_or | ((k0 & !(w_or << 3) & ALPHA) << 1);
+        toks.push(Tok {
+            s,
+            e,
+            first: k0,
+            word: w_or,
+            gap_or: g_or,
+            gap_and: g_and,
+            next: b.get(e).copied().unwrap_or(0),
+        });
         g_or = 0;
         g_and = SPACE;
     }
@@ -399,8 +443,102 @@ mod tests {
             "ééééééééé-ééééé",
             "ǅemal Ǆ ǆ",
         ] {
-            let caps = scan(t, &mut out, &mut Vec::new(), |_, _, _| {}).caps;
+            let caps = scan(t, &mut out, &mut Vec::new()).caps;
             assert_eq!((out.clone(), caps), fold_ref(t), "{t}");
+        }
+    }
+
+    /// A token's offsets and its eight flags, in the order of the `Tok` accessors.
+    type RefTok = (usize, usize, [bool; 8]);
+
+    /// The tokens and facts of [`scan`] as defined, character by character.
+    fn scan_ref(text: &str) -> (Vec<RefTok>, [bool; 4]) {
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let mut toks = Vec::new();
+        let mut j = 0;
+        let mut gap_start = 0;
+        while j < chars.len() {
+            if !chars[j].1.is_alphanumeric() {
+                j += 1;
+                continue;
+            }
+            let s = chars[j].0;
+            let k = j;
+            while j < chars.len() && chars[j].1.is_alphanumeric() {
+                j += 1;
+            }
+            let e = chars.get(j).map_or(text.len(), |c| c.0);
+            let w: Vec<char> = chars[k..j].iter().map(|c| c.1).collect();
+            let gap = &text[gap_start..s];
+            let first = toks.is_empty();
+            let flags = [
+                w[0].is_uppercase(),
+                w.iter().all(|c| c.is_ascii_digit()),
+                w.iter().any(|c| c.is_ascii_digit()),
+                w.len() == 1 && w[0].is_alphabetic(),
+                first || gap.contains(['.', '!', '?', ':', ';', '\n', '\r']),
+                gap.contains(','),
+                !first && (gap == "-" || gap.chars().all(|c| c == ' ' || c == '\t')),
+                text.as_bytes().get(e) == Some(&b'.'),
+            ];
+            toks.push((s, e, flags));
+            gap_start = e;
+        }
+        let word_chars = || chars.iter().map(|c| c.1).filter(|c| c.is_alphanumeric());
+        let seen = [
+            word_chars().any(char::is_uppercase),
+            toks.iter().any(|t| t.2[3]),
+            word_chars().any(|c| c.is_ascii_digit()),
+            text.chars().any(|c| !c.is_ascii() && c.is_uppercase()),
+        ];
+        (toks, seen)
+    }
+
+    #[test]
+    fn scan_matches_definitions() {
+        let parts = [
+            "a", "B", "z", "Z", "0", "9", "q7", " ", " ", " ", "  ", "\t", "-", "--", ".", ",",
+            ":", "!", "\n", "æ", "Æ", "ø", "Ø", "å", "ß", "ÿ", "×", "÷", "é", "É", "İ", "ẞ", "ǅ",
+            "—", "’", "ª", "µ", "٣", "Ω", "ω", "word", "Ord", "12",
+        ];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut folded, mut toks) = (String::new(), Vec::new());
+        for _ in 0..20_000 {
+            let n = next() % 14;
+            let text: String = (0..n)
+                .map(|_| parts[(next() % parts.len() as u64) as usize])
+                .collect();
+            let seen = scan(&text, &mut folded, &mut toks);
+            let got: Vec<RefTok> = toks
+                .iter()
+                .map(|t| {
+                    let f = [
+                        t.cap(),
+                        t.digits(),
+                        t.has_digit(),
+                        t.letter(),
+                        t.brk(),
+                        t.comma(),
+                        t.tight(),
+                        t.dot_after(),
+                    ];
+                    (t.s, t.e, f)
+                })
+                .collect();
+            let want = scan_ref(&text);
+            assert_eq!(got, want.0, "{text:?}");
+            assert_eq!(
+                [seen.upper, seen.letter, seen.digit, seen.caps],
+                want.1,
+                "{text:?}"
+            );
+            assert_eq!((folded.clone(), seen.caps), fold_ref(&text), "{text:?}");
         }
     }
 
