@@ -43,13 +43,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     }
     // Buffers reused across calls (this thread's); a line that needs no sequence (a first name
     // only) leaves them alone: its `found` allocates only when a pair is found.
-    let (mut seq, mut brk_eff, mut found) = if need_seq {
+    let (mut seq, mut brk_eff, mut found, mut cue_at) = if need_seq {
         BUFS.with(|b| {
             b.try_borrow_mut().ok().map(|mut b| {
                 (
                     std::mem::take(&mut b.0),
                     std::mem::take(&mut b.1),
                     std::mem::take(&mut b.2),
+                    std::mem::take(&mut b.3),
                 )
             })
         })
@@ -58,39 +59,39 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         Bufs::default()
     };
     // Word sequence without fillers; a break before a skipped filler moves to the next word.
+    // (and where in it the name cues are: the only places a cue rule can start)
     seq.clear();
     brk_eff.clear();
     found.clear();
+    cue_at.clear();
     if need_seq {
         brk_eff.resize(n, false);
-    }
-    let mut pending_brk = false;
-    for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
-        if doc.has(i, flag::FILLER) {
-            pending_brk |= t.brk();
-            continue;
-        }
-        if let Some(b) = brk_eff.get_mut(i) {
+        let mut pending_brk = false;
+        for (i, ((t, &f), b)) in doc.toks.iter().zip(doc.flags).zip(&mut brk_eff).enumerate() {
+            if f & flag::FILLER != 0 {
+                pending_brk |= t.brk();
+                continue;
+            }
             *b = t.brk() || pending_brk;
+            pending_brk = false;
+            if f & flag::NAME_CUE != 0 {
+                cue_at.push(seq.len());
+            }
+            seq.push(i);
         }
-        pending_brk = false;
-        seq.push(i);
     }
     let brk = |i: usize| brk_eff.get(i).copied().unwrap_or(true);
     let mut covered_until = 0usize; // token index: names found end here
 
     // found: token ranges, inclusive
+    // from one name cue to the next (a name found moves past its words)
     let mut pos = 0usize;
-    if doc.any & flag::NAME_CUE == 0 {
-        // no cue word: no cue rule can fire
-        pos = seq.len();
-    }
-    while pos < seq.len() {
-        let mut cue: Option<(Cue, usize)> = None;
-        if !seq.get(pos).is_some_and(|&t| doc.has(t, flag::NAME_CUE)) {
-            pos += 1;
+    for &p in &cue_at {
+        if p < pos {
             continue;
         }
+        pos = p;
+        let mut cue: Option<(Cue, usize)> = None;
         // Each set is asked only when a phrase of it may start here, and answered from the
         // word's flags when the next word cannot continue any longer phrase.
         let at = seq.get(pos).copied().unwrap_or(0);
@@ -175,13 +176,13 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     if need_seq {
         BUFS.with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
-                *b = (seq, brk_eff, found);
+                *b = (seq, brk_eff, found, cue_at);
             }
         });
     }
 }
 
-type Bufs = (Vec<usize>, Vec<bool>, Vec<(usize, usize)>);
+type Bufs = (Vec<usize>, Vec<bool>, Vec<(usize, usize)>, Vec<usize>);
 
 thread_local! {
     static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
