@@ -227,9 +227,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
 
     let mut last_end_tok: Option<usize> = None;
-    for (i, (t, &fl)) in doc.toks.iter().zip(doc.flags).enumerate() {
-        // a house number starts with a digit: the loads above settle most words
+    for (i, &fl) in doc.flags.iter().enumerate() {
+        // a house number starts with a digit or is a number word: in a line without digits
+        // the flags alone settle every word
         let spoken = fl & flag::NUM_WORD != 0;
+        if !spoken && !doc.digits {
+            continue;
+        }
+        let Some(t) = doc.toks.get(i) else { break };
         if !(t.has_digit() || spoken) || last_end_tok.is_some_and(|e| i <= e) {
             continue;
         }
