@@ -107,6 +107,83 @@ fn fi_pair(w: &[u8]) -> bool {
     false
 }
 
+/// What the shape of a word the lists do not know speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Fi,
+    Da,
+    De,
+    En,
+    None,
+}
+
+/// The shape of an unknown folded word, first rule that holds: a Finnish vowel pair or case
+/// ending, a Danish vigesimal compound ("toogtyve"), a German or an English ending. Most
+/// words match no ending, so the last byte picks the few endings worth comparing, and the
+/// vowel-pair walk runs only for words with two bytes that can make one.
+/// `pair_possible`: [`fi_pair_possible`] of the word.
+fn unknown_shape(wb: &[u8], pair_possible: bool) -> Shape {
+    let last = wb.last().copied().unwrap_or(0);
+    let ends = |suf: &[u8]| wb.ends_with(suf);
+    let fi_end = match last {
+        b'a' => ends(b"ssa"),
+        // "ä" ends in 0xA4
+        0xA4 => ends("ssä".as_bytes()) || ends("llä".as_bytes()) || ends("stä".as_bytes()),
+        _ => false,
+    };
+    if fi_end || pair_possible && fi_pair(wb) {
+        return Shape::Fi;
+    }
+    let da_end = match last {
+        b'e' => ends(b"tyve") || ends(b"tredive") || ends(b"fyrre"),
+        b's' => {
+            ends(b"tres")
+                || ends(b"fems")
+                || ends(b"firs")
+                || ends(b"halvtreds")
+                || ends(b"halvfjerds")
+        }
+        _ => false,
+    };
+    if da_end && has(wb, b"og") {
+        return Shape::Da;
+    }
+    let de_end = match last {
+        b'g' => ends(b"ung"),
+        b't' => ends(b"keit"),
+        b'h' => ends(b"lich"),
+        _ => false,
+    };
+    if de_end || wb.starts_with(b"sch") {
+        return Shape::De;
+    }
+    let en_end = match last {
+        b'g' => ends(b"ing"),
+        b'n' => ends(b"tion"),
+        b'y' => ends(b"ly"),
+        _ => false,
+    };
+    if en_end {
+        return Shape::En;
+    }
+    Shape::None
+}
+
+/// Can [`fi_pair`] hold? Each of its two letters brings a byte `y` or 0xA4 (the second byte of
+/// "ä"): fewer than two such bytes, no pair.
+fn fi_pair_possible(wb: &[u8]) -> bool {
+    let mut seen = false;
+    for &c in wb {
+        if c == b'y' || c == 0xA4 {
+            if seen {
+                return true;
+            }
+            seen = true;
+        }
+    }
+    false
+}
+
 fn has(w: &[u8], pat: &[u8]) -> bool {
     w.windows(pat.len()).any(|x| x == pat)
 }
@@ -144,6 +221,60 @@ const fn bit(l: Lang) -> u8 {
     0
 }
 
+/// The high bit of every byte of `x` that is 0xC3 or 0xC5 (the lead bytes of the letters
+/// [`letter_c3`] and [`letter_c5`] score), exactly: no borrow between bytes.
+fn lead_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const BYTE: u64 = 0x0101_0101_0101_0101;
+    let zero = |v: u64| !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7);
+    // 0xC3 and 0xC5 differ from 0xC1 in bit 1 or bit 2 alone (0xC7 in both)
+    let sel = zero((x & !(BYTE * 0x06)) ^ (BYTE * 0xC1));
+    let b1 = (x >> 1) & BYTE;
+    let b2 = (x >> 2) & BYTE;
+    sel & ((b1 ^ b2) << 7)
+}
+
+/// [`fi_pair_possible`] of the first `n` (at most eight) of the eight bytes `c`, at once.
+fn fi_pair_possible_8(c: &[u8], n: usize) -> bool {
+    let Ok(c) = <[u8; 8]>::try_from(c) else {
+        return fi_pair_possible(c.get(..n).unwrap_or_default());
+    };
+    // the bytes past the word cleared (zero is neither byte looked for)
+    let x = u64::from_le_bytes(c) & (u64::MAX >> (8 * (8 - n.clamp(1, 8))));
+    let m = byte_eq(x, b'y') | byte_eq(x, 0xA4);
+    // two bits or more
+    m & m.wrapping_sub(1) != 0
+}
+
+/// The high bit of every byte of `x` equal to `b`, exactly (no borrow between bytes).
+fn byte_eq(x: u64, b: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let v = x ^ (0x0101_0101_0101_0101 * u64::from(b));
+    !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7)
+}
+
+/// The byte length of the UTF-8 character that `w` starts with (by its lead byte).
+fn first_char_len(w: &[u8]) -> usize {
+    match w.first() {
+        None => 0,
+        Some(0..=0x7f) => 1,
+        Some(0x80..=0xdf) => 2,
+        Some(0xe0..=0xef) => 3,
+        Some(_) => 4,
+    }
+}
+
+/// The number of languages in each bit set (at least one, as the division wants).
+static LANG_COUNT: [u8; 256] = {
+    let mut t = [1u8; 256];
+    let mut i = 1usize;
+    while i < 256 {
+        t[i] = (i as u8).count_ones() as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Per-language scores: a word or letter that speaks for several languages adds its weight
 /// divided by their number to each (the same f32 operations in the same order for every input,
 /// so the outcome never depends on how the text was prepared).
@@ -152,7 +283,10 @@ struct Scores([f32; 8]);
 impl Scores {
     #[inline]
     fn add(&mut self, langs: u8, w: f32) {
-        let share = w / langs.count_ones().max(1) as f32;
+        // (the count from a table: without the `popcnt` target feature `count_ones` is a
+        // dozen instructions)
+        let n = LANG_COUNT.get(usize::from(langs)).copied().unwrap_or(1);
+        let share = w / f32::from(n);
         // only the set bits (one to three, mostly)
         let mut m = langs;
         while m != 0 {
@@ -176,73 +310,65 @@ pub(crate) fn detect_prepared<M: Fn(usize) -> u8>(
     // Letters (all of them two bytes long, after a 0xC3 or 0xC5 lead byte): plain ASCII eight
     // bytes at a time.
     let tb = text.as_bytes();
-    let mut i = 0usize;
-    while i < tb.len() {
-        if let Some(chunk) = tb.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            if u64::from_le_bytes(w) & 0x8080_8080_8080_8080 == 0 {
-                i += 8;
-                continue;
-            }
-        }
-        let c = tb.get(i).copied().unwrap_or(0);
-        let hit = match c {
-            0xC3 => tb.get(i + 1).and_then(|&b| letter_c3(b)),
-            0xC5 => tb.get(i + 1).and_then(|&b| letter_c5(b)),
+    let mut letter = |i: usize| {
+        let hit = match tb.get(i) {
+            Some(0xC3) => tb.get(i + 1).and_then(|&b| letter_c3(b)),
+            Some(0xC5) => tb.get(i + 1).and_then(|&b| letter_c5(b)),
             _ => None,
         };
         if let Some((langs, w)) = hit {
             score.add(langs, w);
         }
-        i += 1;
+    };
+    // Eight bytes at a time: the lead bytes 0xC3 and 0xC5 of a chunk, in order (a lead byte
+    // is never a continuation byte, so each letter is found where it starts).
+    let mut chunks = tb.chunks_exact(8);
+    let mut at = 0usize;
+    for chunk in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let mut leads = lead_bytes(u64::from_le_bytes(w));
+        while leads != 0 {
+            letter(at + (leads.trailing_zeros() / 8) as usize);
+            leads &= leads - 1;
+        }
+        at += 8;
+    }
+    for k in 0..chunks.remainder().len() {
+        letter(at + k);
     }
     let da_nb = bit(Lang::Da) | bit(Lang::Nb);
+    // (words as bytes: tokens lie on character boundaries, and no rule needs a `str`)
+    let fb = folded.as_bytes();
     for (ti, t) in toks.iter().enumerate() {
-        let w = folded.get(t.s..t.e).unwrap_or("");
+        let wb = fb.get(t.s..t.e).unwrap_or_default();
         // two characters at least
-        if w.len() < 2 || (w.len() <= 4 && w.chars().nth(1).is_none()) {
+        if wb.len() < 2 || (wb.len() <= 4 && first_char_len(wb) == wb.len()) {
             continue;
         }
         let mask = match &masks {
             Some(m) => m(ti),
-            None => WORDS
-                .get(w)
+            None => std::str::from_utf8(wb)
+                .ok()
+                .and_then(|w| WORDS.get(w))
                 .map_or(0, |ls| ls.iter().fold(0u8, |m, l| m | (1u8 << idx(*l)))),
         };
         if mask != 0 {
             // "er" is Swedish "you" but mostly Danish/Norwegian "is".
-            score.add(if w == "er" { da_nb } else { mask }, 1.0);
+            score.add(if wb == b"er" { da_nb } else { mask }, 1.0);
             continue;
         }
         // Shapes of unknown words.
-        let wb = w.as_bytes();
-        let fi_shape = fi_pair(wb)
-            || w.ends_with("ssa")
-            || w.ends_with("ssä")
-            || w.ends_with("llä")
-            || w.ends_with("stä");
-        if fi_shape {
-            score.add(bit(Lang::Fi), 0.5);
-        } else if has(wb, b"og")
-            && (w.ends_with("tyve")
-                || w.ends_with("tres")
-                || w.ends_with("fems")
-                || w.ends_with("firs")
-                || w.ends_with("tredive")
-                || w.ends_with("fyrre")
-                || w.ends_with("halvtreds")
-                || w.ends_with("halvfjerds"))
-        {
-            score.add(bit(Lang::Da), 1.0);
-        } else if w.ends_with("ung")
-            || w.ends_with("keit")
-            || w.ends_with("lich")
-            || w.starts_with("sch")
-        {
-            score.add(bit(Lang::De), 0.5);
-        } else if w.ends_with("ing") || w.ends_with("tion") || w.ends_with("ly") {
-            score.add(bit(Lang::En), 0.3);
+        let pair_possible = match fb.get(t.s..t.s + 8) {
+            Some(c) if wb.len() <= 8 => fi_pair_possible_8(c, wb.len()),
+            _ => fi_pair_possible(wb),
+        };
+        match unknown_shape(wb, pair_possible) {
+            Shape::Fi => score.add(bit(Lang::Fi), 0.5),
+            Shape::Da => score.add(bit(Lang::Da), 1.0),
+            Shape::De => score.add(bit(Lang::De), 0.5),
+            Shape::En => score.add(bit(Lang::En), 0.3),
+            Shape::None => {}
         }
     }
     // The best and the runner-up, the lower index first among equal scores.
@@ -296,6 +422,77 @@ mod tests {
         ];
         for (t, l) in cases {
             assert_eq!(detect(t), Some(l), "{t}");
+        }
+    }
+
+    /// The rules as first written, one comparison after another.
+    fn shape_reference(w: &str) -> Shape {
+        let wb = w.as_bytes();
+        if fi_pair(wb)
+            || w.ends_with("ssa")
+            || w.ends_with("ssä")
+            || w.ends_with("llä")
+            || w.ends_with("stä")
+        {
+            Shape::Fi
+        } else if has(wb, b"og")
+            && (w.ends_with("tyve")
+                || w.ends_with("tres")
+                || w.ends_with("fems")
+                || w.ends_with("firs")
+                || w.ends_with("tredive")
+                || w.ends_with("fyrre")
+                || w.ends_with("halvtreds")
+                || w.ends_with("halvfjerds"))
+        {
+            Shape::Da
+        } else if w.ends_with("ung")
+            || w.ends_with("keit")
+            || w.ends_with("lich")
+            || w.starts_with("sch")
+        {
+            Shape::De
+        } else if w.ends_with("ing") || w.ends_with("tion") || w.ends_with("ly") {
+            Shape::En
+        } else {
+            Shape::None
+        }
+    }
+
+    proptest::proptest! {
+        /// `lead_bytes` marks exactly the bytes 0xC3 and 0xC5.
+        #[test]
+        fn lead_bytes_are_exact(x in proptest::prelude::any::<u64>(), pick in 0u8..8) {
+            // plant 0xC3, 0xC5 and their near misses among random bytes
+            let mut b = x.to_le_bytes();
+            for (k, v) in b.iter_mut().enumerate() {
+                if (pick >> (k % 3)) & 1 == 1 {
+                    *v = [0xC3, 0xC5, 0xC1, 0xC7, 0x43, 0x45][usize::from(*v) % 6];
+                }
+            }
+            let want = b.iter().enumerate().fold(0u64, |m, (k, &v)| {
+                if v == 0xC3 || v == 0xC5 { m | 0x80 << (8 * k) } else { m }
+            });
+            proptest::prop_assert_eq!(lead_bytes(u64::from_le_bytes(b)), want);
+        }
+
+        /// The last-byte dispatch gives what the rules one by one give.
+        #[test]
+        fn shape_agrees_with_the_rules(
+            w in "(sch|og|yä|äy|y|ä|[a-zõüöå]){0,5}(ssa|ssä|llä|stä|tyve|tres|fems|firs|tredive|fyrre|halvtreds|halvfjerds|ung|keit|lich|ing|tion|ly|yy|ää|[a-z]|)",
+        ) {
+            let wb = w.as_bytes();
+            proptest::prop_assert_eq!(unknown_shape(wb, fi_pair_possible(wb)), shape_reference(&w), "{}", w);
+            // the eight-byte test agrees with the byte walk (padded with other bytes)
+            if wb.len() <= 8 {
+                let mut c = wb.to_vec();
+                c.extend_from_slice(b"yy\xc3\xa4yyyy");
+                proptest::prop_assert_eq!(fi_pair_possible_8(&c[..8], wb.len()), fi_pair_possible(wb));
+            }
+            // one character, by its lead byte
+            if !w.is_empty() {
+                proptest::prop_assert_eq!(first_char_len(wb) == wb.len(), w.chars().count() == 1);
+            }
         }
     }
 

@@ -30,9 +30,16 @@ pub(super) fn read(line: &str) -> Option<FastFields<'_>> {
         return None;
     }
     loop {
-        // key
-        let (ks, ke) = plain_string(b, i)?;
-        let key = line.get(ks + 1..ke - 1)?;
+        // key: the three this path keeps compared in place, any other read as a string
+        let (key, ke) = match b.get(i..) {
+            Some([b'"', b'i', b'd', b'"', ..]) => ("id", i + 4),
+            Some([b'"', b't', b'e', b'x', b't', b'"', ..]) => ("text", i + 6),
+            Some([b'"', b'l', b'a', b'n', b'g', b'"', ..]) => ("lang", i + 6),
+            _ => {
+                let (ks, ke) = plain_string(b, i)?;
+                (line.get(ks + 1..ke - 1)?, ke)
+            }
+        };
         i = skip_ws(b, ke);
         if b.get(i) != Some(&b':') {
             return None;

@@ -155,7 +155,7 @@ impl Streets {
         self.suffix_strong.ends(w)
     }
 
-    fn is_weak_compound(&self, w: &str) -> bool {
+    pub fn is_weak_compound(&self, w: &str) -> bool {
         self.suffix_weak.ends(w)
     }
 
@@ -210,11 +210,8 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let st = &lex.streets;
     let words = &doc.words;
     let word = |i: usize| words.get(i).unwrap_or("");
-    let is_stop = |i: usize| {
-        let w = word(i);
-        let _ = w;
-        doc.has(i, flag::STOP) || doc.has(i, flag::ALL_STOP) && !doc.has(i, flag::SUR)
-    };
+    let is_stop =
+        |i: usize| doc.has(i, flag::STOP) || doc.has(i, flag::ALL_STOP) && !doc.has(i, flag::SUR);
     // Does an address cue ("adressen er", "i live at") end right before token `s`?
     let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk());
     // every token, in order (built once, when a cue is first tried)
@@ -230,9 +227,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
 
     let mut last_end_tok: Option<usize> = None;
-    for (i, (t, &fl)) in doc.toks.iter().zip(doc.flags).enumerate() {
-        // a house number starts with a digit: the loads above settle most words
+    for (i, &fl) in doc.flags.iter().enumerate() {
+        // a house number starts with a digit or is a number word: in a line without digits
+        // the flags alone settle every word
         let spoken = fl & flag::NUM_WORD != 0;
+        if !spoken && !doc.digits {
+            continue;
+        }
+        let Some(t) = doc.toks.get(i) else { break };
         if !(t.has_digit() || spoken) || last_end_tok.is_some_and(|e| i <= e) {
             continue;
         }
@@ -244,17 +246,25 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         let mut start: Option<usize> = None;
         let mut weak = false;
         // "Hauptstr. 5", "Kase tn. 5": an abbreviation's full stop is no break.
-        let abbrev_dot = i >= 1
-            && gap(doc, i).trim() == "."
-            && ["str", "tn", "mnt", "pst", "st", "rd", "ave", "gt"]
-                .iter()
-                .any(|a| word(i - 1).ends_with(a));
-        if i >= 1 && (!t.brk() || abbrev_dot) && !t.comma() {
+        // (asked only after a break: it looks at the gap)
+        let abbrev_dot = || {
+            i >= 1
+                && gap(doc, i).trim() == "."
+                && ["str", "tn", "mnt", "pst", "st", "rd", "ave", "gt"]
+                    .iter()
+                    .any(|a| word(i - 1).ends_with(a))
+        };
+        if i >= 1 && (!t.brk() || abbrev_dot()) && !t.comma() {
             let j = i - 1;
             let wj = word(j);
             if alpha(doc, j) {
-                let strong_compound = st.is_street_compound(wj);
-                if strong_compound || st.is_weak_compound(wj) {
+                // a known word carries the answer of the two suffix tests in its flags
+                let plain = doc
+                    .raw
+                    .get(j)
+                    .is_some_and(|&f| f & (flag::KNOWN | flag::STREETISH) == flag::KNOWN);
+                let strong_compound = !plain && st.is_street_compound(wj);
+                if strong_compound || !plain && st.is_weak_compound(wj) {
                     weak = !strong_compound;
                     let mut s = j;
                     if j >= 1 {

@@ -105,6 +105,9 @@ pub(crate) mod flag {
     pub const ADDR_CUE: u64 = 1 << 11;
     /// A short whole-word special-category term of the text's language (set per call).
     pub const SHORT_TERM: u64 = 1 << 15;
+    /// A street-name compound, strong or weak (`Streets::is_street_compound`,
+    /// `is_weak_compound`; computed per key).
+    pub const STREETISH: u64 = 1 << 47;
     /// A number word of `numbers::strong_inside` occurs inside the word (computed per key).
     pub const INSIDE: u64 = 1 << 23;
     /// The word is a key of `word_flags` (its other bits are all there is to know).
@@ -395,6 +398,9 @@ impl Lexical {
             *f |= flag::KNOWN;
             if crate::numbers::strong_inside(w) {
                 *f |= flag::INSIDE;
+            }
+            if streets.is_street_compound(w) || streets.is_weak_compound(w) {
+                *f |= flag::STREETISH;
             }
             if crate::numbers::TABLE.lookup(w, &mut atoms) || !atoms.is_empty() {
                 *f |= flag::NUM_ATOMS;

@@ -43,54 +43,85 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     }
     // Buffers reused across calls (this thread's); a line that needs no sequence (a first name
     // only) leaves them alone: its `found` allocates only when a pair is found.
-    let (mut seq, mut brk_eff, mut found) = if need_seq {
-        BUFS.with(|b| {
-            b.try_borrow_mut().ok().map(|mut b| {
-                (
-                    std::mem::take(&mut b.0),
-                    std::mem::take(&mut b.1),
-                    std::mem::take(&mut b.2),
-                )
-            })
-        })
-        .unwrap_or_default()
+    let mut bufs = if need_seq {
+        BUFS.with(|b| b.try_borrow_mut().ok().map(|mut b| std::mem::take(&mut *b)))
+            .unwrap_or_default()
     } else {
         Bufs::default()
     };
+    let Bufs {
+        seq: ref mut own_seq,
+        ref mut brk_eff,
+        ref mut found,
+        ref mut cue_at,
+        ref mut identity,
+    } = bufs;
     // Word sequence without fillers; a break before a skipped filler moves to the next word.
-    seq.clear();
+    // (and where in it the name cues are: the only places a cue rule can start). Without a
+    // filler in the line the sequence is every word and its breaks are the words' own: the
+    // identity, kept across calls, and no per-word pass besides the cues.
+    let fillers = doc.any & flag::FILLER != 0;
+    own_seq.clear();
     brk_eff.clear();
     found.clear();
-    if need_seq {
+    cue_at.clear();
+    if need_seq && fillers {
         brk_eff.resize(n, false);
-    }
-    let mut pending_brk = false;
-    for (i, t) in doc.toks.iter().enumerate().filter(|_| need_seq) {
-        if doc.has(i, flag::FILLER) {
-            pending_brk |= t.brk();
-            continue;
-        }
-        if let Some(b) = brk_eff.get_mut(i) {
+        let mut pending_brk = false;
+        for (i, ((t, &f), b)) in doc
+            .toks
+            .iter()
+            .zip(doc.flags)
+            .zip(brk_eff.iter_mut())
+            .enumerate()
+        {
+            if f & flag::FILLER != 0 {
+                pending_brk |= t.brk();
+                continue;
+            }
             *b = t.brk() || pending_brk;
+            pending_brk = false;
+            if f & flag::NAME_CUE != 0 {
+                cue_at.push(own_seq.len());
+            }
+            own_seq.push(i);
         }
-        pending_brk = false;
-        seq.push(i);
+    } else if need_seq {
+        if identity.len() < n {
+            identity.extend(identity.len()..n);
+        }
+        cue_at.extend(
+            doc.flags
+                .iter()
+                .enumerate()
+                .filter(|(_, &f)| f & flag::NAME_CUE != 0)
+                .map(|(i, _)| i),
+        );
     }
-    let brk = |i: usize| brk_eff.get(i).copied().unwrap_or(true);
+    let seq: &[usize] = if need_seq && !fillers {
+        identity.get(..n).unwrap_or_default()
+    } else {
+        own_seq
+    };
+    let brk_eff: &[bool] = brk_eff;
+    let brk = |i: usize| {
+        if fillers {
+            brk_eff.get(i).copied().unwrap_or(true)
+        } else {
+            doc.toks.get(i).is_none_or(|t| t.brk())
+        }
+    };
     let mut covered_until = 0usize; // token index: names found end here
 
     // found: token ranges, inclusive
+    // from one name cue to the next (a name found moves past its words)
     let mut pos = 0usize;
-    if doc.any & flag::NAME_CUE == 0 {
-        // no cue word: no cue rule can fire
-        pos = seq.len();
-    }
-    while pos < seq.len() {
-        let mut cue: Option<(Cue, usize)> = None;
-        if !seq.get(pos).is_some_and(|&t| doc.has(t, flag::NAME_CUE)) {
-            pos += 1;
+    for &p in cue_at.iter() {
+        if p < pos {
             continue;
         }
+        pos = p;
+        let mut cue: Option<(Cue, usize)> = None;
         // Each set is asked only when a phrase of it may start here, and answered from the
         // word's flags when the next word cannot continue any longer phrase.
         let at = seq.get(pos).copied().unwrap_or(0);
@@ -103,7 +134,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             } else if !next_may {
                 doc.has(at, single).then_some(1)
             } else {
-                set.match_at(words, &seq, pos, &brk)
+                set.match_at(words, seq, pos, &brk)
             }
         };
         if let Some(l) = ask(&cues.name_strong, flag::CUE_STRONG, flag::CUE_STRONG1) {
@@ -164,10 +195,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     // a spelled name is a run of two single letters or more: none without one
     if runs {
-        spelled(lex, cues, doc, &seq, &brk, &found, out);
+        spelled(lex, cues, doc, seq, &brk, found, out);
     }
 
-    for &(a, b) in &found {
+    for &(a, b) in found.iter() {
         if let (Some(ta), Some(tb)) = (doc.toks.get(a), doc.toks.get(b)) {
             out.push(Candidate::new(ta.s, tb.e, Kind::PersonName, 0.85));
         }
@@ -175,13 +206,26 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     if need_seq {
         BUFS.with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
-                *b = (seq, brk_eff, found);
+                *b = bufs;
             }
         });
     }
 }
 
-type Bufs = (Vec<usize>, Vec<bool>, Vec<(usize, usize)>);
+/// The buffers of [`find`], kept across calls.
+#[derive(Default)]
+struct Bufs {
+    /// The word sequence without fillers (token indices), when the line has fillers.
+    seq: Vec<usize>,
+    /// Per token: a break before it, or before a filler just before it.
+    brk_eff: Vec<bool>,
+    /// Names found: token ranges, inclusive.
+    found: Vec<(usize, usize)>,
+    /// Where in the sequence the name cues are.
+    cue_at: Vec<usize>,
+    /// 0, 1, 2, …: the sequence of a line without fillers.
+    identity: Vec<usize>,
+}
 
 thread_local! {
     static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
