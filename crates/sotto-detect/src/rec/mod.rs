@@ -153,6 +153,37 @@ impl Recognisers {
         };
         // the prepared text when its folded words are the words of the lower-case copy
         let known = shared.filter(|s| s.fold_is_lower).map(|s| s.prepared);
+        // Most lines here have no digit and no '@', only a number word or two ("en", "to").
+        // When the words alone show that every run has fewer than three digits and no month
+        // name makes a date, nothing but a spoken e-mail address can come of the line (the
+        // second return below, and the searches it skips find nothing in such a line but
+        // that), and that needs an "at" word: without one, or without the spoken parts, it
+        // ends here (no tokens, no runs, no dates).
+        let mut spoken_memo: Option<bool> = None;
+        if let Some(p) = known.filter(|_| !has_digit && !has_at) {
+            let short = crate::normalize::words_make_short_runs(p, 3, run_scratch, |w| {
+                w.len() >= 3 && dates::month(w).is_some()
+            });
+            if short {
+                // the words as tokens, for the "at" word (the buffer is refilled below)
+                toks.clear();
+                toks.extend(p.toks.iter().map(|t| word_tok(t.s, t.e)));
+                if !email::has_at_word(&p.folded, toks) {
+                    return;
+                }
+                // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
+                let lower = if text.as_bytes().contains(&b'-') {
+                    lower_same_len(text, lower_buf);
+                    lower_buf.as_str()
+                } else {
+                    p.folded.as_str()
+                };
+                if !email::maybe_spoken(lower) {
+                    return;
+                }
+                spoken_memo = Some(true);
+            }
+        }
         let hyphen = tokens_from_words(text, words, toks);
         // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
         let lower = match known {
@@ -166,13 +197,22 @@ impl Recognisers {
         number_runs_with(text, lower, toks, known, runs, run_scratch);
         let runs = runs.as_slice();
         // Asked only where the answer matters (it scans the whole line), and at most once.
-        let mut spoken_memo: Option<bool> = None;
         let mut spoken_email = || *spoken_memo.get_or_insert_with(|| email::maybe_spoken(lower));
         if runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
-        // month-name dates (they need no cues to be found, only to be kept)
-        dates::find(text, lower, toks, runs, dates);
+        // month-name dates (they need no cues to be found, only to be kept), only where a
+        // word is a month name
+        if run_scratch.month_word {
+            dates::find(text, lower, toks, runs, dates);
+        } else {
+            dates.clear();
+        }
+        // A spoken e-mail address as the search below takes it: it needs an "at" word, and
+        // without one it finds nothing either way (so the returns below need not ask more).
+        let mut at_memo: Option<bool> = None;
+        let mut spoken_at =
+            || *at_memo.get_or_insert_with(|| email::has_at_word(lower, toks) && spoken_email());
         // Without digits, '@', a spoken e-mail or a month-name date, runs of one or two digits
         // ("en", "to") make nothing: every kind wants three digits or more (a CVC), a joined card
         // thirteen from four runs, so the cue scan can be skipped.
@@ -180,7 +220,7 @@ impl Recognisers {
             && !has_at
             && dates.is_empty()
             && runs.iter().all(|r| r.digits.len() < 3)
-            && !spoken_email()
+            && !spoken_at()
         {
             return;
         }
@@ -191,15 +231,14 @@ impl Recognisers {
         if !has_digit
             && !has_at
             && cues.is_empty()
-            && !spoken_email()
+            && !spoken_at()
             && runs.iter().all(|r| r.digits.len() < 8)
         {
             return;
         }
 
         // e-mail (written and spoken)
-        // the spoken search needs an "at" word: without one it finds nothing either way
-        let spoken = email::has_at_word(lower, toks) && spoken_email();
+        let spoken = spoken_at();
         email::find(text, lower, toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, has_digit, toks, runs, cues, out);
@@ -467,6 +506,17 @@ impl IbanAcc {
     /// The characters, when no more than fit were pushed.
     fn bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// A word token from `s` to `e` (what [`email::has_at_word`] looks at of a token).
+fn word_tok(s: usize, e: usize) -> Tok {
+    Tok {
+        s,
+        e,
+        class: TokClass::Word,
+        nl_before: false,
+        space_before: false,
     }
 }
 
