@@ -302,6 +302,11 @@ impl Recognisers {
     fn run(&self, text: &str, r: &NumRun, cues: &[CueHit], out: &mut Vec<Candidate>) {
         let n = r.groups.len();
         let total = r.digits.len();
+        // No kind has fewer than three digits (see `classify`): the windows of such a run, and
+        // the shortest windows of a longer one, are not tried.
+        if total < 3 {
+            return;
+        }
         let ctx = context(cues, r.s());
         // A card cue and a card-length run: all of it, Luhn or not — never leave part in clear.
         if ctx == Some(Cue::Card) && (13..=19).contains(&total) {
@@ -315,6 +320,10 @@ impl Recognisers {
             let mut b = n;
             while b > a {
                 let d = r.window(a, b);
+                // windows only get shorter as `b` falls
+                if d.len() < 3 {
+                    break;
+                }
                 let (s, e) = r.bytes(a, b);
                 let wctx = if a == 0 { ctx } else { context(cues, s) };
                 if let Some((kind, score)) = classify(text, r, a, b, d, wctx, cues, s) {
@@ -674,6 +683,8 @@ fn phone_cc(d: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
     }
 }
 
+/// The kind and score of the digits `d` of groups `a..b` of run `r`, if any. Every kind wants
+/// three digits or more (a CVC, an expiry "M YY"), so `d` shorter than that gets `None`.
 #[allow(clippy::too_many_arguments)]
 fn classify(
     text: &str,
@@ -978,6 +989,61 @@ mod tests {
         out.iter()
             .map(|c| (c.kind, text[c.start..c.end].to_string()))
             .collect()
+    }
+
+    /// `run` tries no window of fewer than three digits: `classify` finds nothing in one, under
+    /// any cue, with or without a '+'.
+    #[test]
+    fn no_kind_under_three_digits() {
+        let cues_all = [
+            Cue::Card,
+            Cue::Cvc,
+            Cue::Expiry,
+            Cue::Id,
+            Cue::Phone,
+            Cue::Number,
+            Cue::Dob,
+            Cue::Iban,
+            Cue::Neg,
+            Cue::Repeat,
+        ];
+        for body in [
+            "1", "0", "00", "12", "45", "1 2", "0 0", "4 5", "1.2", "1-2", "1/2", "en to", "fem",
+            "tolv", "nul nul", "fire fem",
+        ] {
+            for lead in ["", "+", "plus "] {
+                let text = format!("x {lead}{body} y");
+                let mut lower = String::new();
+                crate::normalize::lower_same_len(&text, &mut lower);
+                let mut toks = Vec::new();
+                crate::normalize::tokenize(&text, &mut toks);
+                let mut runs = Vec::new();
+                crate::normalize::number_runs(&text, &lower, &toks, &mut runs);
+                for r in &runs {
+                    let n = r.groups.len();
+                    for cue in cues_all.iter().copied().map(Some).chain([None]) {
+                        let hits: Vec<CueHit> = cue
+                            .map(|c| CueHit { s: 0, e: 1, cue: c })
+                            .into_iter()
+                            .collect();
+                        for a in 0..n {
+                            for b in a + 1..=n {
+                                let d = r.window(a, b);
+                                if d.len() >= 3 {
+                                    continue;
+                                }
+                                let s = r.bytes(a, b).0;
+                                assert_eq!(
+                                    classify(&text, r, a, b, d, cue, &hits, s),
+                                    None,
+                                    "{text} {cue:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
