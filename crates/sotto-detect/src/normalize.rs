@@ -115,11 +115,20 @@ pub(crate) fn tokens_from_words(
     let mut hyphen = false;
     let mut gap = 0usize;
     for w in words {
-        // most gaps are one space: no call for them
-        let (nl, sp) = if w.s == gap + 1 && b.get(gap) == Some(&b' ') {
-            (false, true)
-        } else {
-            gap_tokens(text, gap, w.s, out, &mut hyphen)
+        // most gaps are one space, or one ASCII punctuation character with or without a space
+        // after it (", ", "-", ". "): no call for them
+        let (nl, sp) = match b.get(gap..w.s) {
+            Some([b' ']) => (false, true),
+            Some([]) => (false, false),
+            Some([c]) if ascii_punct(*c) => {
+                push_punct(out, gap, *c, &mut hyphen);
+                (false, false)
+            }
+            Some([c, b' ']) if ascii_punct(*c) => {
+                push_punct(out, gap, *c, &mut hyphen);
+                (false, true)
+            }
+            _ => gap_tokens(text, gap, w.s, out, &mut hyphen),
         };
         let class = if !w.has_digit() {
             TokClass::Word
@@ -137,10 +146,35 @@ pub(crate) fn tokens_from_words(
         });
         gap = w.e;
     }
-    if gap < text.len() {
-        gap_tokens(text, gap, text.len(), out, &mut hyphen);
+    // most lines end with a word or one full stop
+    match b.get(gap..) {
+        Some([]) => {}
+        Some([c]) if ascii_punct(*c) => push_punct(out, gap, *c, &mut hyphen),
+        _ => {
+            gap_tokens(text, gap, text.len(), out, &mut hyphen);
+        }
     }
     hyphen
+}
+
+/// An ASCII byte of a gap between words that [`gap_tokens`] makes a token of: any but its
+/// white space.
+#[inline(always)]
+fn ascii_punct(c: u8) -> bool {
+    c < 0x80 && !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// [`gap_tokens`]' token for the ASCII punctuation byte `c` at `at`, right after a word.
+#[inline(always)]
+fn push_punct(out: &mut Vec<Tok>, at: usize, c: u8, hyphen: &mut bool) {
+    *hyphen |= c == b'-';
+    out.push(Tok {
+        s: at,
+        e: at + 1,
+        class: TokClass::Punct,
+        nl_before: false,
+        space_before: false,
+    });
 }
 
 /// Pushes a [`TokClass::Punct`] token for every character of `text[from..to]` (which holds no
@@ -399,6 +433,9 @@ pub struct RunScratch {
     owner: Vec<usize>,
     groups: Vec<Group>,
     spare: Vec<NumRun>,
+    /// The last line's words include a month name ([`crate::rec::dates::month`]), of three
+    /// bytes or more: only then can it hold a month-name date.
+    pub(crate) month_word: bool,
 }
 
 /// Builds the number runs of a tokenised line.
@@ -420,6 +457,7 @@ pub(crate) fn number_runs_with(
     sc.spare.append(out);
     sc.items.clear();
     sc.seps.clear();
+    sc.month_word = false;
     let mut plus = false;
     let mut pending_plus = false;
     let mut plus_at = 0usize;
@@ -454,6 +492,9 @@ pub(crate) fn number_runs_with(
             }
             TokClass::Word => {
                 let w = lower.get(t.s..t.e).unwrap_or("");
+                // asked here, where the word is at hand, for the dates that need one
+                sc.month_word =
+                    sc.month_word || w.len() >= 3 && crate::rec::dates::month(w).is_some();
                 // most words are known (none, or one atom), or fail the byte-pair test: no
                 // table call for them
                 let weak = match known.and_then(|p| p.number_atom(word_index)) {
@@ -542,6 +583,80 @@ pub(crate) fn number_runs_with(
     if !sc.items.is_empty() {
         flush(text, sc, plus, plus_at, out);
     }
+}
+
+/// At least as many digits as [`compose`] makes of any stretch of atoms holding `a`, counted per
+/// atom: every group it makes comes from atoms of their own whose bounds add up to its width or
+/// more ("N hundred": 1 + 2 ≥ 3 and 2 + 2 ≥ 4; "N thousand": 1 + 3 ≥ 4 and 2 + 3 ≥ 5; "double
+/// twenty": 4 + 2 ≥ 2 × 2).
+fn digit_bound(a: Atom) -> usize {
+    match a {
+        Atom::And => 0,
+        Atom::Unit(_) => 1,
+        Atom::Teen(_) | Atom::Tens(_) | Atom::Compound(_) | Atom::Hundred => 2,
+        Atom::Thousand => 3,
+        Atom::Repeat(r) => 2 * usize::from(r),
+    }
+}
+
+/// For a prepared line without ASCII digits and without non-ASCII capitals (its fold is then the
+/// lower-case copy's words): true when every run [`number_runs_with`] makes of it has fewer than
+/// `limit` digits and no word passes `stop`; false when that cannot be told this way. Walks the
+/// words only (no tokens, no runs): a run's items are number words with only fillers between
+/// them, so its digits are at most the [`digit_bound`]s of such a stretch of words (punctuation
+/// and line breaks only cut stretches shorter, and are ignored).
+pub(crate) fn words_make_short_runs(
+    p: &crate::lexical::Prepared,
+    limit: usize,
+    sc: &mut RunScratch,
+    mut stop: impl FnMut(&str) -> bool,
+) -> bool {
+    let table: &crate::numbers::Table = &TABLE;
+    let atoms = &mut sc.atoms;
+    // the bound of the stretch being walked; None while no number word opened one
+    let mut open: Option<usize> = None;
+    for (i, t) in p.toks.iter().enumerate() {
+        let w = p.folded.get(t.s..t.e).unwrap_or("");
+        if t.has_digit() {
+            return false;
+        }
+        let bound = match p.number_atom(i) {
+            Some(Some((a, _))) => Some(digit_bound(a)),
+            Some(None) => None,
+            None if table.could_be(w) => {
+                table.lookup(w, atoms);
+                if atoms.is_empty() {
+                    None
+                } else if open.is_none() && matches!(atoms.first(), Some(Atom::And)) {
+                    // skipped before a run starts, as `number_runs_with` does
+                    continue;
+                } else {
+                    Some(atoms.iter().map(|&a| digit_bound(a)).sum())
+                }
+            }
+            None => None,
+        };
+        match bound {
+            // a lone "og"/"and" opens no run
+            Some(0) if open.is_none() => {}
+            Some(b) => {
+                let sum = open.unwrap_or(0) + b;
+                if sum >= limit {
+                    return false;
+                }
+                open = Some(sum);
+            }
+            None => {
+                if open.is_some() && !is_filler(w) {
+                    open = None;
+                }
+            }
+        }
+    }
+    // asked only of the lines that pass the test above (most lines with a number fail it)
+    !p.toks
+        .iter()
+        .any(|t| stop(p.folded.get(t.s..t.e).unwrap_or("")))
 }
 
 fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut Vec<NumRun>) {
@@ -723,6 +838,139 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(got, tokenize_ref(&text));
         }
+    }
+
+    static LEX: Lazy<crate::lexical::Lexical> = Lazy::new(crate::lexical::Lexical::new);
+
+    /// Words and gaps for lines without digits: number words (weak, glued, multipliers,
+    /// repeats, connectors), fillers, "plus", months and other words.
+    const SHORT_RUN_WORDS: &[&str] = &[
+        "en",
+        "to",
+        "tre",
+        "one",
+        "two",
+        "oh",
+        "fem",
+        "Fem",
+        "TO",
+        "ni",
+        "sex",
+        "elf",
+        "fire",
+        "twenty",
+        "tyve",
+        "femogtyve",
+        "seksoghalvfems",
+        "tjugotjugofem",
+        "hundred",
+        "hundrede",
+        "thousand",
+        "tusind",
+        "tusen",
+        "double",
+        "triple",
+        "dobbelt",
+        "og",
+        "and",
+        "und",
+        "ja",
+        "øh",
+        "uh",
+        "like",
+        "so",
+        "plus",
+        "nittenåttitre",
+        "zweitausend",
+        "neunzehnhundertsechsundsechzig",
+        "kaksikymmentä",
+        "viis",
+        "march",
+        "juli",
+        "mai",
+        "bil",
+        "the",
+        "card",
+        "nummer",
+        "kortet",
+        "ok",
+        "at",
+        "punkt",
+    ];
+    const SHORT_RUN_GAPS: &[&str] = &[" ", " ", " ", ", ", ". ", "-", "/", "\n", " + ", ": "];
+
+    proptest::proptest! {
+        /// Whenever the walk over the words says every run is short, the runs built from the
+        /// tokens are, and no word it was asked about (a month here) makes a date.
+        #[test]
+        fn short_runs_from_words_agree_with_runs(
+            words in proptest::collection::vec(proptest::sample::select(SHORT_RUN_WORDS), 0..10),
+            gaps in proptest::collection::vec(proptest::sample::select(SHORT_RUN_GAPS), 10),
+            limit in 1usize..6,
+        ) {
+            let mut text = String::new();
+            for (w, g) in words.iter().zip(&gaps) {
+                text.push_str(w);
+                text.push_str(g);
+            }
+            let (short, months) = LEX.with_prepared(&text, |p| {
+                let mut months = 0;
+                let short = words_make_short_runs(p, limit, &mut RunScratch::default(), |w| {
+                    crate::rec::dates::month(w).is_some() && {
+                        months += 1;
+                        true
+                    }
+                });
+                (short, months)
+            });
+            if short {
+                proptest::prop_assert_eq!(months, 0);
+                let mut lower = String::new();
+                lower_same_len(&text, &mut lower);
+                let mut toks = Vec::new();
+                tokenize(&text, &mut toks);
+                let mut r = Vec::new();
+                number_runs(&text, &lower, &toks, &mut r);
+                for x in &r {
+                    proptest::prop_assert!(x.digits.len() < limit, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_tell_month_words() {
+        let month_word = |text: &str| {
+            let mut lower = String::new();
+            lower_same_len(text, &mut lower);
+            let mut toks = Vec::new();
+            tokenize(text, &mut toks);
+            let mut sc = RunScratch::default();
+            number_runs_with(text, &lower, &toks, None, &mut Vec::new(), &mut sc);
+            let mut dates = Vec::new();
+            crate::rec::dates::find(text, &lower, &toks, &[], &mut dates);
+            assert!(sc.month_word || dates.is_empty(), "{text}");
+            sc.month_word
+        };
+        assert!(month_word("born on the 3rd of March 1985"));
+        assert!(month_word("17. tammikuuta 1968"));
+        assert!(!month_word("it was the 3rd of the month, 1985"));
+        assert!(month_word("Mar 3 1985"));
+    }
+
+    #[test]
+    fn short_runs_from_words() {
+        let short = |text: &str| {
+            LEX.with_prepared(text, |p| {
+                words_make_short_runs(p, 3, &mut RunScratch::default(), |_| false)
+            })
+        };
+        assert!(short("jeg har en bil og to børn"));
+        assert!(short("one of them, twenty"));
+        assert!(!short("en to tre"));
+        assert!(!short("five hundred"));
+        assert!(!short("femogtyve øh tyve"));
+        assert!(!short("triple"));
     }
 
     #[test]

@@ -380,8 +380,9 @@ static ORDINALS: Lazy<FxMap<String, u8>> = Lazy::new(|| {
 /// answers them without hashing.
 static MONTH_PAIRS: Lazy<PairSet> = Lazy::new(|| PairSet::of(MONTHS.keys().map(|k| k.as_bytes())));
 
-// inline: most words fail the byte-pair test, and then no call is made for them
-#[inline]
+// inline: most words fail the byte-pair test, and then no call is made for them (a plain
+// `#[inline]` is not followed once there are two callers)
+#[inline(always)]
 pub fn month(w: &str) -> Option<u8> {
     if !MONTH_PAIRS.maybe(w.as_bytes()) || !MONTH_PAIRS.len_ok(w.as_bytes()) {
         return None;

@@ -205,6 +205,37 @@ impl Recognisers {
         };
         // the prepared text when its folded words are the words of the lower-case copy
         let known = shared.filter(|s| s.fold_is_lower).map(|s| s.prepared);
+        // Most lines here have no digit and no '@', only a number word or two ("en", "to").
+        // When the words alone show that every run has fewer than three digits and no month
+        // name makes a date, nothing but a spoken e-mail address can come of the line (the
+        // second return below, and the searches it skips find nothing in such a line but
+        // that), and that needs an "at" word: without one, or without the spoken parts, it
+        // ends here (no tokens, no runs, no dates).
+        let mut spoken_memo: Option<bool> = None;
+        if let Some(p) = known.filter(|_| !has_digit && !has_at) {
+            let short = crate::normalize::words_make_short_runs(p, 3, run_scratch, |w| {
+                w.len() >= 3 && dates::month(w).is_some()
+            });
+            if short {
+                // the words as tokens, for the "at" word (the buffer is refilled below)
+                toks.clear();
+                toks.extend(p.toks.iter().map(|t| word_tok(t.s, t.e)));
+                if !email::has_at_word(&p.folded, toks) {
+                    return;
+                }
+                // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
+                let lower = if text.as_bytes().contains(&b'-') {
+                    lower_same_len(text, lower_buf);
+                    lower_buf.as_str()
+                } else {
+                    p.folded.as_str()
+                };
+                if !email::maybe_spoken(lower) {
+                    return;
+                }
+                spoken_memo = Some(true);
+            }
+        }
         let hyphen = tokens_from_words(text, words, toks);
         // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
         let lower = match known {
@@ -218,13 +249,22 @@ impl Recognisers {
         number_runs_with(text, lower, toks, known, runs, run_scratch);
         let runs = runs.as_slice();
         // Asked only where the answer matters (it scans the whole line), and at most once.
-        let mut spoken_memo: Option<bool> = None;
         let mut spoken_email = || *spoken_memo.get_or_insert_with(|| email::maybe_spoken(lower));
         if runs.is_empty() && !has_digit && !has_at && !spoken_email() {
             return;
         }
-        // month-name dates (they need no cues to be found, only to be kept)
-        dates::find(text, lower, toks, runs, dates);
+        // month-name dates (they need no cues to be found, only to be kept), only where a
+        // word is a month name
+        if run_scratch.month_word {
+            dates::find(text, lower, toks, runs, dates);
+        } else {
+            dates.clear();
+        }
+        // A spoken e-mail address as the search below takes it: it needs an "at" word, and
+        // without one it finds nothing either way (so the returns below need not ask more).
+        let mut at_memo: Option<bool> = None;
+        let mut spoken_at =
+            || *at_memo.get_or_insert_with(|| email::has_at_word(lower, toks) && spoken_email());
         // Without digits, '@', a spoken e-mail or a month-name date, runs of one or two digits
         // ("en", "to") make nothing: every kind wants three digits or more (a CVC), a joined card
         // thirteen from four runs, so the cue scan can be skipped.
@@ -232,7 +272,7 @@ impl Recognisers {
             && !has_at
             && dates.is_empty()
             && runs.iter().all(|r| r.digits.len() < 3)
-            && !spoken_email()
+            && !spoken_at()
         {
             return;
         }
@@ -243,15 +283,14 @@ impl Recognisers {
         if !has_digit
             && !has_at
             && cues.is_empty()
-            && !spoken_email()
+            && !spoken_at()
             && runs.iter().all(|r| r.digits.len() < 8)
         {
             return;
         }
 
         // e-mail (written and spoken)
-        // the spoken search needs an "at" word: without one it finds nothing either way
-        let spoken = email::has_at_word(lower, toks) && spoken_email();
+        let spoken = spoken_at();
         email::find(text, lower, toks, has_at, spoken, out);
         // IBAN (written, and spoken after spelled country letters)
         self.iban(text, has_digit, toks, runs, cues, out);
@@ -316,6 +355,11 @@ impl Recognisers {
     fn run(&self, text: &str, r: &NumRun, cues: &[CueHit], out: &mut Vec<Candidate>) {
         let n = r.groups.len();
         let total = r.digits.len();
+        // No kind has fewer than three digits (see `classify`): the windows of such a run, and
+        // the shortest windows of a longer one, are not tried.
+        if total < 3 {
+            return;
+        }
         let ctx = context(cues, r.s());
         // A card cue and a card-length run: all of it, Luhn or not — never leave part in clear.
         if ctx == Some(Cue::Card) && (13..=19).contains(&total) {
@@ -329,6 +373,10 @@ impl Recognisers {
             let mut b = n;
             while b > a {
                 let d = r.window(a, b);
+                // windows only get shorter as `b` falls
+                if d.len() < 3 {
+                    break;
+                }
                 let (s, e) = r.bytes(a, b);
                 let wctx = if a == 0 { ctx } else { context(cues, s) };
                 if let Some((kind, score)) = classify(text, r, a, b, d, wctx, cues, s) {
@@ -523,6 +571,17 @@ impl IbanAcc {
     }
 }
 
+/// A word token from `s` to `e` (what [`email::has_at_word`] looks at of a token).
+fn word_tok(s: usize, e: usize) -> Tok {
+    Tok {
+        s,
+        e,
+        class: TokClass::Word,
+        nl_before: false,
+        space_before: false,
+    }
+}
+
 /// Whether `b` holds an ASCII digit, and whether it holds an '@'. Read in 16-byte blocks of a
 /// fixed length, which the compiler turns into a few vector instructions each; the last, short
 /// block is padded with zero bytes (neither a digit nor an '@').
@@ -677,6 +736,8 @@ fn phone_cc(d: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
     }
 }
 
+/// The kind and score of the digits `d` of groups `a..b` of run `r`, if any. Every kind wants
+/// three digits or more (a CVC, an expiry "M YY"), so `d` shorter than that gets `None`.
 #[allow(clippy::too_many_arguments)]
 fn classify(
     text: &str,
@@ -981,6 +1042,61 @@ mod tests {
         out.iter()
             .map(|c| (c.kind, text[c.start..c.end].to_string()))
             .collect()
+    }
+
+    /// `run` tries no window of fewer than three digits: `classify` finds nothing in one, under
+    /// any cue, with or without a '+'.
+    #[test]
+    fn no_kind_under_three_digits() {
+        let cues_all = [
+            Cue::Card,
+            Cue::Cvc,
+            Cue::Expiry,
+            Cue::Id,
+            Cue::Phone,
+            Cue::Number,
+            Cue::Dob,
+            Cue::Iban,
+            Cue::Neg,
+            Cue::Repeat,
+        ];
+        for body in [
+            "1", "0", "00", "12", "45", "1 2", "0 0", "4 5", "1.2", "1-2", "1/2", "en to", "fem",
+            "tolv", "nul nul", "fire fem",
+        ] {
+            for lead in ["", "+", "plus "] {
+                let text = format!("x {lead}{body} y");
+                let mut lower = String::new();
+                crate::normalize::lower_same_len(&text, &mut lower);
+                let mut toks = Vec::new();
+                crate::normalize::tokenize(&text, &mut toks);
+                let mut runs = Vec::new();
+                crate::normalize::number_runs(&text, &lower, &toks, &mut runs);
+                for r in &runs {
+                    let n = r.groups.len();
+                    for cue in cues_all.iter().copied().map(Some).chain([None]) {
+                        let hits: Vec<CueHit> = cue
+                            .map(|c| CueHit { s: 0, e: 1, cue: c })
+                            .into_iter()
+                            .collect();
+                        for a in 0..n {
+                            for b in a + 1..=n {
+                                let d = r.window(a, b);
+                                if d.len() >= 3 {
+                                    continue;
+                                }
+                                let s = r.bytes(a, b).0;
+                                assert_eq!(
+                                    classify(&text, r, a, b, d, cue, &hits, s),
+                                    None,
+                                    "{text} {cue:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
