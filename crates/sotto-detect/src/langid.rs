@@ -124,50 +124,44 @@ enum Shape {
 /// `pair_possible`: [`fi_pair_possible`] of the word.
 fn unknown_shape(wb: &[u8], pair_possible: bool) -> Shape {
     let last = wb.last().copied().unwrap_or(0);
-    let ends = |suf: &[u8]| wb.ends_with(suf);
-    let fi_end = match last {
-        b'a' => ends(b"ssa"),
-        // "ä" ends in 0xA4
-        0xA4 => ends("ssä".as_bytes()) || ends("llä".as_bytes()) || ends("stä".as_bytes()),
-        _ => false,
+    // the endings of a rule that end in the word's last byte
+    let ends = |rule: Endings| {
+        rule.iter()
+            .any(|(b, list)| *b == last && list.iter().any(|e| wb.ends_with(e)))
     };
-    if fi_end || pair_possible && fi_pair(wb) {
-        return Shape::Fi;
+    if ends(FI_ENDINGS) || pair_possible && fi_pair(wb) {
+        Shape::Fi
+    } else if ends(DA_ENDINGS) && has(wb, b"og") {
+        Shape::Da
+    } else if ends(DE_ENDINGS) || wb.starts_with(b"sch") {
+        Shape::De
+    } else if ends(EN_ENDINGS) {
+        Shape::En
+    } else {
+        Shape::None
     }
-    let da_end = match last {
-        b'e' => ends(b"tyve") || ends(b"tredive") || ends(b"fyrre"),
-        b's' => {
-            ends(b"tres")
-                || ends(b"fems")
-                || ends(b"firs")
-                || ends(b"halvtreds")
-                || ends(b"halvfjerds")
-        }
-        _ => false,
-    };
-    if da_end && has(wb, b"og") {
-        return Shape::Da;
-    }
-    let de_end = match last {
-        b'g' => ends(b"ung"),
-        b't' => ends(b"keit"),
-        b'h' => ends(b"lich"),
-        _ => false,
-    };
-    if de_end || wb.starts_with(b"sch") {
-        return Shape::De;
-    }
-    let en_end = match last {
-        b'g' => ends(b"ing"),
-        b'n' => ends(b"tion"),
-        b'y' => ends(b"ly"),
-        _ => false,
-    };
-    if en_end {
-        return Shape::En;
-    }
-    Shape::None
 }
+
+/// The endings of one shape rule, grouped by their last byte.
+type Endings = &'static [(u8, &'static [&'static [u8]])];
+
+/// ("ä" ends in 0xA4)
+const FI_ENDINGS: Endings = &[
+    (b'a', &[b"ssa"]),
+    (
+        0xA4,
+        &["ssä".as_bytes(), "llä".as_bytes(), "stä".as_bytes()],
+    ),
+];
+const DA_ENDINGS: Endings = &[
+    (b'e', &[b"tyve", b"tredive", b"fyrre"]),
+    (
+        b's',
+        &[b"tres", b"fems", b"firs", b"halvtreds", b"halvfjerds"],
+    ),
+];
+const DE_ENDINGS: Endings = &[(b'g', &[b"ung"]), (b't', &[b"keit"]), (b'h', &[b"lich"])];
+const EN_ENDINGS: Endings = &[(b'g', &[b"ing"]), (b'n', &[b"tion"]), (b'y', &[b"ly"])];
 
 /// Can [`fi_pair`] hold? Each of its two letters brings a byte `y` or 0xA4 (the second byte of
 /// "ä"): fewer than two such bytes, no pair.
