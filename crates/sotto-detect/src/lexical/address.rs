@@ -259,10 +259,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             let wj = word(j);
             if alpha(doc, j) {
                 // a known word carries the answer of the two suffix tests in its flags
-                let plain = doc
-                    .raw
-                    .get(j)
-                    .is_some_and(|&f| f & (flag::KNOWN | flag::STREETISH) == flag::KNOWN);
+                let plain = doc.plain_non_street(j);
                 let strong_compound = !plain && st.is_street_compound(wj);
                 if strong_compound || !plain && st.is_weak_compound(wj) {
                     weak = !strong_compound;

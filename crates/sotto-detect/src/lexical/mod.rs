@@ -271,6 +271,14 @@ impl Doc<'_> {
     pub fn has(&self, i: usize, f: u64) -> bool {
         self.flags.get(i).is_some_and(|x| x & f != 0)
     }
+
+    /// Word `i` is known and no street compound, strong or weak (`STREETISH` unset): the
+    /// suffix tests of `address::Streets` would answer no.
+    pub fn plain_non_street(&self, i: usize) -> bool {
+        self.raw
+            .get(i)
+            .is_some_and(|&f| f & (flag::KNOWN | flag::STREETISH) == flag::KNOWN)
+    }
 }
 
 /// The folded words of a text, cut on demand from the folded text by the token offsets

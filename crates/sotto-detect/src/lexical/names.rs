@@ -248,7 +248,7 @@ fn blocked(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, i: usize) -> bool {
 /// Would a surname candidate at `i` rather start an address ("Tamme tn 117", "Vestergade 16")?
 fn starts_address(lex: &Lexical, doc: &Doc<'_>, i: usize) -> bool {
     let w = doc.words.get(i).unwrap_or("");
-    if lex.streets.is_street_compound(w) {
+    if !doc.plain_non_street(i) && lex.streets.is_street_compound(w) {
         return true;
     }
     match doc.words.get(i + 1) {
