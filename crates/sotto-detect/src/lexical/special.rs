@@ -67,6 +67,14 @@ const DEVICES: &[&str] = &[
 ];
 
 /// Institutions named after a faith or a condition ("Catholic school", "kræftafdeling").
+/// [`DEVICES`] and [`INSTITUTIONS`] for lookups.
+static FRAME_WORDS: once_cell::sync::Lazy<rustc_hash::FxHashSet<&'static str>> =
+    once_cell::sync::Lazy::new(|| DEVICES.iter().chain(INSTITUTIONS).copied().collect());
+
+/// The [`DEVICES`] of four bytes or more.
+static LONG_DEVICES: once_cell::sync::Lazy<rustc_hash::FxHashSet<&'static str>> =
+    once_cell::sync::Lazy::new(|| DEVICES.iter().copied().filter(|d| d.len() >= 4).collect());
+
 const INSTITUTIONS: &[&str] = &[
     "school",
     "schools",
@@ -481,6 +489,16 @@ fn word_end(s: &str, i: usize) -> usize {
     s.len()
 }
 
+/// Does a device of four bytes or more end `lw`, after four bytes or more of its own
+/// ("blodsukkermåler")? Each such ending looked up once instead of comparing `lw` with every
+/// device.
+fn ends_in_device(lw: &str) -> bool {
+    (4..lw.len().saturating_sub(3)).any(|k| {
+        lw.get(lw.len() - k..)
+            .is_some_and(|tail| LONG_DEVICES.contains(tail))
+    })
+}
+
 /// Is the term at tokens `ti..=tj` about the speaker or a person, and not in an impersonal frame?
 fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, ending: &str) -> bool {
     let word = |k: usize| doc.words.get(k).unwrap_or("");
@@ -510,19 +528,14 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
     }
     // A device or an institution, not a fact about a person.
     let next = after.first().map(|&k| word(k)).unwrap_or("");
-    if DEVICES.contains(&next) || INSTITUTIONS.contains(&next) {
+    if FRAME_WORDS.contains(next) {
         return false;
     }
     if e.pre || e.suf {
         let w = doc
             .text
             .get(doc.toks.get(tj).map_or(0, |t| t.s)..doc.toks.get(tj).map_or(0, |t| t.e));
-        let tail_dev = w.is_some_and(|w| {
-            let lw = w.to_lowercase();
-            DEVICES
-                .iter()
-                .any(|d| d.len() >= 4 && lw.ends_with(d) && lw.len() > d.len() + 3)
-        });
+        let tail_dev = w.is_some_and(|w| ends_in_device(&w.to_lowercase()));
         if tail_dev {
             return false;
         }
@@ -569,4 +582,27 @@ fn personal(cues: &LangCues, doc: &Doc<'_>, ti: usize, tj: usize, e: &Entry, end
         return as_frame || own_ending || copula_frame || (member && person_near);
     }
     as_frame || own_ending || person_near
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The lookup of each ending agrees with comparing the word with every device.
+        #[test]
+        fn ends_in_device_as_the_list_says(
+            head in "[a-zæøåäöü]{0,7}",
+            pick in 0usize..1000,
+            tail in "[a-zø]{0,2}",
+        ) {
+            let device = DEVICES.get(pick % DEVICES.len()).copied().unwrap_or("");
+            for lw in [format!("{head}{device}"), format!("{head}{device}{tail}"), head.clone()] {
+                let want = DEVICES
+                    .iter()
+                    .any(|d| d.len() >= 4 && lw.ends_with(d) && lw.len() > d.len() + 3);
+                proptest::prop_assert_eq!(ends_in_device(&lw), want, "{}", lw);
+            }
+        }
+    }
 }
