@@ -227,6 +227,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     };
 
     let mut last_end_tok: Option<usize> = None;
+    let mut pair = String::new();
     for (i, &fl) in doc.flags.iter().enumerate() {
         // a house number starts with a digit or is a number word: in a line without digits
         // the flags alone settle every word
@@ -300,7 +301,14 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                     if ["am", "im", "zum", "zur"].contains(&one) {
                         start = Some(j - 1);
                         weak = true;
-                    } else if j >= 2 && st.prefix.has(&format!("{} {}", word(j - 2), one)) {
+                    } else if j >= 2 && {
+                        // (the two words in a buffer kept for the line, not a new string each)
+                        pair.clear();
+                        pair.push_str(word(j - 2));
+                        pair.push(' ');
+                        pair.push_str(one);
+                        st.prefix.has(&pair)
+                    } {
                         start = Some(j - 2);
                         weak = true;
                     }
