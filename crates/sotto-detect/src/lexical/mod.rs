@@ -174,6 +174,11 @@ impl Prepared {
         self.caps
     }
 
+    /// Whether the text has an ASCII digit (every one is inside a word, which the scan saw).
+    pub(crate) fn digits(&self) -> bool {
+        self.digits
+    }
+
     /// What `numbers::Table::lookup` gives word `i` when the word table knows it (looked up
     /// once here, for every word of the text): `Some(None)` for no atoms, `Some(Some(_))` for
     /// one atom and its weakness; `None` when the word must be looked up (not a key, or glued

@@ -162,7 +162,11 @@ impl Recognisers {
         out: &mut Vec<Candidate>,
     ) {
         let _ = langs;
-        let (has_digit, has_at) = digit_and_at(text.as_bytes());
+        // the preparation of this text saw its digits; only the '@' is left to look for
+        let (has_digit, has_at) = match &shared {
+            Some(s) => (s.prepared.digits(), text.as_bytes().contains(&b'@')),
+            None => digit_and_at(text.as_bytes()),
+        };
         // cheap prefilter: no digit, no '@', no number word, no spoken e-mail → nothing for us
         if !has_digit && !has_at && !maybe_number() {
             return;
