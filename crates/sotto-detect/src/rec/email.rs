@@ -103,15 +103,24 @@ static AT_LENS: [u16; 256] = {
 /// Does some word of the line read as an "at" word (what the spoken search starts from)? Words
 /// whose first byte and length match no word of `AT` are passed over without comparing.
 pub fn has_at_word(lower: &str, toks: &[Tok]) -> bool {
+    any_at_word(
+        lower,
+        toks.iter()
+            .filter(|t| t.class == TokClass::Word)
+            .map(|t| (t.s, t.e)),
+    )
+}
+
+/// [`has_at_word`] over words given as byte ranges of `lower` (every one taken as a word).
+pub fn any_at_word(lower: &str, mut words: impl Iterator<Item = (usize, usize)>) -> bool {
     let b = lower.as_bytes();
-    toks.iter().any(|t| {
-        let n = t.e - t.s;
-        t.class == TokClass::Word
-            && n < 16
-            && b.get(t.s)
+    words.any(|(s, e)| {
+        let n = e - s;
+        n < 16
+            && b.get(s)
                 .and_then(|&c| AT_LENS.get(usize::from(c)))
                 .is_some_and(|m| m >> n & 1 == 1)
-            && AT.contains(&lower.get(t.s..t.e).unwrap_or(""))
+            && AT.contains(&lower.get(s..e).unwrap_or(""))
     })
 }
 

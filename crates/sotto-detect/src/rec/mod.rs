@@ -221,10 +221,7 @@ impl Recognisers {
                 w.len() >= 3 && dates::month(w).is_some()
             });
             if short {
-                // the words as tokens, for the "at" word (the buffer is refilled below)
-                toks.clear();
-                toks.extend(p.toks.iter().map(|t| word_tok(t.s, t.e)));
-                if !email::has_at_word(&p.folded, toks) {
+                if !email::any_at_word(&p.folded, p.toks.iter().map(|t| (t.s, t.e))) {
                     return;
                 }
                 // the fold is the lower-case copy where the text has no hyphen (see `Shared`)
@@ -572,17 +569,6 @@ impl IbanAcc {
     /// The characters, when no more than fit were pushed.
     fn bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
-    }
-}
-
-/// A word token from `s` to `e` (what [`email::has_at_word`] looks at of a token).
-fn word_tok(s: usize, e: usize) -> Tok {
-    Tok {
-        s,
-        e,
-        class: TokClass::Word,
-        nl_before: false,
-        space_before: false,
     }
 }
 
