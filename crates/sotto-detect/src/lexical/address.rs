@@ -228,7 +228,9 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
 
     let mut last_end_tok: Option<usize> = None;
     let mut pair = String::new();
-    for (i, &fl) in doc.flags.iter().enumerate() {
+    // (`NUM_WORD` is the same bit in every language's flags and in the looked-up ones)
+    const _: () = assert!(flag::NUM_WORD & super::LANG_BASE == flag::NUM_WORD);
+    for (i, &fl) in doc.raw.iter().enumerate() {
         // a house number starts with a digit or is a number word: in a line without digits
         // the flags alone settle every word
         let spoken = fl & flag::NUM_WORD != 0;
@@ -317,7 +319,7 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                 // word there, the search below finds nothing.
                 let cue_near = doc.any & flag::ADDR_CUE != 0
                     && doc
-                        .flags
+                        .raw
                         .get(i.saturating_sub(9)..i - 1)
                         .is_some_and(|f| f.iter().any(|x| x & flag::ADDR_CUE != 0));
                 if start.is_none() && cue_near {

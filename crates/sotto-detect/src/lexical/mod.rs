@@ -163,9 +163,10 @@ pub(crate) struct Prepared {
     caps: bool,
     /// Only white space: nothing to find.
     blank: bool,
-    /// The per-language [`flag`] bits of the language being searched (a buffer reused by
-    /// every call, without a thread-local lookup).
-    flags: std::cell::RefCell<Vec<u64>>,
+    /// The OR of `raw` and of `cue`: [`Doc::any`] of every language without a pass per
+    /// language ([`lang_flags`] commutes with OR).
+    raw_or: u64,
+    cue_or: u64,
 }
 
 impl Prepared {
@@ -271,10 +272,89 @@ impl Default for Lexical {
     }
 }
 
-impl Doc<'_> {
+/// The per-language [`flag`] bits of a word of language `li`, from its `word_flags` bits `f` and
+/// its name cue bits `c`. Every bit of the result is one bit of `f` or `c`, so the bits of an OR
+/// of words are the OR of their bits (what [`Doc::any`] relies on).
+#[inline(always)]
+fn lang_flags(f: u64, c: u64, li: usize) -> u64 {
+    // After one shift by `li` the language's stop, filler, cue and short-term bits lie at
+    // bits 16, 24, 32 and 48 for every language; each moves to its `Doc` bit with a fixed
+    // shift and mask (no per-bit branch or select).
+    const _: () = assert!(
+        flag::lang_stop(0) == 1 << 16
+            && flag::lang_filler(0) == 1 << 24
+            && flag::lang_cue(0) == 1 << 32
+            && flag::lang_short_term(0) == 1 << 48
+            && flag::STOP == 1 << 8
+            && flag::FILLER == 1 << 9
+            && flag::NAME_CUE == 1 << 10
+            && flag::SHORT_TERM == 1 << 15
+            && flag::lang_cue_sets(1) == 0x7f << flag::CUE_BITS
+            && CUE_SETS == 0x7f << 16
+    );
+    let h = f >> li;
+    (f & LANG_BASE)
+        | (((c >> (li * flag::CUE_BITS)) & 0x7f) << 16)
+        | ((h >> 8) & flag::STOP)
+        | ((h >> 15) & flag::FILLER)
+        | ((h >> 22) & flag::NAME_CUE)
+        | ((h >> 33) & flag::SHORT_TERM)
+}
+
+/// The `word_flags` bits that [`lang_flags`] keeps as they are.
+const LANG_BASE: u64 = 0xff | flag::ADDR_CUE | flag::TERM_STRONG;
+/// The [`lang_flags`] bits taken from the name cue bits.
+const CUE_SETS: u64 = 0x7f << 16;
+
+impl<'a> Doc<'a> {
+    /// `text` as prepared in `p`, for language `li`.
+    fn new(text: &'a str, p: &'a Prepared, li: usize) -> Self {
+        let toks = p.toks.as_slice();
+        Doc {
+            text,
+            toks,
+            words: Words {
+                folded: p.folded.as_str(),
+                toks,
+            },
+            raw: &p.raw,
+            cue: &p.cue,
+            li,
+            any: lang_flags(p.raw_or, p.cue_or, li),
+            letters: p.letters,
+            digits: p.digits,
+            mixed: p.mixed,
+        }
+    }
+
+    /// The [`flag`] bits of token `i` (0 past the end). Computed per call rather than stored
+    /// for every word: most lines ask for a few words only. Asking only for bits outside
+    /// [`CUE_SETS`] (a constant `mask`, once inlined) reads no cue bits.
+    #[inline(always)]
+    fn flag_masked(&self, i: usize, mask: u64) -> u64 {
+        let Some(&f) = self.raw.get(i) else {
+            return 0;
+        };
+        let c = if mask & CUE_SETS != 0 {
+            self.cue.get(i).copied().unwrap_or(0)
+        } else {
+            0
+        };
+        lang_flags(f, c, self.li) & mask
+    }
+
     #[inline]
     pub fn has(&self, i: usize, f: u64) -> bool {
-        self.flags.get(i).is_some_and(|x| x & f != 0)
+        self.flag_masked(i, f) != 0
+    }
+
+    /// The [`flag`] bits of every token, in order.
+    pub fn flags(&self) -> impl Iterator<Item = u64> + '_ {
+        let li = self.li;
+        self.raw
+            .iter()
+            .zip(self.cue)
+            .map(move |(&f, &c)| lang_flags(f, c, li))
     }
 
     /// Word `i` is known and no street compound, strong or weak (`STREETISH` unset): the
@@ -309,11 +389,13 @@ pub(crate) struct Doc<'a> {
     pub text: &'a str,
     pub toks: &'a [Tok],
     pub words: Words<'a>,
-    /// [`flag`] bits per token.
-    pub flags: &'a [u64],
     /// `word_flags` bits per token, as looked up (all languages).
     pub raw: &'a [u64],
-    /// The OR of `flags`: which kinds of word occur at all.
+    /// The name cue bits per token, as looked up (all languages).
+    cue: &'a [u64],
+    /// The language's index (`data::lang_index`): which bits of `raw` and `cue` are its own.
+    li: usize,
+    /// The OR of every token's [`flag`] bits: which kinds of word occur at all.
     pub any: u64,
     /// Some word is a single letter.
     pub letters: bool,
@@ -503,9 +585,13 @@ impl Lexical {
         p.raw.resize(n, 0);
         p.cue.resize(n, 0);
         let folded = p.folded.as_str();
+        let (mut raw_or, mut cue_or) = (0u64, 0u64);
         for ((t, f), c) in p.toks.iter().zip(&mut p.raw).zip(&mut p.cue) {
             (*f, *c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
+            raw_or |= *f;
+            cue_or |= *c;
         }
+        (p.raw_or, p.cue_or) = (raw_or, cue_or);
         p.caps = seen.caps;
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;
@@ -526,54 +612,9 @@ impl Lexical {
             return;
         }
         let folded = p.folded.as_str();
-        let toks = p.toks.as_slice();
-        // The flags buffer is reused across calls (the prepared text's; a fresh one only if it
-        // is somehow in use).
-        let mut own = Vec::new();
-        let mut held = p.flags.try_borrow_mut().ok();
-        let flags = held.as_deref_mut().unwrap_or(&mut own);
-        flags.clear();
-        let words = Words { folded, toks };
         let li = lang_index(lang);
-        let mut flag_or = 0u64;
-        let cue_shift = li * flag::CUE_BITS;
-        // After one shift by `li` the language's stop, filler, cue and short-term bits lie at
-        // bits 16, 24, 32 and 48 for every language; each moves to its `Doc` bit with a fixed
-        // shift and mask (no per-bit branch or select).
-        const _: () = assert!(
-            flag::lang_stop(0) == 1 << 16
-                && flag::lang_filler(0) == 1 << 24
-                && flag::lang_cue(0) == 1 << 32
-                && flag::lang_short_term(0) == 1 << 48
-                && flag::STOP == 1 << 8
-                && flag::FILLER == 1 << 9
-                && flag::NAME_CUE == 1 << 10
-                && flag::SHORT_TERM == 1 << 15
-                && flag::lang_cue_sets(1) == 0x7f << flag::CUE_BITS
-        );
-        let base = 0xff | flag::ADDR_CUE | flag::TERM_STRONG;
-        flags.extend(p.raw.iter().zip(&p.cue).map(|(&f, &c)| {
-            let h = f >> li;
-            let g = (f & base)
-                | (((c >> cue_shift) & 0x7f) << 16)
-                | ((h >> 8) & flag::STOP)
-                | ((h >> 15) & flag::FILLER)
-                | ((h >> 22) & flag::NAME_CUE)
-                | ((h >> 33) & flag::SHORT_TERM);
-            flag_or |= g;
-            g
-        }));
-        let doc = Doc {
-            text,
-            toks,
-            words,
-            flags: flags.as_slice(),
-            raw: &p.raw,
-            any: flag_or,
-            letters: p.letters,
-            digits: p.digits,
-            mixed: p.mixed,
-        };
+        let doc = Doc::new(text, p, li);
+        let flag_or = doc.any;
         let cues = self.cues.get(li).unwrap_or(&self.cues[0]);
         let n0 = out.len();
         // Every name rule starts at a name cue, a known first name or a single letter (spelled):

@@ -68,10 +68,10 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     if need_seq && fillers {
         brk_eff.resize(n, false);
         let mut pending_brk = false;
-        for (i, ((t, &f), b)) in doc
+        for (i, ((t, f), b)) in doc
             .toks
             .iter()
-            .zip(doc.flags)
+            .zip(doc.flags())
             .zip(brk_eff.iter_mut())
             .enumerate()
         {
@@ -91,10 +91,9 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             identity.extend(identity.len()..n);
         }
         cue_at.extend(
-            doc.flags
-                .iter()
+            doc.flags()
                 .enumerate()
-                .filter(|(_, &f)| f & flag::NAME_CUE != 0)
+                .filter(|(_, f)| f & flag::NAME_CUE != 0)
                 .map(|(i, _)| i),
         );
     }

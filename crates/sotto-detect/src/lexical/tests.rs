@@ -365,3 +365,74 @@ fn devices_and_institutions_are_impersonal() {
         Biometric,
     );
 }
+
+/// The per-language bits of a word, bit by bit (what `lang_flags` computes with shifts).
+fn lang_flags_by_bit(f: u64, c: u64, li: usize) -> u64 {
+    let mut g = f & LANG_BASE;
+    for (from, to) in [
+        (flag::lang_stop(li), flag::STOP),
+        (flag::lang_filler(li), flag::FILLER),
+        (flag::lang_cue(li), flag::NAME_CUE),
+        (flag::lang_short_term(li), flag::SHORT_TERM),
+    ] {
+        if f & from != 0 {
+            g |= to;
+        }
+    }
+    for k in 0..flag::CUE_BITS {
+        if c & (1 << (li * flag::CUE_BITS + k)) != 0 {
+            g |= 1 << (16 + k);
+        }
+    }
+    g
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    /// The shifts agree with the bit-by-bit definition, and commute with OR (so `Doc::any`, the
+    /// bits of the OR of the looked-up words, is the OR of every word's bits).
+    #[test]
+    fn lang_flags_are_the_bits_and_commute_with_or(
+        f in any::<u64>(), c in any::<u64>(), f2 in any::<u64>(), c2 in any::<u64>(),
+        li in 0usize..7,
+    ) {
+        prop_assert_eq!(lang_flags(f, c, li), lang_flags_by_bit(f, c, li));
+        prop_assert_eq!(
+            lang_flags(f | f2, c | c2, li),
+            lang_flags(f, c, li) | lang_flags(f2, c2, li)
+        );
+    }
+
+    /// A prepared text's `Doc`: `any` is the OR of the words' bits and `has` asks those bits,
+    /// for masks with and without cue bits.
+    #[test]
+    fn doc_flags_are_the_words_bits(words in proptest::collection::vec(prop_oneof![
+        Just("jeg"), Just("hedder"), Just("øh"), Just("tak"), Just("12"), Just("gade"),
+        Just("Peter"), Just("mit"), Just("navn"), Just("er"), Just("my"), Just("name"),
+        Just("is"), Just("ähm"), Just("muslim"), Just("hiv"), Just("vier"), Just("xyzzy"),
+        Just("Herr"), Just("ich"), Just("heiße"), Just("och"), Just("jag"), Just("heter"),
+    ], 0..20), li in 0usize..7) {
+        let s = words.join(" ");
+        lex().with_prepared(&s, |p| {
+            let doc = Doc::new(&s, p, li);
+            let by_word: Vec<u64> = p
+                .raw
+                .iter()
+                .zip(&p.cue)
+                .map(|(&f, &c)| lang_flags_by_bit(f, c, li))
+                .collect();
+            prop_assert_eq!(doc.flags().collect::<Vec<_>>(), by_word.clone());
+            prop_assert_eq!(doc.any, by_word.iter().fold(0, |a, &b| a | b));
+            for (i, &g) in by_word.iter().enumerate() {
+                for mask in [
+                    flag::FIRST, flag::STOP, flag::FILLER, flag::NAME_CUE, flag::SHORT_TERM,
+                    flag::CUE_STRONG, flag::CUE_NEXT, flag::STOP | flag::FILLER | flag::STREET_WORD,
+                ] {
+                    prop_assert_eq!(doc.has(i, mask), g & mask != 0);
+                }
+            }
+            prop_assert!(!doc.has(by_word.len(), u64::MAX));
+            Ok(())
+        })?;
+    }
+}
