@@ -167,6 +167,9 @@ pub(crate) struct Prepared {
     /// language ([`lang_flags`] commutes with OR).
     raw_or: u64,
     cue_or: u64,
+    /// The name rules' buffers, reused by every call (borrowed in place, without a
+    /// thread-local lookup).
+    names: std::cell::RefCell<names::Bufs>,
 }
 
 impl Prepared {
@@ -620,7 +623,10 @@ impl Lexical {
         // Every name rule starts at a name cue, a known first name or a single letter (spelled):
         // a text without any has no name (most texts).
         if flag_or & (flag::NAME_CUE | flag::FIRST) != 0 || doc.letters {
-            names::find(self, cues, &doc, out);
+            let mut own = names::Bufs::default();
+            let mut held = p.names.try_borrow_mut().ok();
+            let bufs = held.as_deref_mut().unwrap_or(&mut own);
+            names::find(self, cues, &doc, bufs, out);
         }
         let n1 = out.len();
         address::find(self, cues, &doc, out);

@@ -21,7 +21,13 @@ enum Cue {
     Honorific,
 }
 
-pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<Candidate>) {
+pub(crate) fn find(
+    lex: &Lexical,
+    cues: &LangCues,
+    doc: &Doc<'_>,
+    bufs: &mut Bufs,
+    out: &mut Vec<Candidate>,
+) {
     let n = doc.toks.len();
     if n == 0 {
         return;
@@ -35,27 +41,21 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             .any(|w| matches!(w, [a, b] if a.letter() && b.letter() && b.tight()))
     };
     let runs = doc.letters && letter_run();
-    // Only the cue rules and the spelled names' cues read the sequence.
-    let need_seq = doc.any & flag::NAME_CUE != 0 || runs;
+    // Only the cue rules and the spelled names' cues read the sequence, and a cue rule only
+    // fires where `cue_may_fire` says so.
+    let need_seq = runs || (doc.any & flag::NAME_CUE != 0 && cue_gate(doc));
     if !need_seq && doc.any & flag::FIRST == 0 {
         // no rule can start (most lines that get here only have a single letter)
         return;
     }
-    // Buffers reused across calls (this thread's); a line that needs no sequence (a first name
-    // only) leaves them alone: its `found` allocates only when a pair is found.
-    let mut bufs = if need_seq {
-        BUFS.with(|b| b.try_borrow_mut().ok().map(|mut b| std::mem::take(&mut *b)))
-            .unwrap_or_default()
-    } else {
-        Bufs::default()
-    };
+    // (reused across calls: the prepared text's)
     let Bufs {
         seq: ref mut own_seq,
         ref mut brk_eff,
         ref mut found,
         ref mut cue_at,
         ref mut identity,
-    } = bufs;
+    } = *bufs;
     // Word sequence without fillers; a break before a skipped filler moves to the next word.
     // (and where in it the name cues are: the only places a cue rule can start). Without a
     // filler in the line the sequence is every word and its breaks are the words' own: the
@@ -202,18 +202,50 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
             out.push(Candidate::new(ta.s, tb.e, Kind::PersonName, 0.85));
         }
     }
-    if need_seq {
-        BUFS.with(|b| {
-            if let Ok(mut b) = b.try_borrow_mut() {
-                *b = bufs;
-            }
-        });
-    }
 }
 
-/// The buffers of [`find`], kept across calls.
+#[cfg(test)]
+thread_local! {
+    /// Tests turn [`cue_may_fire`] off to compare with the rules run on every cue word.
+    pub(super) static UNGATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn cue_gate(doc: &Doc<'_>) -> bool {
+    #[cfg(test)]
+    if UNGATED.with(std::cell::Cell::get) {
+        return true;
+    }
+    cue_may_fire(doc)
+}
+
+/// Can a cue rule of [`find`] find a cue anywhere in the line? Each cue word is asked as the
+/// rule asks it (a set that may start at the word, and the word a phrase of that set or the
+/// next word a phrase's second word), except that a filler after the cue word, which the rule
+/// skips, counts as a possible second word. `false` means the rule would find nothing, so
+/// the line needs no word sequence (most lines with a cue word).
+fn cue_may_fire(doc: &Doc<'_>) -> bool {
+    const SETS: [(u64, u64); 3] = [
+        (flag::CUE_STRONG, flag::CUE_STRONG1),
+        (flag::CUE_HONORIFIC, flag::CUE_HONORIFIC1),
+        (flag::CUE_WEAK, flag::CUE_WEAK1),
+    ];
+    let may = SETS.iter().fold(0, |a, s| a | s.0);
+    if doc.any & may == 0 {
+        return false;
+    }
+    (0..doc.toks.len()).any(|i| {
+        if !doc.has(i, flag::NAME_CUE) {
+            return false;
+        }
+        let next_may = doc.has(i + 1, flag::CUE_NEXT | flag::FILLER);
+        SETS.iter()
+            .any(|&(m, single)| doc.has(i, m) && (next_may || doc.has(i, single)))
+    })
+}
+
+/// The buffers of [`find`], kept across calls (in the prepared text).
 #[derive(Default)]
-struct Bufs {
+pub(crate) struct Bufs {
     /// The word sequence without fillers (token indices), when the line has fillers.
     seq: Vec<usize>,
     /// Per token: a break before it, or before a filler just before it.
@@ -224,10 +256,6 @@ struct Bufs {
     cue_at: Vec<usize>,
     /// 0, 1, 2, …: the sequence of a line without fillers.
     identity: Vec<usize>,
-}
-
-thread_local! {
-    static BUFS: std::cell::RefCell<Bufs> = std::cell::RefCell::new(Bufs::default());
 }
 
 fn is_alpha_word(doc: &Doc<'_>, i: usize) -> bool {

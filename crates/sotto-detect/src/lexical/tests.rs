@@ -436,3 +436,27 @@ proptest! {
         })?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+    /// The names' cue gate (`names::cue_may_fire`) only skips lines where the cue rules find
+    /// nothing: the same spans as running them on every cue word.
+    #[test]
+    fn names_cue_gate_skips_nothing(words in proptest::collection::vec(prop_oneof![
+        Just("jeg"), Just("hedder"), Just("øh"), Just("ja"), Just("tak"), Just("det"),
+        Just("er"), Just("her"), Just("mit"), Just("navn"), Just("Peter"), Just("Hansen"),
+        Just(","), Just(":"), Just("fru"), Just("Jensen"), Just("my"), Just("name"), Just("is"),
+        Just("thanks"), Just("Mr"), Just("Smith"), Just("uh"), Just("Herr"), Just("ich"),
+        Just("heiße"), Just("ähm"), Just("Müller"), Just("jag"), Just("heter"), Just("Anna"),
+        Just("minun"), Just("nimeni"), Just("on"), Just("Virtanen"), Just("mu"), Just("nimi"),
+        Just("Tamm"), Just("navnet"), Just("mitt"), Just("p"), Just("e"), Just("the"),
+    ], 0..16), li in 0usize..7) {
+        let s = words.join(" ");
+        let lang = Lang::ALL[li];
+        let gated = spans(&s, lang);
+        names::UNGATED.with(|u| u.set(true));
+        let ungated = spans(&s, lang);
+        names::UNGATED.with(|u| u.set(false));
+        prop_assert_eq!(gated, ungated);
+    }
+}
