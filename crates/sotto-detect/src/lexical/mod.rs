@@ -167,6 +167,8 @@ pub(crate) struct Prepared {
     /// language ([`lang_flags`] commutes with OR).
     raw_or: u64,
     cue_or: u64,
+    /// The AND of `raw` (all ones without words).
+    raw_and: u64,
     /// The name rules' buffers, reused by every call (borrowed in place, without a
     /// thread-local lookup).
     names: std::cell::RefCell<names::Bufs>,
@@ -216,10 +218,26 @@ impl Prepared {
         // of the substring automaton is alphanumeric, so a match lies inside one word: a known
         // word carries the answer in `INSIDE`, and only the unknown words go through the
         // automaton, each on its own (the known words between them are not scanned).
+        // The OR and AND of the words' bits settle most lines without a pass over the words:
+        // a strong number word anywhere answers yes (as the loop below would at that word);
+        // without one, and without weak number words, only unknown words can answer yes.
+        if self.raw_or & (flag::NUM_SHORT | flag::INSIDE) != 0 {
+            return true;
+        }
+        if self.raw_or & flag::NUM_WEAK == 0 && self.raw_and & flag::KNOWN != 0 {
+            // (every word known: the loop would skip them all)
+            return self.toks.is_empty() && crate::numbers::strong_inside(text);
+        }
+        self.maybe_number_by_word(text)
+    }
+
+    /// [`Prepared::maybe_number`] of a text without non-ASCII capitals, word by word.
+    fn maybe_number_by_word(&self, text: &str) -> bool {
         let mut weak_end: Option<usize> = None;
         // Most words are known and no number word: they only end a weak pair. Test that on the
         // flags alone and look at the token only for the others.
-        for (i, &f) in self.raw.iter().take(self.toks.len()).enumerate() {
+        let raw = self.raw.get(..self.toks.len()).unwrap_or(&self.raw);
+        for (i, &f) in raw.iter().enumerate() {
             if f & (flag::KNOWN | flag::NUM_SHORT | flag::INSIDE | flag::NUM_WEAK) == flag::KNOWN {
                 weak_end = None;
                 continue;
@@ -588,13 +606,14 @@ impl Lexical {
         p.raw.resize(n, 0);
         p.cue.resize(n, 0);
         let folded = p.folded.as_str();
-        let (mut raw_or, mut cue_or) = (0u64, 0u64);
+        let (mut raw_or, mut cue_or, mut raw_and) = (0u64, 0u64, u64::MAX);
         for ((t, f), c) in p.toks.iter().zip(&mut p.raw).zip(&mut p.cue) {
             (*f, *c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
             raw_or |= *f;
             cue_or |= *c;
+            raw_and &= *f;
         }
-        (p.raw_or, p.cue_or) = (raw_or, cue_or);
+        (p.raw_or, p.cue_or, p.raw_and) = (raw_or, cue_or, raw_and);
         p.caps = seen.caps;
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;
@@ -623,9 +642,12 @@ impl Lexical {
         // Every name rule starts at a name cue, a known first name or a single letter (spelled):
         // a text without any has no name (most texts).
         if flag_or & (flag::NAME_CUE | flag::FIRST) != 0 || doc.letters {
-            let mut own = names::Bufs::default();
+            let mut own = None;
             let mut held = p.names.try_borrow_mut().ok();
-            let bufs = held.as_deref_mut().unwrap_or(&mut own);
+            let bufs = match held.as_deref_mut() {
+                Some(b) => b,
+                None => own.insert(names::Bufs::default()),
+            };
             names::find(self, cues, &doc, bufs, out);
         }
         let n1 = out.len();

@@ -460,3 +460,23 @@ proptest! {
         prop_assert_eq!(gated, ungated);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+    /// The answers `Prepared::maybe_number` takes from the OR and AND of the words' bits are
+    /// those of the pass over the words.
+    #[test]
+    fn maybe_number_shortcuts_agree_with_the_words(words in proptest::collection::vec(prop_oneof![
+        Just("en"), Just("to"), Just("tre"), Just("fire"), Just("tusind"), Just("hundrede"),
+        Just("one"), Just("two"), Just("three"), Just("twenty"), Just("zwei"), Just("drei"),
+        Just("yksi"), Just("kaksi"), Just("üks"), Just("kaks"), Just("nul"), Just("dot"),
+        Just("og"), Just("jeg"), Just("hedder"), Just("xyzzy"), Just("femogtyve"), Just("qwfp"),
+        Just("tak"), Just("the"), Just("and"), Just("12"), Just("Ä"), Just(","), Just("øh"),
+    ], 0..12)) {
+        let s = words.join(" ");
+        lex().with_prepared(&s, |p| {
+            prop_assert_eq!(p.maybe_number(&s), p.caps || p.maybe_number_by_word(&s));
+            Ok(())
+        })?;
+    }
+}
