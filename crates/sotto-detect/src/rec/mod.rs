@@ -489,6 +489,10 @@ impl Recognisers {
         }
         // spoken: two spelled letters (or a two-letter word) then a number run
         for r in runs {
+            // no window of a shorter run makes an IBAN of the shortest length with the letters
+            if r.digits.len() + 2 < ck::IBAN_MIN_LEN {
+                continue;
+            }
             // tokens are in order of their (distinct) starts
             let Ok(pi) = toks.binary_search_by_key(&r.s(), |t| t.s) else {
                 continue;
