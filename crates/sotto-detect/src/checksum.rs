@@ -280,6 +280,9 @@ pub fn hetu(s: &str) -> bool {
     want.is_some() && want == got
 }
 
+/// The shortest length [`iban_len`] gives (Norway's).
+pub const IBAN_MIN_LEN: usize = 15;
+
 /// IBAN lengths per country (the SEPA area and a few more).
 pub fn iban_len(cc: &[u8; 2]) -> Option<usize> {
     Some(match cc {
@@ -322,6 +325,16 @@ pub fn iban_mod97(s: &[u8]) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iban_min_len_is_the_shortest() {
+        let lens: Vec<usize> = (b'A'..=b'Z')
+            .flat_map(|a| (b'A'..=b'Z').map(move |b| [a, b]))
+            .filter_map(|cc| iban_len(&cc))
+            .collect();
+        assert_eq!(lens.iter().min(), Some(&IBAN_MIN_LEN));
+    }
+
     fn d(s: &str) -> Vec<u8> {
         s.bytes()
             .filter(|b| b.is_ascii_digit())

@@ -616,14 +616,16 @@ pub(crate) fn words_make_short_runs(
     // the bound of the stretch being walked; None while no number word opened one
     let mut open: Option<usize> = None;
     for (i, t) in p.toks.iter().enumerate() {
-        let w = p.folded.get(t.s..t.e).unwrap_or("");
         if t.has_digit() {
             return false;
         }
+        // the word's text, taken only where a known word's flags do not answer
+        let word = || p.folded.get(t.s..t.e).unwrap_or("");
         let bound = match p.number_atom(i) {
             Some(Some((a, _))) => Some(digit_bound(a)),
             Some(None) => None,
-            None if table.could_be(w) => {
+            None if table.could_be(word()) => {
+                let w = word();
                 table.lookup(w, atoms);
                 if atoms.is_empty() {
                     None
@@ -647,7 +649,7 @@ pub(crate) fn words_make_short_runs(
                 open = Some(sum);
             }
             None => {
-                if open.is_some() && !is_filler(w) {
+                if open.is_some() && !is_filler(word()) {
                     open = None;
                 }
             }

@@ -94,6 +94,8 @@ struct Scratch {
     run_scratch: RunScratch,
     cues: Vec<CueHit>,
     dates: Vec<dates::MonthDate>,
+    echo_vals: Vec<EchoVal>,
+    echo_lens: Vec<usize>,
 }
 
 /// What the detector's shared preparation of a line already has, so the recognisers do not
@@ -199,6 +201,8 @@ impl Recognisers {
             run_scratch,
             cues,
             dates,
+            echo_vals,
+            echo_lens,
         } = sc;
         let words = match shared {
             Some(s) => s.prepared.toks.as_slice(),
@@ -350,7 +354,7 @@ impl Recognisers {
         // digits together make a valid card
         join_cards(runs, cues, start_len, out);
         // values read back: the same digits elsewhere in the line
-        echo(runs, start_len, out);
+        echo(runs, start_len, out, echo_vals, echo_lens);
     }
 
     fn run(&self, text: &str, r: &NumRun, cues: &[CueHit], out: &mut Vec<Candidate>) {
@@ -410,6 +414,11 @@ impl Recognisers {
         let mut i = if has_digit { 0 } else { toks.len() };
         while i < toks.len() {
             let Some(t) = toks.get(i) else { break };
+            // most tokens are rejected from their class and length alone (see `iban_start_class`)
+            if !iban_start_class(t) {
+                i += 1;
+                continue;
+            }
             let raw = text.get(t.s..t.e).unwrap_or("");
             let rb = raw.as_bytes();
             // Only "DK" alone or "DK50…" can start one: test that shape (which rejects nearly
@@ -480,6 +489,10 @@ impl Recognisers {
         }
         // spoken: two spelled letters (or a two-letter word) then a number run
         for r in runs {
+            // no window of a shorter run makes an IBAN of the shortest length with the letters
+            if r.digits.len() + 2 < ck::IBAN_MIN_LEN {
+                continue;
+            }
             // tokens are in order of their (distinct) starts
             let Ok(pi) = toks.binary_search_by_key(&r.s(), |t| t.s) else {
                 continue;
@@ -536,6 +549,19 @@ impl Recognisers {
                 }
             }
         }
+    }
+}
+
+/// Whether token `t` has the class and length of a written IBAN's start: two ASCII letters,
+/// alone or before a digit. A word (no ASCII digit in it) then is those two letters; a token of
+/// digits or punctuation starts with no ASCII letter. Only a necessary condition: the loop
+/// still tests the bytes.
+#[inline(always)]
+fn iban_start_class(t: &Tok) -> bool {
+    match t.class {
+        TokClass::Word => t.e.wrapping_sub(t.s) == 2,
+        TokClass::Alnum => true,
+        TokClass::Digits | TokClass::Punct => false,
     }
 }
 
@@ -954,28 +980,49 @@ fn join_cards(runs: &[NumRun], cues: &[CueHit], from: usize, out: &mut Vec<Candi
     }
 }
 
+/// A value [`echo`] looks for: the digits `runs[run].digits[ds..de]`, the kind and score of the
+/// candidate they were found as.
+#[derive(Clone, Copy)]
+struct EchoVal {
+    run: usize,
+    ds: usize,
+    de: usize,
+    kind: Kind,
+    score: f32,
+}
+
 /// Adds candidates for numbers that repeat a value already found (same digits, ≥ 3 of them).
-fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
+/// `vals` and `lens` are buffers kept across lines.
+fn echo(
+    runs: &[NumRun],
+    from: usize,
+    out: &mut Vec<Candidate>,
+    vals: &mut Vec<EchoVal>,
+    lens: &mut Vec<usize>,
+) {
     // the candidates found before this pass (it appends after them)
     let found_end = out.len();
     if found_end <= from {
         return;
     }
-    // the found values' digits, borrowed from their runs: the windows whose first group starts
-    // where the candidate starts and whose last group ends where it ends
-    let mut vals: Vec<(&[u8], Kind, f32)> = Vec::new();
+    // the found values' digits, in their runs: the windows whose first group starts where the
+    // candidate starts and whose last group ends where it ends
+    vals.clear();
     for c in out.get(from..found_end).unwrap_or(&[]) {
-        for r in runs {
+        for (ri, r) in runs.iter().enumerate() {
             for (a, ga) in r.groups.iter().enumerate() {
                 if ga.s != c.start {
                     continue;
                 }
                 for (k, gb) in r.groups.get(a..).unwrap_or(&[]).iter().enumerate() {
-                    if gb.e == c.end {
-                        let w = r.window(a, a + k + 1);
-                        if w.len() >= 3 {
-                            vals.push((w, c.kind, c.score));
-                        }
+                    if gb.e == c.end && r.window(a, a + k + 1).len() >= 3 {
+                        vals.push(EchoVal {
+                            run: ri,
+                            ds: ga.ds,
+                            de: gb.de,
+                            kind: c.kind,
+                            score: c.score,
+                        });
                     }
                 }
             }
@@ -984,35 +1031,42 @@ fn echo(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
     if vals.is_empty() {
         return;
     }
+    let digits = |v: &EchoVal| {
+        runs.get(v.run)
+            .and_then(|r| r.digits.get(v.ds..v.de))
+            .unwrap_or(&[])
+    };
+    // the values' lengths, each once, longest first
+    lens.clear();
+    lens.extend(vals.iter().map(|v| v.de - v.ds));
+    lens.sort_unstable_by(|x, y| y.cmp(x));
+    lens.dedup();
     // Windows from `a` grow with `b` (groups' digits follow each other, so `de` never falls),
     // and only a window of a value's length can equal it. So for each value length, longest
     // first, only the last group ending exactly that many digits after `a` starts is tried: the
     // groups before it ending there give the same digits, and the loop takes the largest `b`.
-    let next_len = |below: usize| {
-        vals.iter()
-            .map(|(v, _, _)| v.len())
-            .filter(|&l| l < below)
-            .max()
-    };
     for r in runs {
         for (a, ga) in r.groups.iter().enumerate() {
             let rest = r.groups.get(a..).unwrap_or(&[]);
-            let mut below = usize::MAX;
-            while let Some(len) = next_len(below) {
-                below = len;
+            // the rest's last group ends furthest: no window from `a` is longer than this
+            let end = rest.last().map_or(0, |g| g.de);
+            for &len in lens.iter() {
                 let target = ga.ds + len;
+                if target > end {
+                    continue;
+                }
                 let k = rest.partition_point(|g| g.de <= target);
                 if k == 0 || rest.get(k - 1).map(|g| g.de) != Some(target) {
                     continue;
                 }
                 let b = a + k;
                 let w = r.window(a, b);
-                let Some(&(_, k, sc)) = vals.iter().find(|(v, _, _)| *v == w) else {
+                let Some(v) = vals.iter().find(|v| digits(v) == w) else {
                     continue;
                 };
                 let (s, e) = r.bytes(a, b);
                 if !out.iter().any(|c| c.start < e && s < c.end) {
-                    out.push(Candidate::new(s, e, k, sc * 0.95));
+                    out.push(Candidate::new(s, e, v.kind, v.score * 0.95));
                 }
                 break;
             }
@@ -1161,6 +1215,141 @@ mod tests {
             ".",
             "x",
         ])
+    }
+
+    /// The straightforward [`echo`] (every length found anew for each group, no buffers), which
+    /// `echo` must agree with.
+    fn echo_ref(runs: &[NumRun], from: usize, out: &mut Vec<Candidate>) {
+        // the candidates found before this pass (it appends after them)
+        let found_end = out.len();
+        if found_end <= from {
+            return;
+        }
+        // the found values' digits, borrowed from their runs: the windows whose first group starts
+        // where the candidate starts and whose last group ends where it ends
+        let mut vals: Vec<(&[u8], Kind, f32)> = Vec::new();
+        for c in out.get(from..found_end).unwrap_or(&[]) {
+            for r in runs {
+                for (a, ga) in r.groups.iter().enumerate() {
+                    if ga.s != c.start {
+                        continue;
+                    }
+                    for (k, gb) in r.groups.get(a..).unwrap_or(&[]).iter().enumerate() {
+                        if gb.e == c.end {
+                            let w = r.window(a, a + k + 1);
+                            if w.len() >= 3 {
+                                vals.push((w, c.kind, c.score));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if vals.is_empty() {
+            return;
+        }
+        // Windows from `a` grow with `b` (groups' digits follow each other, so `de` never falls),
+        // and only a window of a value's length can equal it. So for each value length, longest
+        // first, only the last group ending exactly that many digits after `a` starts is tried: the
+        // groups before it ending there give the same digits, and the loop takes the largest `b`.
+        let next_len = |below: usize| {
+            vals.iter()
+                .map(|(v, _, _)| v.len())
+                .filter(|&l| l < below)
+                .max()
+        };
+        for r in runs {
+            for (a, ga) in r.groups.iter().enumerate() {
+                let rest = r.groups.get(a..).unwrap_or(&[]);
+                let mut below = usize::MAX;
+                while let Some(len) = next_len(below) {
+                    below = len;
+                    let target = ga.ds + len;
+                    let k = rest.partition_point(|g| g.de <= target);
+                    if k == 0 || rest.get(k - 1).map(|g| g.de) != Some(target) {
+                        continue;
+                    }
+                    let b = a + k;
+                    let w = r.window(a, b);
+                    let Some(&(_, k, sc)) = vals.iter().find(|(v, _, _)| *v == w) else {
+                        continue;
+                    };
+                    let (s, e) = r.bytes(a, b);
+                    if !out.iter().any(|c| c.start < e && s < c.end) {
+                        out.push(Candidate::new(s, e, k, sc * 0.95));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Pieces of lines with numbers: written digits in groups, number words, separators, an
+    /// IBAN's country letters, other words and non-ASCII characters.
+    fn num_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "12", "345", "4571", "1704", "9635", "5977", "0", "07", "123456", "3519", " ", " ",
+            " ", "-", "/", ".", ", ", "+", "\n", "fire", "fem", "to", "en", "twenty", "one",
+            "hundred", "og", "and", "plus", "dk", "DK", "DK50", "de89", "x", "ab", "ä", "Ää",
+            "\u{663}", "a1", "1a", "xy7", "é2", "number", "card", "repeat",
+        ])
+    }
+
+    proptest::proptest! {
+        /// A token that `iban_start_class` rejects never has the bytes of a written IBAN's start
+        /// (two ASCII letters, alone or before an ASCII digit).
+        #[test]
+        fn iban_start_class_is_necessary(parts in proptest::collection::vec(num_piece(), 0..24)) {
+            let text: String = parts.concat();
+            let mut toks = Vec::new();
+            crate::normalize::tokenize(&text, &mut toks);
+            for t in &toks {
+                let rb = &text.as_bytes()[t.s..t.e];
+                let shape = rb.len() >= 2
+                    && rb.get(2).is_none_or(u8::is_ascii_digit)
+                    && rb.iter().take(2).all(|c| c.is_ascii_alphabetic());
+                proptest::prop_assert!(!shape || iban_start_class(t), "{:?} {:?}", text, t);
+            }
+        }
+
+        /// `echo` adds what the straightforward version adds, with candidates on any windows of
+        /// the line's runs (and a candidate from elsewhere before them).
+        #[test]
+        fn echo_is_the_straightforward_one(
+            parts in proptest::collection::vec(num_piece(), 0..32),
+            picks in proptest::collection::vec((0usize..8, 0usize..8, 0usize..8, 0usize..3), 0..6),
+            before in proptest::option::of((0usize..40, 0usize..10)),
+            twice in proptest::bool::ANY,
+        ) {
+            // said twice (a word between), so that values are read back
+            let once: String = parts.concat();
+            let text = if twice { format!("{once} x {once}") } else { once };
+            let mut lower = String::new();
+            crate::normalize::lower_same_len(&text, &mut lower);
+            let mut toks = Vec::new();
+            crate::normalize::tokenize(&text, &mut toks);
+            let mut runs = Vec::new();
+            crate::normalize::number_runs(&text, &lower, &toks, &mut runs);
+            let mut out = Vec::new();
+            if let Some((s, l)) = before {
+                out.push(Candidate::new(s, s + l, Kind::PersonName, 0.5));
+            }
+            let from = out.len();
+            let kinds = [Kind::PhoneNumber, Kind::PaymentCard, Kind::NationalId];
+            for &(ri, a, b, k) in &picks {
+                let Some(r) = runs.get(ri % runs.len().max(1)) else { continue };
+                let n = r.groups.len();
+                let (a, b) = (a % n, b % n);
+                let (a, b) = (a.min(b), a.max(b) + 1);
+                let (s, e) = r.bytes(a, b);
+                out.push(Candidate::new(s, e, kinds[k], 0.9));
+            }
+            let mut want = out.clone();
+            echo_ref(&runs, from, &mut want);
+            let (mut vals, mut lens) = (Vec::new(), Vec::new());
+            echo(&runs, from, &mut out, &mut vals, &mut lens);
+            proptest::prop_assert_eq!(out, want, "{:?}", text);
+        }
     }
 
     proptest::proptest! {
