@@ -128,37 +128,55 @@ pub fn to_char_offsets(text: &str, cands: &[Candidate]) -> Vec<Span> {
     if cands.is_empty() {
         return Vec::new();
     }
+    let mut spans = Vec::with_capacity(cands.len());
+    if char_spans_in_order(text, cands, |c, start, end| {
+        spans.push(span_at(c, start, end));
+    }) {
+        return spans;
+    }
+    to_char_offsets_sorting(text, cands)
+}
+
+/// The code-point offsets of candidates that are sorted and do not overlap (as resolved
+/// candidates are), handed to `each` in order; false, and nothing handed over, when they are
+/// not.
+pub(crate) fn char_spans_in_order(
+    text: &str,
+    cands: &[Candidate],
+    mut each: impl FnMut(&Candidate, usize, usize),
+) -> bool {
+    if cands.is_empty() {
+        return true;
+    }
     // Resolved candidates are sorted and do not overlap: their offsets only grow, so one walk
     // counts the characters (and none at all in ASCII text, where bytes are characters).
     let in_order = cands
         .windows(2)
         .all(|w| w[0].start <= w[0].end && w[0].end <= w[1].start)
         && cands.last().is_some_and(|c| c.start <= c.end);
-    if in_order {
-        if text.is_ascii() {
-            return cands
-                .iter()
-                .map(|c| span_at(c, c.start.min(text.len()), c.end.min(text.len())))
-                .collect();
-        }
-        let mut chars = 0usize;
-        let mut last_byte = 0usize;
-        let mut to_char = |b: usize| {
-            let b = b.min(text.len());
-            chars += text.get(last_byte..b).map_or(0, |s| s.chars().count());
-            last_byte = last_byte.max(b);
-            chars
-        };
-        return cands
-            .iter()
-            .map(|c| {
-                let start = to_char(c.start);
-                let end = to_char(c.end);
-                span_at(c, start, end)
-            })
-            .collect();
+    if !in_order {
+        return false;
     }
-    to_char_offsets_sorting(text, cands)
+    if text.is_ascii() {
+        for c in cands {
+            each(c, c.start.min(text.len()), c.end.min(text.len()));
+        }
+        return true;
+    }
+    let mut chars = 0usize;
+    let mut last_byte = 0usize;
+    let mut to_char = |b: usize| {
+        let b = b.min(text.len());
+        chars += text.get(last_byte..b).map_or(0, |s| s.chars().count());
+        last_byte = last_byte.max(b);
+        chars
+    };
+    for c in cands {
+        let start = to_char(c.start);
+        let end = to_char(c.end);
+        each(c, start, end);
+    }
+    true
 }
 
 /// The public span of a candidate at code-point offsets.

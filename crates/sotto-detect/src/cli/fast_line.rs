@@ -243,7 +243,7 @@ mod tests {
     fn serde_read(line: &str) -> Option<(String, String, Option<String>)> {
         let v = super::super::read_fields_serde(line).ok()?;
         Some((
-            v.id.unwrap_or("null").to_owned(),
+            String::from_utf8_lossy(v.id.unwrap_or(b"null")).into_owned(),
             v.text.into_owned(),
             v.lang.map(|l| l.into_owned()),
         ))
