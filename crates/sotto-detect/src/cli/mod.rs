@@ -387,16 +387,26 @@ impl<'a> Redactor<'a> {
     }
 }
 
+/// What [`for_each_line`] hands over: a line, or notice that it is about to read more input.
+enum Step<'a> {
+    Line(&'a [u8]),
+    /// Every line read so far has been handed over, and the next read may wait for more input
+    /// (a pipe, a terminal): what is held back for them must go out now, or a caller streaming
+    /// line by line waits for answers that sit in a buffer.
+    Refill,
+}
+
 /// Reads `input` line by line, counts lines and bytes, and hands each line to `each`: in place
 /// where the reader's buffer holds the whole line (most lines: no copy), else through one
-/// reused buffer.
+/// reused buffer. Before every read, `each` gets [`Step::Refill`].
 fn for_each_line<R: BufRead>(
     mut input: R,
     st: &mut RunStats,
-    mut each: impl FnMut(&[u8], &mut RunStats) -> std::io::Result<()>,
+    mut each: impl FnMut(Step<'_>, &mut RunStats) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
+        each(Step::Refill, st)?;
         let window = input.fill_buf()?;
         if window.is_empty() {
             return Ok(());
@@ -406,7 +416,7 @@ fn for_each_line<R: BufRead>(
             let line = trim_line_end(window.get(used..nl).unwrap_or_default());
             st.lines += 1;
             st.bytes += line.len() as u64;
-            each(line, st)?;
+            each(Step::Line(line), st)?;
             used = nl + 1;
         }
         if used > 0 {
@@ -419,12 +429,12 @@ fn for_each_line<R: BufRead>(
         }
         st.lines += 1;
         st.bytes += buf.len() as u64;
-        each(&buf, st)?;
+        each(Step::Line(&buf), st)?;
     }
 }
 
-/// Output lines are gathered and handed to the writer about this many bytes at a time: one
-/// `write_all` per batch instead of one per line.
+/// Output lines are gathered and handed to the writer about this many bytes at a time (one
+/// `write_all` per batch instead of one per line), and whenever the input runs dry.
 const OUT_BATCH: usize = 32 * 1024;
 
 /// JSONL in, JSONL out. `default_lang`: used when a line has no (valid) `lang`; `None` = auto.
@@ -439,7 +449,15 @@ pub fn run_jsonl<R: BufRead, W: Write>(
     let mut outbuf = Vec::with_capacity(OUT_BATCH + 4096);
     let mut redactor = Redactor::new(det, policy);
     let mut span_writer = SpanWriter::new();
-    let res = for_each_line(input, &mut st, |buf, st| {
+    let res = for_each_line(input, &mut st, |step, st| {
+        let buf = match step {
+            Step::Line(buf) => buf,
+            Step::Refill => {
+                let written = out.write_all(&outbuf).and_then(|()| out.flush());
+                outbuf.clear();
+                return written;
+            }
+        };
         if buf.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(());
         }
@@ -510,7 +528,11 @@ pub fn run_text<R: BufRead, W: Write>(
 ) -> std::io::Result<RunStats> {
     let mut st = RunStats::default();
     let mut redactor = Redactor::new(det, policy);
-    for_each_line(input, &mut st, |buf, st| {
+    for_each_line(input, &mut st, |step, st| {
+        let buf = match step {
+            Step::Line(buf) => buf,
+            Step::Refill => return out.flush(),
+        };
         let text = match simdutf8::basic::from_utf8(buf) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(buf),
@@ -638,14 +660,108 @@ mod tests {
             }
             let mut got = Vec::new();
             let mut st = RunStats::default();
-            for_each_line(std::io::BufReader::with_capacity(cap, input.as_bytes()), &mut st, |l, _| {
-                got.push(l.to_vec());
+            for_each_line(std::io::BufReader::with_capacity(cap, input.as_bytes()), &mut st, |step, _| {
+                if let Step::Line(l) = step {
+                    got.push(l.to_vec());
+                }
                 Ok(())
             })
             .unwrap();
             proptest::prop_assert_eq!(st.lines as usize, want.len());
             proptest::prop_assert_eq!(st.bytes as usize, want.iter().map(Vec::len).sum::<usize>());
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    /// Input that arrives a line at a time and, before giving the next line, records what the
+    /// output held by then.
+    struct Trickle {
+        lines: Vec<Vec<u8>>,
+        next: usize,
+        pos: usize,
+        out: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+        seen: Vec<usize>,
+    }
+
+    impl std::io::Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = {
+                let src = self.fill_buf()?;
+                let n = src.len().min(buf.len());
+                buf[..n].copy_from_slice(&src[..n]);
+                n
+            };
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Trickle {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            if self.next < self.lines.len() && self.pos == self.lines[self.next].len() {
+                self.next += 1;
+                self.pos = 0;
+            }
+            if self.pos == 0 && self.next < self.lines.len() {
+                // a new line is about to "arrive": how many output lines are out already?
+                let out = self.out.borrow();
+                self.seen.push(out.iter().filter(|&&b| b == b'\n').count());
+            }
+            Ok(self
+                .lines
+                .get(self.next)
+                .map_or(&[][..], |l| &l[self.pos..]))
+        }
+        fn consume(&mut self, n: usize) {
+            self.pos += n;
+        }
+    }
+
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn answers_go_out_before_waiting_for_more_input() {
+        let det = Detector::new();
+        for jsonl in [true, false] {
+            let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            let lines: Vec<Vec<u8>> = (0..4)
+                .map(|i| {
+                    if jsonl {
+                        format!("{{\"id\":{i},\"text\":\"kort 4571 1704 9635 5977\"}}\n")
+                    } else {
+                        format!("kort 4571 1704 9635 5977 nr {i}\n")
+                    }
+                    .into_bytes()
+                })
+                .collect();
+            let mut input = Trickle {
+                lines,
+                next: 0,
+                pos: 0,
+                out: out.clone(),
+                seen: Vec::new(),
+            };
+            // a buffered writer, as the binary uses, must be flushed too
+            let writer = std::io::BufWriter::new(Shared(out.clone()));
+            let policy = Policy::redact_all();
+            if jsonl {
+                run_jsonl(&det, &mut input, writer, None, &policy).unwrap();
+            } else {
+                run_text(&det, &mut input, writer, None, &policy).unwrap();
+            }
+            // before line k arrives, the answers to lines 0..k are out
+            assert_eq!(input.seen, vec![0, 1, 2, 3], "jsonl: {jsonl}");
+            assert_eq!(out.borrow().iter().filter(|&&b| b == b'\n').count(), 4);
         }
     }
 
