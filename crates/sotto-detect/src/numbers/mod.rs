@@ -614,9 +614,9 @@ pub static TABLE: Lazy<Table> = Lazy::new(build);
 struct NumberWords {
     /// Strong words longer than three characters, and the long spoken "dot" words.
     inside: aho_corasick::AhoCorasick,
-    /// The same patterns as a bare DFA, stepped over one word by [`strong_inside_word`] (no
-    /// search set-up per word).
-    inside_dfa: aho_corasick::dfa::DFA,
+    /// The same patterns as a dense table, stepped over one word by [`strong_inside_word`] (no
+    /// search set-up per word); `None` where it does not fit (a test checks that it does).
+    inside_dense: Option<InsideDense>,
     /// The byte length of the shortest of those patterns: a shorter word holds none.
     shortest_inside: usize,
     /// Whole words: 1 = strong and short ("tre" is not "street"), 2 = weak (counts only next to
@@ -670,10 +670,12 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
     }
     let inside = minimal;
     let shortest_inside = inside.iter().map(|w| w.len()).min().unwrap_or(0);
-    let inside_dfa = aho_corasick::dfa::DFA::builder()
+    let inside_dense = aho_corasick::dfa::DFA::builder()
         .ascii_case_insensitive(true)
+        .prefilter(false)
         .build(&inside)
-        .ok()?;
+        .ok()
+        .and_then(|dfa| InsideDense::new(&dfa));
     let inside = aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
@@ -681,7 +683,7 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
         .ok()?;
     Some(NumberWords {
         inside,
-        inside_dfa,
+        inside_dense,
         shortest_inside,
         whole,
         longest_whole,
@@ -696,29 +698,117 @@ pub fn strong_inside(text: &str) -> bool {
         .is_none_or(|nw| nw.inside.is_match(text))
 }
 
+/// Entries of [`InsideDense::trans`]: a power of two, so that a masked index needs no bounds
+/// check.
+const INSIDE_DENSE: usize = 1 << 16;
+
+/// The unanchored DFA of [`NumberWords::inside`] as a dense table for "does any pattern occur".
+/// The next state of state `s` on class `c` is at `s | c`, states numbered in steps of the class
+/// count rounded up to a power of two. Every match state is merged into state 0, which no byte
+/// leaves: once a pattern has occurred the answer stays yes, so the walk over a word needs no
+/// test per byte, only one at its end.
+struct InsideDense {
+    /// The byte class of each byte (bytes no state tells apart share one).
+    class: [u8; 256],
+    trans: Box<[u16; INSIDE_DENSE]>,
+    start: u16,
+}
+
+impl InsideDense {
+    /// The states reachable from the unanchored start state, re-numbered; `None` where they do
+    /// not fit in the table.
+    fn new(dfa: &aho_corasick::dfa::DFA) -> Option<InsideDense> {
+        use aho_corasick::automaton::{Automaton, StateID};
+        use aho_corasick::Anchored;
+        use std::collections::HashMap;
+        let start = dfa.start_state(Anchored::No).ok()?;
+        let next = |s: StateID, b: u8| dfa.next_state(Anchored::No, s, b);
+        // the non-match states reachable without passing a match state (what a walk that stops
+        // at the first match visits)
+        let mut states = vec![start];
+        let mut id: HashMap<StateID, usize> = HashMap::from([(start, 1)]);
+        let mut i = 0;
+        while let Some(&s) = states.get(i) {
+            for b in 0..=255u8 {
+                let t = next(s, b);
+                if !dfa.is_match(t) && !id.contains_key(&t) {
+                    id.insert(t, states.len() + 1);
+                    states.push(t);
+                }
+            }
+            i += 1;
+        }
+        if dfa.is_match(start) {
+            return None;
+        }
+        // byte classes: bytes with the same next state (match states as one) from every state
+        let target = |s: StateID, b: u8| {
+            let t = next(s, b);
+            if dfa.is_match(t) {
+                Some(0)
+            } else {
+                id.get(&t).copied()
+            }
+        };
+        let mut class = [0u8; 256];
+        let mut columns: HashMap<Vec<usize>, u8> = HashMap::new();
+        for b in 0..=255u8 {
+            let column = states
+                .iter()
+                .map(|&s| target(s, b))
+                .collect::<Option<Vec<usize>>>()?;
+            let n = u8::try_from(columns.len()).ok()?;
+            class[usize::from(b)] = *columns.entry(column).or_insert(n);
+        }
+        let stride = columns.len().next_power_of_two();
+        if (states.len() + 1) * stride > INSIDE_DENSE {
+            return None;
+        }
+        let mut trans: Box<[u16; INSIDE_DENSE]> = vec![0u16; INSIDE_DENSE]
+            .into_boxed_slice()
+            .try_into()
+            .ok()?;
+        for (k, &s) in states.iter().enumerate() {
+            for b in 0..=255u8 {
+                let at = (k + 1) * stride + usize::from(class[usize::from(b)]);
+                *trans.get_mut(at)? = u16::try_from(target(s, b)? * stride).ok()?;
+            }
+        }
+        // (the row of state 0 stays all zero: a match is never left)
+        Some(InsideDense {
+            class,
+            trans,
+            start: u16::try_from(stride).ok()?,
+        })
+    }
+
+    /// Does a pattern occur in `word`?
+    #[inline]
+    fn occurs_in(&self, word: &[u8]) -> bool {
+        let (class, trans) = (&self.class, &*self.trans);
+        let mut sid = self.start;
+        for &b in word {
+            sid =
+                trans[(usize::from(sid) | usize::from(class[usize::from(b)])) & (INSIDE_DENSE - 1)];
+        }
+        sid == 0
+    }
+}
+
 /// [`strong_inside`] of one word (letters and digits: every pattern is, so a match never
-/// crosses a word's edge). Steps the automaton over the word's bytes from its start state; a
-/// word shorter than every pattern is answered without it.
+/// crosses a word's edge). Steps a dense copy of the automaton over the word's bytes from its
+/// start state; a word shorter than every pattern is answered without it.
 pub fn strong_inside_word(word: &[u8]) -> bool {
-    use aho_corasick::automaton::Automaton;
-    use aho_corasick::Anchored;
     let Some(nw) = NUMBER_WORDS.as_ref() else {
         return true;
     };
     if word.len() < nw.shortest_inside {
         return false;
     }
-    let dfa = &nw.inside_dfa;
-    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
-        return true;
-    };
-    for &b in word {
-        sid = dfa.next_state(Anchored::No, sid, b);
-        if dfa.is_match(sid) {
-            return true;
-        }
+    match &nw.inside_dense {
+        Some(d) => d.occurs_in(word),
+        None => nw.inside.is_match(word),
     }
-    false
 }
 
 /// The words [`maybe_number`] takes only as whole words, lower case: (word, 1) strong and short,
@@ -1081,5 +1171,52 @@ mod tests {
         assert_eq!(digits("kolmekymmentäseitsemän kolmekymmentäkolme"), "3733");
         assert_eq!(digits("six forty eighteen"), "64018");
         assert_eq!(digits("halvfems"), "90");
+    }
+
+    #[test]
+    fn inside_dense_is_built() {
+        let nw = NUMBER_WORDS.as_ref().unwrap();
+        assert!(nw.inside_dense.is_some());
+    }
+
+    /// Words glued from pieces of number words (every table word, the spoken "dot" words, whole
+    /// or cut, either case) and noise, ASCII and not.
+    fn glued_word() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let mut words: Vec<String> = TABLE.words.keys().cloned().collect();
+        words.sort();
+        words.extend(["dot", "punkt", "piste", "prikk", "pist", "point"].map(String::from));
+        let piece = proptest::sample::select(words).prop_flat_map(|w| {
+            let n = w.chars().count();
+            // half of them whole
+            (0..=n, 0..=n, any::<bool>(), any::<bool>()).prop_map(move |(a, z, whole, up)| {
+                let (a, z) = if whole { (0, n) } else { (a.min(z), a.max(z)) };
+                let p: String = w.chars().skip(a).take(z - a).collect();
+                if up {
+                    p.to_uppercase()
+                } else {
+                    p
+                }
+            })
+        });
+        let part = prop_oneof![
+            4 => piece,
+            2 => "[a-zA-Z0-9]{1,3}",
+            1 => proptest::sample::select(vec!["ø", "å", "ä", "ö", "Ä", "ü", "é", "ß", "€", "\u{300}", "ﬁ"])
+                .prop_map(str::to_owned),
+        ];
+        proptest::collection::vec(part, 0..6).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strong_inside_word_is_strong_inside(word in glued_word()) {
+            proptest::prop_assert_eq!(
+                strong_inside_word(word.as_bytes()),
+                strong_inside(&word),
+                "{:?}",
+                word
+            );
+        }
     }
 }
