@@ -159,6 +159,8 @@ pub(crate) struct Prepared {
     letters: bool,
     /// Some word has a digit.
     digits: bool,
+    /// An '@' somewhere (the scan saw every byte between words).
+    at: bool,
     /// A non-ASCII capital somewhere (from the fold).
     caps: bool,
     /// Only white space: nothing to find.
@@ -183,6 +185,11 @@ impl Prepared {
     /// Whether the text has an ASCII digit (every one is inside a word, which the scan saw).
     pub(crate) fn digits(&self) -> bool {
         self.digits
+    }
+
+    /// Whether the text has an '@' (every one lies between words, where the scan saw it).
+    pub(crate) fn at(&self) -> bool {
+        self.at
     }
 
     /// What `numbers::Table::lookup` gives word `i` when the word table knows it (looked up
@@ -618,6 +625,7 @@ impl Lexical {
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;
         p.digits = seen.digit;
+        p.at = seen.at;
         // a word is not white space: only a text without words needs the trim
         p.blank = p.toks.is_empty() && text.trim().is_empty();
     }

@@ -199,6 +199,8 @@ pub(crate) struct Seen {
     pub digit: bool,
     /// A non-ASCII capital somewhere (whose fold the ASCII-only automata cannot see).
     pub caps: bool,
+    /// An '@' somewhere (always between words), for the recognisers' prefilter.
+    pub at: bool,
 }
 
 /// [`mixed_case`] helped by what the tokenizer saw: every ASCII letter, and every other
@@ -306,6 +308,8 @@ fn scan_with<const LATIN: bool>(
                     } else {
                         g_or |= k;
                         g_and &= k;
+                        // '@' is never in a word nor a hyphen: every one passes here
+                        seen.at |= c == b'@';
                     }
                     i += 1;
                     continue;
@@ -452,7 +456,7 @@ mod tests {
     type RefTok = (usize, usize, [bool; 8]);
 
     /// The tokens and facts of [`scan`] as defined, character by character.
-    fn scan_ref(text: &str) -> (Vec<RefTok>, [bool; 4]) {
+    fn scan_ref(text: &str) -> (Vec<RefTok>, [bool; 5]) {
         let chars: Vec<(usize, char)> = text.char_indices().collect();
         let mut toks = Vec::new();
         let mut j = 0;
@@ -490,6 +494,7 @@ mod tests {
             toks.iter().any(|t| t.2[3]),
             word_chars().any(|c| c.is_ascii_digit()),
             text.chars().any(|c| !c.is_ascii() && c.is_uppercase()),
+            text.contains('@'),
         ];
         (toks, seen)
     }
@@ -499,7 +504,7 @@ mod tests {
         let parts = [
             "a", "B", "z", "Z", "0", "9", "q7", " ", " ", " ", "  ", "\t", "-", "--", ".", ",",
             ":", "!", "\n", "æ", "Æ", "ø", "Ø", "å", "ß", "ÿ", "×", "÷", "é", "É", "İ", "ẞ", "ǅ",
-            "—", "’", "ª", "µ", "٣", "Ω", "ω", "word", "Ord", "12",
+            "—", "’", "ª", "µ", "٣", "Ω", "ω", "word", "Ord", "12", "@",
         ];
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = || {
@@ -534,7 +539,7 @@ mod tests {
             let want = scan_ref(&text);
             assert_eq!(got, want.0, "{text:?}");
             assert_eq!(
-                [seen.upper, seen.letter, seen.digit, seen.caps],
+                [seen.upper, seen.letter, seen.digit, seen.caps, seen.at],
                 want.1,
                 "{text:?}"
             );

@@ -164,9 +164,9 @@ impl Recognisers {
         out: &mut Vec<Candidate>,
     ) {
         let _ = langs;
-        // the preparation of this text saw its digits; only the '@' is left to look for
+        // the preparation of this text saw its digits and its '@'s
         let (has_digit, has_at) = match &shared {
-            Some(s) => (s.prepared.digits(), text.as_bytes().contains(&b'@')),
+            Some(s) => (s.prepared.digits(), s.prepared.at()),
             None => digit_and_at(text.as_bytes()),
         };
         // cheap prefilter: no digit, no '@', no number word, no spoken e-mail → nothing for us
