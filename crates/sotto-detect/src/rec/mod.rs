@@ -1079,6 +1079,17 @@ fn echo(
 mod tests {
     use super::*;
 
+    /// The number runs of `text`, as the recogniser reads them.
+    fn runs_of(text: &str) -> Vec<crate::normalize::NumRun> {
+        let mut lower = String::new();
+        crate::normalize::lower_same_len(text, &mut lower);
+        let mut toks = Vec::new();
+        crate::normalize::tokenize(text, &mut toks);
+        let mut runs = Vec::new();
+        crate::normalize::number_runs(text, &lower, &toks, &mut runs);
+        runs
+    }
+
     fn find(text: &str) -> Vec<(Kind, String)> {
         let mut out = Vec::new();
         Recognisers::new().find(text, &[Lang::En], &mut out);
@@ -1110,12 +1121,7 @@ mod tests {
         ] {
             for lead in ["", "+", "plus "] {
                 let text = format!("x {lead}{body} y");
-                let mut lower = String::new();
-                crate::normalize::lower_same_len(&text, &mut lower);
-                let mut toks = Vec::new();
-                crate::normalize::tokenize(&text, &mut toks);
-                let mut runs = Vec::new();
-                crate::normalize::number_runs(&text, &lower, &toks, &mut runs);
+                let runs = runs_of(&text);
                 for r in &runs {
                     let n = r.groups.len();
                     for cue in cues_all.iter().copied().map(Some).chain([None]) {
@@ -1324,12 +1330,7 @@ mod tests {
             // said twice (a word between), so that values are read back
             let once: String = parts.concat();
             let text = if twice { format!("{once} x {once}") } else { once };
-            let mut lower = String::new();
-            crate::normalize::lower_same_len(&text, &mut lower);
-            let mut toks = Vec::new();
-            crate::normalize::tokenize(&text, &mut toks);
-            let mut runs = Vec::new();
-            crate::normalize::number_runs(&text, &lower, &toks, &mut runs);
+            let runs = runs_of(&text);
             let mut out = Vec::new();
             if let Some((s, l)) = before {
                 out.push(Candidate::new(s, s + l, Kind::PersonName, 0.5));
