@@ -3,66 +3,52 @@
 
 type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
-/// Up to 16 bytes of a word as two little-endian words, zero padded (a word of the text is
-/// alphanumeric: it has no zero byte, so padding cannot make two words equal).
+/// Longest key kept inline: fifteen bytes, the sixteenth holds the length.
+const INLINE: usize = 15;
+
+/// A key of 1..=15 bytes as two little-endian words, zero padded, with its length in the top
+/// byte of the second: every key is unique (NUL bytes included) and none is all zero (an empty
+/// slot), so a slot needs no length field and a lookup compares two words.
 #[inline]
-fn pack16(w: &[u8]) -> (u64, u64) {
-    #[inline]
-    fn part(b: &[u8]) -> u64 {
-        match b.get(..8).and_then(|c| <[u8; 8]>::try_from(c).ok()) {
-            Some(c) => u64::from_le_bytes(c),
-            None => {
-                let mut c = [0u8; 8];
-                for (d, s) in c.iter_mut().zip(b) {
-                    *d = *s;
-                }
-                u64::from_le_bytes(c)
-            }
-        }
+fn pack(w: &[u8]) -> (u64, u64) {
+    let mut c = [0u8; 16];
+    for (d, s) in c.iter_mut().zip(w.iter().take(INLINE)) {
+        *d = *s;
     }
-    (part(w), w.get(8..).map_or(0, part))
+    c[15] = w.len().min(INLINE) as u8;
+    let (lo, hi) = c.split_at(8);
+    let word = |h: &[u8]| <[u8; 8]>::try_from(h).map_or(0, u64::from_le_bytes);
+    (word(lo), word(hi))
 }
 
-/// The `n` (1..=8) bytes of `b` at `at`, zero padded, with one 8-byte load: from `at` when eight
-/// bytes remain, else the eight ending at `at + n` shifted down (a word at the end of the text);
-/// `None` when `b` is shorter than eight bytes or `at + n` lies past its end.
+/// The word `b[s..e]` of `n = e - s` (1..=15) bytes packed as [`pack`] does, with whole-word
+/// loads: the eight bytes ending at `e`, shifted down, and for a word of more than eight bytes
+/// also the eight from `s`; `None` when fewer than eight bytes precede `e` or `e` lies past the
+/// end of `b`.
 #[inline]
-fn load_part(b: &[u8], at: usize, n: usize) -> Option<u64> {
-    let shift = 8 * (8 - n.clamp(1, 8)) as u32;
-    if let Some(c) = b.get(at..at.wrapping_add(8)) {
-        return Some(u64::from_le_bytes(c.try_into().ok()?) & (u64::MAX >> shift));
-    }
-    let end = at.checked_add(n)?;
-    let c: [u8; 8] = b.get(end.checked_sub(8)?..end)?.try_into().ok()?;
-    Some(u64::from_le_bytes(c) >> shift)
-}
-
-/// The word of `n` (1..=16) bytes ending at `e`, packed as [`pack16`] does, from the eight (or
-/// sixteen) bytes ending at `e`, shifted down: no mask and no overflow test on the way; `None`
-/// when fewer bytes precede `e` or `e` lies past the end of `b`.
-#[inline]
-fn load_end(b: &[u8], e: usize, n: usize) -> Option<(u64, u64)> {
-    let last = u64::from_le_bytes(b.get(e.checked_sub(8)?..e)?.try_into().ok()?);
+fn load_end(b: &[u8], s: usize, e: usize, n: usize) -> Option<(u64, u64)> {
+    let last = u64::from_le_bytes(*b.get(..e)?.last_chunk::<8>()?);
+    let len = (n as u64) << 56;
     if n <= 8 {
-        return Some((last >> (8 * (8 - n.max(1)) as u32), 0));
+        return Some((last.wrapping_shr(8 * (8 - n) as u32), len));
     }
-    let first = u64::from_le_bytes(b.get(e.checked_sub(16)?..e - 8)?.try_into().ok()?);
-    let x = (u128::from(last) << 64 | u128::from(first)) >> (8 * (16 - n.min(16)) as u32);
-    Some((x as u64, (x >> 64) as u64))
+    let first = u64::from_le_bytes(*b.get(s..)?.first_chunk::<8>()?);
+    Some((first, last.wrapping_shr(8 * (16 - n) as u32) | len))
 }
 
+/// 32 bytes for a value of 16 (the word flags): two slots per cache line, none across two.
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(align(32))]
 struct Slot<V> {
+    /// The key as [`pack`] packs it; `hi == 0`: empty.
     lo: u64,
     hi: u64,
-    /// Key length in bytes; 0: empty.
-    len: u64,
     val: V,
 }
 
-/// A word-keyed table: open addressing over keys of up to 16 bytes stored inline (two words),
-/// so a lookup is one multiply-hash and a compare of two words instead of hashing the string
-/// byte by byte and a `memcmp`; longer keys (few) in a hash map.
+/// A word-keyed table: open addressing over keys of up to 15 bytes stored inline (two words,
+/// the length folded in), so a lookup is one multiply-hash and a compare of two words instead
+/// of hashing the string byte by byte and a `memcmp`; longer keys (few) in a hash map.
 #[derive(Debug, Default)]
 pub(crate) struct WordTable<V> {
     slots: Vec<Slot<V>>,
@@ -72,15 +58,18 @@ pub(crate) struct WordTable<V> {
 
 impl<V: Copy + Default> WordTable<V> {
     #[inline]
-    fn home(&self, lo: u64, hi: u64, len: u64) -> usize {
-        let h = (lo ^ hi.rotate_left(23) ^ len).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn home(&self, lo: u64, hi: u64) -> usize {
+        let h = (lo ^ hi.rotate_left(23)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         // `shift` keeps the top bits: an index below `slots.len()` (a power of two)
         usize::try_from(h >> self.shift).unwrap_or(0)
     }
 
     pub fn build(entries: impl IntoIterator<Item = (String, V)>) -> Self {
         let entries: Vec<(String, V)> = entries.into_iter().collect();
-        let short = entries.iter().filter(|(k, _)| k.len() <= 16).count();
+        let short = entries
+            .iter()
+            .filter(|(k, _)| (1..=INLINE).contains(&k.len()))
+            .count();
         // at most a quarter full: misses (most words of a text) end at an empty slot soon
         let size = (short * 4).next_power_of_two().max(16);
         let mut t = WordTable {
@@ -90,27 +79,29 @@ impl<V: Copy + Default> WordTable<V> {
         };
         let mask = size - 1;
         for (k, v) in entries {
-            if k.len() > 16 || k.is_empty() {
+            if !(1..=INLINE).contains(&k.len()) {
                 t.long.insert(k, v);
                 continue;
             }
-            let (lo, hi) = pack16(k.as_bytes());
-            let len = k.len() as u64;
-            let mut i = t.home(lo, hi, len);
+            let (lo, hi) = pack(k.as_bytes());
+            let mut i = t.home(lo, hi);
             while let Some(s) = t.slots.get_mut(i) {
-                if s.len == 0 || (s.lo == lo && s.hi == hi && s.len == len) {
-                    *s = Slot {
-                        lo,
-                        hi,
-                        len,
-                        val: v,
-                    };
+                if s.hi == 0 || (s.lo == lo && s.hi == hi) {
+                    *s = Slot { lo, hi, val: v };
                     break;
                 }
                 i = (i + 1) & mask;
             }
         }
         t
+    }
+
+    /// A key of more than fifteen bytes (few words): out of line, so that a loop of lookups
+    /// does not keep the hash map's state in registers.
+    #[cold]
+    #[inline(never)]
+    fn get_long(&self, text: &str, s: usize, e: usize) -> Option<V> {
+        text.get(s..e).and_then(|w| self.long.get(w)).copied()
     }
 
     /// The value of the word `w`.
@@ -124,36 +115,34 @@ impl<V: Copy + Default> WordTable<V> {
     pub fn get_at(&self, text: &str, s: usize, e: usize) -> Option<V> {
         let b = text.as_bytes();
         let n = e.wrapping_sub(s);
-        // 1..=16 bytes (an empty or reversed range wraps to a large `n`)
-        if n.wrapping_sub(1) >= 16 {
-            return text.get(s..e).and_then(|w| self.long.get(w)).copied();
+        // 1..=15 bytes (an empty or reversed range wraps to a large `n`)
+        if n.wrapping_sub(1) >= INLINE {
+            return self.get_long(text, s, e);
         }
-        // the common case reads whole words of the text: those ending at the word's end, or
-        // (a word near the start of the text) those from its start, masked
-        let (lo, hi) = match load_end(b, e, n) {
+        // the common case reads whole words of the text ending at the word's end; a word that
+        // ends in the first eight bytes of the text, the eight from its start, masked
+        let (lo, hi) = match load_end(b, s, e, n) {
             Some(k) => k,
             None => {
-                let hi = if n > 8 {
-                    load_part(b, s + 8, n - 8)
-                } else {
-                    Some(0)
-                };
-                match (load_part(b, s, n.min(8)), hi) {
-                    (Some(lo), Some(hi)) => (lo, hi),
-                    _ => pack16(b.get(s..e)?),
+                let w = b.get(s..e)?;
+                match b.get(s..).and_then(|r| r.first_chunk::<8>()) {
+                    Some(c) if n <= 8 => (
+                        u64::from_le_bytes(*c) & (u64::MAX >> (8 * (8 - n))),
+                        (n as u64) << 56,
+                    ),
+                    _ => pack(w),
                 }
             }
         };
-        let len = n as u64;
         let mask = self.slots.len().wrapping_sub(1);
-        let mut i = self.home(lo, hi, len);
+        let mut i = self.home(lo, hi);
         loop {
             let slot = self.slots.get(i)?;
-            if slot.len == 0 {
-                return None;
-            }
-            if slot.lo == lo && slot.hi == hi && slot.len == len {
+            if slot.lo == lo && slot.hi == hi {
                 return Some(slot.val);
+            }
+            if slot.hi == 0 {
+                return None;
             }
             i = (i + 1) & mask;
         }
@@ -197,21 +186,42 @@ mod tests {
         assert_eq!(t.get_at(text, 5, 3), None);
     }
 
-    /// `load_end` packs a word as `pack16` does, wherever it ends.
+    /// `load_end` packs a word as `pack` does, wherever it ends.
     #[test]
-    fn load_end_packs_like_pack16() {
+    fn load_end_packs_like_pack() {
         let text = "abcdefghijklmnopqrstuvwxyz0123456789ÆØÅæøå";
         let b = text.as_bytes();
         for e in 0..=b.len() + 1 {
-            for n in 1..=16 {
+            for n in 1..=15 {
                 let Some(s) = e.checked_sub(n) else { continue };
-                let got = super::load_end(b, e, n);
+                let got = super::load_end(b, s, e, n);
                 match b.get(s..e) {
-                    Some(w) if e >= 8 && (n <= 8 || e >= 16) => {
-                        assert_eq!(got, Some(super::pack16(w)), "{s}..{e}")
-                    }
+                    Some(w) if e >= 8 => assert_eq!(got, Some(super::pack(w)), "{s}..{e}"),
                     _ => assert_eq!(got, None, "{s}..{e}"),
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Every word of a text, wherever it lies, gets what a hash map of the keys gives it
+        /// (keys of every length, NUL bytes and keys that are prefixes of others included).
+        #[test]
+        fn get_at_agrees_with_a_map(
+            keys in proptest::collection::vec("[ab\\x00é]{0,18}", 0..40),
+            text in "[ab\\x00é ]{0,40}",
+        ) {
+            let map: std::collections::HashMap<String, usize> =
+                keys.iter().cloned().zip(0..).collect();
+            let t = WordTable::build(map.iter().map(|(k, &v)| (k.clone(), v)));
+            for s in 0..=text.len() + 1 {
+                for e in 0..=text.len() + 1 {
+                    let want = text.get(s..e).and_then(|w| map.get(w)).copied();
+                    proptest::prop_assert_eq!(t.get_at(&text, s, e), want, "{}..{}", s, e);
+                }
+            }
+            for k in &keys {
+                proptest::prop_assert_eq!(t.get(k), map.get(k).copied());
             }
         }
     }

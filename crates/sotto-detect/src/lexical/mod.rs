@@ -612,15 +612,8 @@ impl Lexical {
         let n = p.toks.len();
         p.raw.resize(n, 0);
         p.cue.resize(n, 0);
-        let folded = p.folded.as_str();
-        let (mut raw_or, mut cue_or, mut raw_and) = (0u64, 0u64, u64::MAX);
-        for ((t, f), c) in p.toks.iter().zip(&mut p.raw).zip(&mut p.cue) {
-            (*f, *c) = self.word_flags.get_at(folded, t.s, t.e).unwrap_or((0, 0));
-            raw_or |= *f;
-            cue_or |= *c;
-            raw_and &= *f;
-        }
-        (p.raw_or, p.cue_or, p.raw_and) = (raw_or, cue_or, raw_and);
+        (p.raw_or, p.cue_or, p.raw_and) =
+            look_up_words(&self.word_flags, &p.folded, &p.toks, &mut p.raw, &mut p.cue);
         p.caps = seen.caps;
         p.mixed = text::mixed_case_after(text, seen);
         p.letters = seen.letter;
@@ -682,6 +675,28 @@ impl Lexical {
             });
         }
     }
+}
+
+/// The table values of every word of a text into `raw` and `cue` (as long as `toks`), and the
+/// OR of each and the AND of `raw`. A function of its own: inlined into [`Lexical::prepare`],
+/// the loop shared the registers with the code around it and kept its state on the stack.
+#[inline(never)]
+fn look_up_words(
+    table: &crate::wordtable::WordTable<(u64, u64)>,
+    folded: &str,
+    toks: &[Tok],
+    raw: &mut [u64],
+    cue: &mut [u64],
+) -> (u64, u64, u64) {
+    let (mut raw_or, mut cue_or, mut raw_and) = (0u64, 0u64, u64::MAX);
+    for ((t, f), c) in toks.iter().zip(raw).zip(cue) {
+        let (r, q) = table.get_at(folded, t.s, t.e).unwrap_or((0, 0));
+        (*f, *c) = (r, q);
+        raw_or |= r;
+        cue_or |= q;
+        raw_and &= r;
+    }
+    (raw_or, cue_or, raw_and)
 }
 
 #[cfg(test)]
