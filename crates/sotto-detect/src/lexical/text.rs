@@ -129,6 +129,26 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
+/// [`BYTE_CLASS`] for the loop over ASCII and lower-case Latin-1 letters (U+00DF..=U+00FF but
+/// ÷, two bytes each: 0xC3 and 0x9F..=0xBF but 0xB7): their first byte is a letter byte, their
+/// second one `ALPHA` without `ALNUM` (it continues a word without being a character of its
+/// own; no other byte has that class), so that loop takes them in its stride; every other
+/// non-ASCII byte ends a word and sends the text to the general loop. (A second byte follows
+/// its first one in UTF-8, and the loop stops at any other first byte, so it meets a second
+/// byte only there.)
+static LATIN_CLASS: [u8; 256] = {
+    let mut t = BYTE_CLASS;
+    t[0xC3] = ALNUM | ALPHA | WIDE;
+    let mut c = 0x9F;
+    while c <= 0xBF {
+        if c != 0xB7 {
+            t[c] = ALPHA | WIDE;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// Class bits and byte length of the non-ASCII character at `i`: Latin-1 letters (æ, ø, å, ä,
 /// ö, ü, õ, ß…, lead byte 0xC3) without a Unicode table lookup, the rest decoded. The character
 /// is folded into `out` on the way (as [`fold`] does), and a capital sets `caps`.
@@ -229,15 +249,14 @@ pub(crate) fn scan(text: &str, folded: &mut String, toks: &mut Vec<Tok>) -> Seen
     }
 }
 
-/// A lower-case Latin-1 letter (U+00DF..=U+00FF but ÷), whose lead byte is 0xC3: the common
-/// non-ASCII character of the transcripts, a letter that the fold leaves as it is.
-#[inline]
-fn latin_lower(b: &[u8], i: usize) -> bool {
-    matches!(b.get(i..), Some(&[0xC3, t, ..]) if (0x9F..=0xBF).contains(&t) && t != 0xB7)
-}
+/// What `acc` of [`scan_with`] holds above the word class bits: an '@' seen, a hyphen seen
+/// (so the state of the loop fits in the registers).
+const SEEN_AT: u32 = 1 << 8;
+const SEEN_HYPHEN: u32 = 1 << 9;
 
 /// [`scan`], or (`LATIN`) `None` as soon as the text has a non-ASCII character other than a
-/// [`latin_lower`] letter; that loop replaces the hyphens in the fold after it.
+/// lower-case Latin-1 letter ([`LATIN_CLASS`]); that loop replaces the hyphens in the fold after
+/// it.
 fn scan_with<const LATIN: bool>(
     text: &str,
     folded: &mut String,
@@ -247,12 +266,13 @@ fn scan_with<const LATIN: bool>(
     folded.push_str(text);
     folded.make_ascii_lowercase();
     toks.clear();
-    let mut hyphen = false;
     let mut seen = Seen::default();
     // The OR of every word's class bits (capitals, digits), with the single-letter words at
-    // `BRK` (a bit no word's class has): one accumulator for the text-level facts.
-    let mut acc = 0u8;
+    // `BRK` (a bit no word's class has), '@' and hyphens above them: one accumulator for the
+    // text-level facts.
+    let mut acc = 0u32;
     let b = text.as_bytes();
+    let class = if LATIN { &LATIN_CLASS } else { &BYTE_CLASS };
     let mut i = 0usize;
     // The gap before the next word: OR and AND of its class bits. The first word has a break
     // before it and is never tight: its gap (perhaps empty) starts with BRK and without SPACE.
@@ -260,11 +280,16 @@ fn scan_with<const LATIN: bool>(
     // has, so any byte after it clears it): the gap is then exactly one hyphen, which is tight.
     let mut g_or = BRK;
     let mut g_and = 0u8;
+    // The byte at `i` after a word (0 at the start and at the end of the text): the common
+    // gap, one space before an ASCII letter or digit, is taken without reading it again.
+    let mut next = 0u8;
     loop {
-        // the common gap, one space before an ASCII letter or digit, without the loop
-        let one_space = match b.get(i..) {
-            Some(&[b' ', c, ..]) => Some(BYTE_CLASS[usize::from(c)]).filter(|k| k & ALNUM != 0),
-            _ => None,
+        let one_space = if next == b' ' {
+            b.get(i + 1)
+                .map(|&c| class[usize::from(c)])
+                .filter(|k| k & ALNUM != 0)
+        } else {
+            None
         };
         // (class bits of the word's first character, its byte length)
         let (k0, l0) = match one_space {
@@ -274,7 +299,7 @@ fn scan_with<const LATIN: bool>(
             }
             None => loop {
                 let Some(&c) = b.get(i) else {
-                    if LATIN && hyphen {
+                    if LATIN && acc & SEEN_HYPHEN != 0 {
                         // every hyphen lies between words
                         for (j, &c) in b.iter().enumerate() {
                             if c == b'-' {
@@ -282,19 +307,20 @@ fn scan_with<const LATIN: bool>(
                             }
                         }
                     }
-                    seen.upper = acc & UPPER != 0;
-                    seen.digit = acc & DIGIT != 0;
-                    seen.letter = acc & BRK != 0;
+                    seen.upper = acc & u32::from(UPPER) != 0;
+                    seen.digit = acc & u32::from(DIGIT) != 0;
+                    seen.letter = acc & u32::from(BRK) != 0;
+                    seen.at = acc & SEEN_AT != 0;
                     return Some(seen);
                 };
-                let k = BYTE_CLASS[usize::from(c)];
+                let k = class[usize::from(c)];
                 if k & ALNUM != 0 {
                     break (k, 1);
                 }
                 if k & WIDE == 0 {
                     if c == b'-' {
                         if LATIN {
-                            hyphen = true;
+                            acc |= SEEN_HYPHEN;
                         } else {
                             folded.replace_range(i..i + 1, " ");
                         }
@@ -309,16 +335,14 @@ fn scan_with<const LATIN: bool>(
                         g_or |= k;
                         g_and &= k;
                         // '@' is never in a word nor a hyphen: every one passes here
-                        seen.at |= c == b'@';
+                        acc |= u32::from(c == b'@') << 8;
                     }
                     i += 1;
                     continue;
                 }
                 if LATIN {
-                    if !latin_lower(b, i) {
-                        return None;
-                    }
-                    break (ALNUM | ALPHA | WIDE, 2);
+                    // not a lower-case Latin-1 letter (those are words)
+                    return None;
                 }
                 let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
                 if kw & ALNUM != 0 {
@@ -335,48 +359,45 @@ fn scan_with<const LATIN: bool>(
         // The first character's `ALNUM` is left out: the OR has it only when the word has
         // more than one character.
         let mut w_or = k0 & !ALNUM;
-        // the rest of the word: ASCII in a tight loop, non-ASCII characters one by one
-        loop {
+        // the rest of the word (ASCII bytes one by one, non-ASCII characters whole), up to
+        // the byte after it
+        next = loop {
+            // a tight loop of its own: ASCII letters and digits (and, `LATIN`, lower-case
+            // Latin-1 letters)
             while let Some(&c) = b.get(i) {
-                let k = BYTE_CLASS[usize::from(c)];
-                if k & ALNUM == 0 {
+                let k = class[usize::from(c)];
+                if k & (ALNUM | ALPHA) == 0 {
                     break;
                 }
                 w_or |= k;
                 i += 1;
             }
-            match b.get(i) {
-                Some(&c) if c >= 0x80 => {
-                    if LATIN {
-                        if !latin_lower(b, i) {
-                            return None;
-                        }
-                        w_or |= ALNUM | ALPHA | WIDE;
-                        i += 2;
-                        continue;
-                    }
-                    let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
-                    if kw & ALNUM == 0 {
-                        break;
-                    }
-                    w_or |= kw | WIDE;
-                    i += len;
-                }
-                _ => break,
+            let Some(&c) = b.get(i) else { break 0 };
+            if c < 0x80 {
+                break c;
             }
-        }
-        let e = i;
+            if LATIN {
+                // a non-ASCII character that the class table does not take
+                return None;
+            }
+            let (kw, len) = wide_fold(text, i, folded, &mut seen.caps);
+            if kw & ALNUM == 0 {
+                break c;
+            }
+            w_or |= kw | WIDE;
+            i += len;
+        };
         // one letter: the first character a letter and no second character (at `BRK`, a bit
         // no word's class has)
-        acc |= w_or | ((k0 & !(w_or << 3) & ALPHA) << 1);
+        acc |= u32::from(w_or | ((k0 & !(w_or << 3) & ALPHA) << 1));
         toks.push(Tok {
             s,
-            e,
+            e: i,
             first: k0,
             word: w_or,
             gap_or: g_or,
             gap_and: g_and,
-            next: b.get(e).copied().unwrap_or(0),
+            next,
         });
         g_or = 0;
         g_and = SPACE;
