@@ -48,7 +48,9 @@ struct Slot<V> {
 
 /// A word-keyed table: open addressing over keys of up to 15 bytes stored inline (two words,
 /// the length folded in), so a lookup is one multiply-hash and a compare of two words instead
-/// of hashing the string byte by byte and a `memcmp`; longer keys (few) in a hash map.
+/// of hashing the string byte by byte and a `memcmp`; longer keys (few) in a hash map. Linear
+/// probing runs off the end of the slots instead of wrapping around (the last keys' slots are
+/// appended): a lookup needs no mask.
 #[derive(Debug, Default)]
 pub(crate) struct WordTable<V> {
     slots: Vec<Slot<V>>,
@@ -77,7 +79,6 @@ impl<V: Copy + Default> WordTable<V> {
             shift: 64 - size.trailing_zeros(),
             long: FxMap::default(),
         };
-        let mask = size - 1;
         for (k, v) in entries {
             if !(1..=INLINE).contains(&k.len()) {
                 t.long.insert(k, v);
@@ -85,12 +86,16 @@ impl<V: Copy + Default> WordTable<V> {
             }
             let (lo, hi) = pack(k.as_bytes());
             let mut i = t.home(lo, hi);
-            while let Some(s) = t.slots.get_mut(i) {
+            loop {
+                let Some(s) = t.slots.get_mut(i) else {
+                    t.slots.push(Slot { lo, hi, val: v });
+                    break;
+                };
                 if s.hi == 0 || (s.lo == lo && s.hi == hi) {
                     *s = Slot { lo, hi, val: v };
                     break;
                 }
-                i = (i + 1) & mask;
+                i += 1;
             }
         }
         t
@@ -134,7 +139,6 @@ impl<V: Copy + Default> WordTable<V> {
                 }
             }
         };
-        let mask = self.slots.len().wrapping_sub(1);
         let mut i = self.home(lo, hi);
         loop {
             let slot = self.slots.get(i)?;
@@ -144,7 +148,7 @@ impl<V: Copy + Default> WordTable<V> {
             if slot.hi == 0 {
                 return None;
             }
-            i = (i + 1) & mask;
+            i += 1;
         }
     }
 }

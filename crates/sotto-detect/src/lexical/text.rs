@@ -25,9 +25,9 @@ pub struct Tok {
     /// The OR of the class bits of the characters (the first one's without `ALNUM`, so `ALNUM`
     /// says there are several characters).
     word: u8,
-    /// The OR and the AND of the class bits of the gap before the word (see [`scan`]).
-    gap_or: u8,
-    gap_and: u8,
+    /// The gap before the word (see [`scan_with`]): the OR of its bytes' class bits, and above
+    /// them the OR of their complements (the complement of their AND).
+    gap: u16,
     /// The byte after the word (0 at the end of the text).
     next: u8,
 }
@@ -58,17 +58,19 @@ impl Tok {
     /// this one.
     #[inline]
     pub fn brk(&self) -> bool {
-        self.gap_or & BRK != 0
+        self.gap & u16::from(BRK) != 0
     }
     /// A comma between the previous word and this one.
     #[inline]
     pub fn comma(&self) -> bool {
-        self.gap_or & COMMA != 0
+        self.gap & u16::from(COMMA) != 0
     }
     /// Only spaces (or a single hyphen) between the previous word and this one.
     #[inline]
     pub fn tight(&self) -> bool {
-        self.gap_and & (SPACE | ALNUM) != 0
+        // (the high byte holds the complement of the AND)
+        const BOTH: u16 = ((SPACE | ALNUM) as u16) << 8;
+        self.gap & BOTH != BOTH
     }
     /// A full stop directly after this word.
     #[inline]
@@ -96,7 +98,7 @@ const SPACE: u8 = 64;
 const WIDE: u8 = 128;
 
 /// Character classes of every byte: the ASCII ones directly, the rest marked [`WIDE`].
-static BYTE_CLASS: [u8; 256] = {
+const BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0usize;
     while c < 256 {
@@ -136,7 +138,7 @@ static BYTE_CLASS: [u8; 256] = {
 /// non-ASCII byte ends a word and sends the text to the general loop. (A second byte follows
 /// its first one in UTF-8, and the loop stops at any other first byte, so it meets a second
 /// byte only there.)
-static LATIN_CLASS: [u8; 256] = {
+const LATIN_CLASS: [u8; 256] = {
     let mut t = BYTE_CLASS;
     t[0xC3] = ALNUM | ALPHA | WIDE;
     let mut c = 0x9F;
@@ -148,6 +150,22 @@ static LATIN_CLASS: [u8; 256] = {
     }
     t
 };
+
+/// A class table with every byte's complement above it: `gap |= t[c]` ORs the class bits of a
+/// gap's bytes into the low byte and their complements into the high one (the complement of
+/// their AND), one operation for both.
+const fn with_complement(t: [u8; 256]) -> [u16; 256] {
+    let mut w = [0u16; 256];
+    let mut c = 0;
+    while c < 256 {
+        w[c] = t[c] as u16 | (!t[c] as u16) << 8;
+        c += 1;
+    }
+    w
+}
+
+static BYTE_CLASS2: [u16; 256] = with_complement(BYTE_CLASS);
+static LATIN_CLASS2: [u16; 256] = with_complement(LATIN_CLASS);
 
 /// Class bits and byte length of the non-ASCII character at `i`: Latin-1 letters (æ, ø, å, ä,
 /// ö, ü, õ, ß…, lead byte 0xC3) without a Unicode table lookup, the rest decoded. The character
@@ -249,6 +267,24 @@ pub(crate) fn scan(text: &str, folded: &mut String, toks: &mut Vec<Tok>) -> Seen
     }
 }
 
+/// `s.make_ascii_lowercase()` without its byte-by-byte tail: the bytes up to the last multiple
+/// of eight, then the eight ending at the end again (lower-casing is idempotent), each run by
+/// the vector loop; the whole text at once where a cut is no character boundary.
+fn lower_ascii(s: &mut str) {
+    let n = s.len();
+    let whole = n & !7;
+    if n > 8 && whole != n && s.is_char_boundary(whole) && s.is_char_boundary(n - 8) {
+        if let Some(head) = s.get_mut(..whole) {
+            head.make_ascii_lowercase();
+        }
+        if let Some(tail) = s.get_mut(n - 8..) {
+            tail.make_ascii_lowercase();
+        }
+    } else {
+        s.make_ascii_lowercase();
+    }
+}
+
 /// What `acc` of [`scan_with`] holds above the word class bits: an '@' seen, a hyphen seen
 /// (so the state of the loop fits in the registers).
 const SEEN_AT: u32 = 1 << 8;
@@ -264,7 +300,7 @@ fn scan_with<const LATIN: bool>(
 ) -> Option<Seen> {
     folded.clear();
     folded.push_str(text);
-    folded.make_ascii_lowercase();
+    lower_ascii(folded);
     toks.clear();
     let mut seen = Seen::default();
     // The OR of every word's class bits (capitals, digits), with the single-letter words at
@@ -272,14 +308,16 @@ fn scan_with<const LATIN: bool>(
     // text-level facts.
     let mut acc = 0u32;
     let b = text.as_bytes();
-    let class = if LATIN { &LATIN_CLASS } else { &BYTE_CLASS };
+    let class = if LATIN { &LATIN_CLASS2 } else { &BYTE_CLASS2 };
     let mut i = 0usize;
-    // The gap before the next word: OR and AND of its class bits. The first word has a break
+    // The gap before the next word: OR and AND of its class bits (the AND as the OR of the
+    // complements, in the high byte: one register, one OR per byte). The first word has a break
     // before it and is never tight: its gap (perhaps empty) starts with BRK and without SPACE.
     // A hyphen that is the first byte of a later gap sets `ALNUM` in the AND (a bit no gap byte
     // has, so any byte after it clears it): the gap is then exactly one hyphen, which is tight.
-    let mut g_or = BRK;
-    let mut g_and = 0u8;
+    const AND_NONE: u16 = 0xFF00;
+    const AFTER_WORD: u16 = (!SPACE as u16) << 8;
+    let mut gap = u16::from(BRK) | AND_NONE;
     // The byte at `i` after a word (0 at the start and at the end of the text): the common
     // gap, one space before an ASCII letter or digit, is taken without reading it again.
     let mut next = 0u8;
@@ -287,7 +325,7 @@ fn scan_with<const LATIN: bool>(
         let one_space = if next == b' ' {
             b.get(i + 1)
                 .map(|&c| class[usize::from(c)])
-                .filter(|k| k & ALNUM != 0)
+                .filter(|k| k & u16::from(ALNUM) != 0)
         } else {
             None
         };
@@ -295,7 +333,7 @@ fn scan_with<const LATIN: bool>(
         let (k0, l0) = match one_space {
             Some(k) => {
                 i += 1;
-                (k, 1)
+                (k as u8, 1)
             }
             None => loop {
                 let Some(&c) = b.get(i) else {
@@ -314,10 +352,10 @@ fn scan_with<const LATIN: bool>(
                     return Some(seen);
                 };
                 let k = class[usize::from(c)];
-                if k & ALNUM != 0 {
-                    break (k, 1);
+                if k & u16::from(ALNUM) != 0 {
+                    break (k as u8, 1);
                 }
-                if k & WIDE == 0 {
+                if k & u16::from(WIDE) == 0 {
                     if c == b'-' {
                         if LATIN {
                             acc |= SEEN_HYPHEN;
@@ -325,15 +363,14 @@ fn scan_with<const LATIN: bool>(
                             folded.replace_range(i..i + 1, " ");
                         }
                         // (a hyphen has no class bits) the first byte of a gap after a word:
-                        // only there is `g_or` empty and `g_and` still `SPACE`
-                        g_and = if g_or == 0 && g_and == SPACE {
-                            ALNUM
+                        // only there is the OR empty and the AND still `SPACE`
+                        gap = if gap == AFTER_WORD {
+                            u16::from(!ALNUM) << 8
                         } else {
-                            0
+                            gap | AND_NONE
                         };
                     } else {
-                        g_or |= k;
-                        g_and &= k;
+                        gap |= k;
                         // '@' is never in a word nor a hyphen: every one passes here
                         acc |= u32::from(c == b'@') << 8;
                     }
@@ -349,7 +386,7 @@ fn scan_with<const LATIN: bool>(
                     // `WIDE` marks a word that is not all ASCII digits
                     break (kw | WIDE, len);
                 }
-                g_and = 0;
+                gap |= AND_NONE;
                 seen.wide_gap = true;
                 i += len;
             },
@@ -366,10 +403,10 @@ fn scan_with<const LATIN: bool>(
             // Latin-1 letters)
             while let Some(&c) = b.get(i) {
                 let k = class[usize::from(c)];
-                if k & (ALNUM | ALPHA) == 0 {
+                if k & u16::from(ALNUM | ALPHA) == 0 {
                     break;
                 }
-                w_or |= k;
+                w_or |= k as u8;
                 i += 1;
             }
             let Some(&c) = b.get(i) else { break 0 };
@@ -395,12 +432,10 @@ fn scan_with<const LATIN: bool>(
             e: i,
             first: k0,
             word: w_or,
-            gap_or: g_or,
-            gap_and: g_and,
+            gap,
             next,
         });
-        g_or = 0;
-        g_and = SPACE;
+        gap = AFTER_WORD;
     }
 }
 
@@ -525,7 +560,7 @@ mod tests {
         let parts = [
             "a", "B", "z", "Z", "0", "9", "q7", " ", " ", " ", "  ", "\t", "-", "--", ".", ",",
             ":", "!", "\n", "æ", "Æ", "ø", "Ø", "å", "ß", "ÿ", "×", "÷", "é", "É", "İ", "ẞ", "ǅ",
-            "—", "’", "ª", "µ", "٣", "Ω", "ω", "word", "Ord", "12", "@",
+            "—", "’", "ª", "µ", "٣", "Ω", "ω", "word", "Ord", "12", "@", "Þ", "þ", "à",
         ];
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = || {
@@ -565,6 +600,17 @@ mod tests {
                 "{text:?}"
             );
             assert_eq!((folded.clone(), seen.caps), fold_ref(&text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// `lower_ascii` lower-cases as `make_ascii_lowercase` does, whatever the length and
+        /// wherever the multi-byte characters lie.
+        #[test]
+        fn lower_ascii_is_make_ascii_lowercase(text in "[aZ9.é€ßÆ -]{0,40}") {
+            let mut got = text.clone();
+            lower_ascii(&mut got);
+            proptest::prop_assert_eq!(got, text.to_ascii_lowercase());
         }
     }
 
