@@ -991,6 +991,25 @@ struct EchoVal {
     score: f32,
 }
 
+/// Whether [`echo`] could add a candidate at all: some run has consecutive groups overlapping
+/// none of the candidates `found` with three digits or more between them. A window spans its
+/// groups (their starts and ends never fall along a run), so a window overlapping no candidate
+/// is such a stretch of groups, and every value it could repeat has three digits or more. Most
+/// lines with a finding have every group inside one.
+fn echo_room(runs: &[NumRun], found: &[Candidate]) -> bool {
+    runs.iter().any(|r| {
+        let mut free = 0usize;
+        r.groups.iter().any(|g| {
+            if found.iter().any(|c| c.start < g.e && g.s < c.end) {
+                free = 0;
+            } else {
+                free += g.de - g.ds;
+            }
+            free >= 3
+        })
+    })
+}
+
 /// Adds candidates for numbers that repeat a value already found (same digits, ≥ 3 of them).
 /// `vals` and `lens` are buffers kept across lines.
 fn echo(
@@ -1003,6 +1022,9 @@ fn echo(
     // the candidates found before this pass (it appends after them)
     let found_end = out.len();
     if found_end <= from {
+        return;
+    }
+    if !echo_room(runs, out.get(from..found_end).unwrap_or(&[])) {
         return;
     }
     // the found values' digits, in their runs: the windows whose first group starts where the
