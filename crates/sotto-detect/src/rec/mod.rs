@@ -222,7 +222,7 @@ impl Recognisers {
         let mut spoken_memo: Option<bool> = None;
         if let Some(p) = known.filter(|_| !has_digit && !has_at) {
             let short = crate::normalize::words_make_short_runs(p, 3, run_scratch, |w| {
-                w.len() >= 3 && dates::month(w).is_some()
+                w.len() >= 3 && dates::month_of_bytes(w).is_some()
             });
             if short {
                 if !email::any_at_word(&p.folded, p.toks.iter().map(|t| (t.s, t.e))) {
