@@ -378,8 +378,9 @@ impl Recognisers {
             let mut b = n;
             while b > a {
                 let d = r.window(a, b);
-                // windows only get shorter as `b` falls
-                if d.len() < 3 {
+                // Windows only get shorter as `b` falls, and a part of a run (every window but
+                // the first) makes something only with six digits or more (see `classify`).
+                if d.len() < 3 || d.len() < 6 && (a, b) != (0, n) {
                     break;
                 }
                 let (s, e) = r.bytes(a, b);
@@ -797,7 +798,9 @@ fn phone_cc(d: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
 }
 
 /// The kind and score of the digits `d` of groups `a..b` of run `r`, if any. Every kind wants
-/// three digits or more (a CVC, an expiry "M YY"), so `d` shorter than that gets `None`.
+/// three digits or more (a CVC, an expiry "M YY"), so `d` shorter than that gets `None`; and
+/// only the whole run makes something of fewer than six (a part of it: a card, an international
+/// phone number, a national id or a date of birth, six digits or more).
 #[allow(clippy::too_many_arguments)]
 fn classify(
     text: &str,
@@ -1416,6 +1419,53 @@ mod tests {
             let (mut vals, mut lens) = (Vec::new(), Vec::new());
             echo(&runs, from, &mut out, &mut vals, &mut lens);
             proptest::prop_assert_eq!(out, want, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        /// A part of a run (not all of its groups) with fewer than six digits is nothing,
+        /// whatever cue speaks for it: `run` does not try such windows.
+        #[test]
+        fn short_parts_of_runs_are_nothing(
+            parts in proptest::collection::vec(num_piece(), 0..24),
+            dob in proptest::option::of(0usize..60),
+        ) {
+            let text: String = parts.concat();
+            let runs = runs_of(&text);
+            // a birth cue somewhere before, for the dates that need one near them
+            let cues: Vec<CueHit> = dob
+                .map(|at| CueHit { s: at, e: at + 1, cue: Cue::Dob })
+                .into_iter()
+                .collect();
+            let ctxs = [
+                None,
+                Some(Cue::Card),
+                Some(Cue::Cvc),
+                Some(Cue::Expiry),
+                Some(Cue::Id),
+                Some(Cue::Phone),
+                Some(Cue::Number),
+                Some(Cue::Dob),
+                Some(Cue::Iban),
+                Some(Cue::Neg),
+                Some(Cue::Repeat),
+            ];
+            for r in &runs {
+                let n = r.groups.len();
+                for a in 0..n {
+                    for b in a + 1..=n {
+                        let d = r.window(a, b);
+                        if (a, b) == (0, n) || d.len() >= 6 {
+                            continue;
+                        }
+                        let s = r.bytes(a, b).0;
+                        for &ctx in &ctxs {
+                            let got = classify(&text, r, a, b, d, ctx, &cues, s);
+                            proptest::prop_assert!(got.is_none(), "{:?} {} {} {:?}", text, a, b, got);
+                        }
+                    }
+                }
+            }
         }
     }
 
