@@ -411,12 +411,30 @@ impl Recognisers {
         cues: &[CueHit],
         out: &mut Vec<Candidate>,
     ) {
+        self.iban_with(text, has_digit, toks, runs, cues, out, iban_start);
+    }
+
+    /// [`Recognisers::iban`] with the test `start` that rejects most tokens as the start of a
+    /// written IBAN before their bytes are read (the tests give it a looser one).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn iban_with(
+        &self,
+        text: &str,
+        has_digit: bool,
+        toks: &[Tok],
+        runs: &[NumRun],
+        cues: &[CueHit],
+        out: &mut Vec<Candidate>,
+        start: impl Fn(&[Tok], usize) -> bool,
+    ) {
         // A written IBAN's check digits are ASCII digits in the text: without one, skip the walk.
         let mut i = if has_digit { 0 } else { toks.len() };
         while i < toks.len() {
             let Some(t) = toks.get(i) else { break };
-            // most tokens are rejected from their class and length alone (see `iban_start_class`)
-            if !iban_start_class(t) {
+            // most tokens are rejected from their class, length and the next token's class
+            // alone (see `iban_start`)
+            if !start(toks, i) {
                 i += 1;
                 continue;
             }
@@ -564,6 +582,21 @@ fn iban_start_class(t: &Tok) -> bool {
         TokClass::Alnum => true,
         TokClass::Digits | TokClass::Punct => false,
     }
+}
+
+/// Whether token `i` of `toks` can start a written IBAN: [`iban_start_class`], and a two-letter
+/// word ("DK") only before a token with a digit (the check digits, "DK 50 0040 …"). After the
+/// two letters the search takes no punctuation, no word before four characters and nothing past
+/// a line break, so without such a token it ends at the letters, short of every IBAN length.
+#[inline(always)]
+fn iban_start(toks: &[Tok], i: usize) -> bool {
+    toks.get(i).is_some_and(|t| {
+        iban_start_class(t)
+            && (t.class != TokClass::Word
+                || toks
+                    .get(i + 1)
+                    .is_some_and(|n| matches!(n.class, TokClass::Digits | TokClass::Alnum)))
+    })
 }
 
 /// The characters of a written IBAN being collected, on the stack (most tokens tried are words
@@ -1370,6 +1403,57 @@ mod tests {
         ])
     }
 
+    /// Pieces of lines with IBANs, written whole, in groups or after spelled letters, and what
+    /// may stand next to them.
+    fn iban_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "DK50",
+            "DK",
+            "dk",
+            "50",
+            "0040",
+            "0440",
+            "1162",
+            "43",
+            "DE89",
+            "3704",
+            "0044",
+            "0532",
+            "0130",
+            "00",
+            "FI21",
+            "1234",
+            "5600",
+            "0007",
+            "85",
+            "de",
+            "fi",
+            "NO93",
+            "8601",
+            "1117",
+            "947",
+            "dk8815510891586802",
+            "d",
+            "k",
+            " ",
+            " ",
+            " ",
+            "\n",
+            "-",
+            ".",
+            ", ",
+            "er",
+            "is",
+            "ab",
+            "x",
+            "konto",
+            "1",
+            "12345",
+            "a1",
+            "ä",
+        ])
+    }
+
     proptest::proptest! {
         /// A token that `iban_start_class` rejects never has the bytes of a written IBAN's start
         /// (two ASCII letters, alone or before an ASCII digit).
@@ -1385,6 +1469,30 @@ mod tests {
                     && rb.iter().take(2).all(|c| c.is_ascii_alphabetic());
                 proptest::prop_assert!(!shape || iban_start_class(t), "{:?} {:?}", text, t);
             }
+        }
+
+        /// `iban_start` rejects no token from which the IBAN search with the class test alone
+        /// (`iban_start_class`) finds something: both find the same.
+        #[test]
+        fn iban_start_finds_what_the_class_test_finds(
+            parts in proptest::collection::vec(iban_piece(), 0..24),
+            cue in proptest::option::of(0usize..30),
+        ) {
+            let text: String = parts.concat();
+            let mut toks = Vec::new();
+            crate::normalize::tokenize(&text, &mut toks);
+            let runs = runs_of(&text);
+            let cues: Vec<CueHit> = cue
+                .map(|at| CueHit { s: at, e: at + 1, cue: Cue::Iban })
+                .into_iter()
+                .collect();
+            let rec = Recognisers::new();
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            rec.iban_with(&text, true, &toks, &runs, &cues, &mut got, iban_start);
+            rec.iban_with(&text, true, &toks, &runs, &cues, &mut want, |toks, i| {
+                toks.get(i).is_some_and(iban_start_class)
+            });
+            proptest::prop_assert_eq!(got, want, "{:?}", text);
         }
 
         /// `echo` adds what the straightforward version adds, with candidates on any windows of
