@@ -491,10 +491,14 @@ pub(crate) fn number_runs_with(
                 }
             }
             TokClass::Word => {
-                let w = lower.get(t.s..t.e).unwrap_or("");
+                // The word's bytes answer the byte tests; its `&str` (two char-boundary checks)
+                // is taken only for the few words that pass them. Token bounds are char bounds
+                // of `lower` (same byte length as the text), so both see the same word.
+                let wb = lower.as_bytes().get(t.s..t.e).unwrap_or(&[]);
+                let w = || lower.get(t.s..t.e).unwrap_or("");
                 // asked here, where the word is at hand, for the dates that need one
-                sc.month_word =
-                    sc.month_word || w.len() >= 3 && crate::rec::dates::month(w).is_some();
+                sc.month_word = sc.month_word
+                    || wb.len() >= 3 && crate::rec::dates::month_of_bytes(wb).is_some();
                 // most words are known (none, or one atom), or fail the byte-pair test: no
                 // table call for them
                 let weak = match known.and_then(|p| p.number_atom(word_index)) {
@@ -503,7 +507,7 @@ pub(crate) fn number_runs_with(
                         sc.atoms.push(a);
                         weak
                     }
-                    None if table.could_be(w) => table.lookup(w, &mut sc.atoms),
+                    None if table.could_be_bytes(wb) => table.lookup(w(), &mut sc.atoms),
                     _ => {
                         sc.atoms.clear();
                         false
@@ -514,7 +518,7 @@ pub(crate) fn number_runs_with(
                         if matches!(sc.atoms.first(), Some(Atom::And)) {
                             continue;
                         }
-                        plus = pending_plus || w == "plus";
+                        plus = pending_plus || wb == b"plus";
                         sc.seps.clear();
                     }
                     sc.items.push(Item {
@@ -524,11 +528,11 @@ pub(crate) fn number_runs_with(
                         digits: None,
                         weak,
                     });
-                } else if w == "plus" && sc.items.is_empty() {
+                } else if wb == b"plus" && sc.items.is_empty() {
                     pending_plus = true;
                     plus_at = t.s;
                     continue;
-                } else if !sc.items.is_empty() && !is_filler(w) {
+                } else if !sc.items.is_empty() && !is_filler(w()) {
                     flush(text, sc, plus, plus_at, out);
                     plus = false;
                 }
@@ -609,7 +613,7 @@ pub(crate) fn words_make_short_runs(
     p: &crate::lexical::Prepared,
     limit: usize,
     sc: &mut RunScratch,
-    mut stop: impl FnMut(&str) -> bool,
+    mut stop: impl FnMut(&[u8]) -> bool,
 ) -> bool {
     let table: &crate::numbers::Table = &TABLE;
     let atoms = &mut sc.atoms;
@@ -619,12 +623,13 @@ pub(crate) fn words_make_short_runs(
         if t.has_digit() {
             return false;
         }
-        // the word's text, taken only where a known word's flags do not answer
+        // the word's text, taken only where a known word's flags and the byte tests do not
+        // answer (its char-boundary checks cost more than they do)
         let word = || p.folded.get(t.s..t.e).unwrap_or("");
         let bound = match p.number_atom(i) {
             Some(Some((a, _))) => Some(digit_bound(a)),
             Some(None) => None,
-            None if table.could_be(word()) => {
+            None if table.could_be_bytes(p.folded.as_bytes().get(t.s..t.e).unwrap_or(&[])) => {
                 let w = word();
                 table.lookup(w, atoms);
                 if atoms.is_empty() {
@@ -658,7 +663,7 @@ pub(crate) fn words_make_short_runs(
     // asked only of the lines that pass the test above (most lines with a number fail it)
     !p.toks
         .iter()
-        .any(|t| stop(p.folded.get(t.s..t.e).unwrap_or("")))
+        .any(|t| stop(p.folded.as_bytes().get(t.s..t.e).unwrap_or(&[])))
 }
 
 fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut Vec<NumRun>) {
@@ -673,8 +678,8 @@ fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut 
     }) {
         items.pop();
     }
-    let strong = items.iter().filter(|i| !i.weak).count();
-    if items.is_empty() || (strong == 0 && items.len() < 2) {
+    // a lone weak word ("en", "to") makes no run; the weakness is asked of lone items only
+    if items.is_empty() || (items.len() < 2 && items.iter().all(|i| i.weak)) {
         items.clear();
         sc.seps.clear();
         return;
@@ -693,13 +698,12 @@ fn flush(text: &str, sc: &mut RunScratch, plus: bool, plus_at: usize, out: &mut 
         if let Some(it) = items.get(k) {
             if let Some((s, e)) = it.digits {
                 let ds = run.digits.len();
-                run.digits.extend(
-                    text.as_bytes()
-                        .get(s..e)
-                        .unwrap_or(&[])
-                        .iter()
-                        .map(|b| b.wrapping_sub(b'0')),
-                );
+                // copied whole, then made digit values in place (both vectorise)
+                run.digits
+                    .extend_from_slice(text.as_bytes().get(s..e).unwrap_or(&[]));
+                for d in run.digits.get_mut(ds..).unwrap_or(&mut []) {
+                    *d = d.wrapping_sub(b'0');
+                }
                 run.groups.push(RunGroup {
                     ds,
                     de: run.digits.len(),
@@ -918,7 +922,7 @@ mod tests {
             let (short, months) = LEX.with_prepared(&text, |p| {
                 let mut months = 0;
                 let short = words_make_short_runs(p, limit, &mut RunScratch::default(), |w| {
-                    crate::rec::dates::month(w).is_some() && {
+                    crate::rec::dates::month_of_bytes(w).is_some() && {
                         months += 1;
                         true
                     }

@@ -892,7 +892,13 @@ impl Table {
     /// False when `w` is no table word nor glued from them (its first or last byte pair is no
     /// table word's): the test [`Table::lookup`] starts with, for callers to make inline.
     pub fn could_be(&self, w: &str) -> bool {
-        self.pairs.maybe(w.as_bytes())
+        self.could_be_bytes(w.as_bytes())
+    }
+
+    /// [`Table::could_be`] of a word's bytes.
+    #[inline]
+    pub fn could_be_bytes(&self, w: &[u8]) -> bool {
+        self.pairs.maybe(w)
     }
 
     /// The atom and weakness of table word `w`.

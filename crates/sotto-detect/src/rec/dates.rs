@@ -384,10 +384,34 @@ static MONTH_PAIRS: Lazy<PairSet> = Lazy::new(|| PairSet::of(MONTHS.keys().map(|
 // `#[inline]` is not followed once there are two callers)
 #[inline(always)]
 pub fn month(w: &str) -> Option<u8> {
-    if !MONTH_PAIRS.maybe(w.as_bytes()) || !MONTH_PAIRS.len_ok(w.as_bytes()) {
+    if !could_be_month(w.as_bytes()) {
         return None;
     }
     MONTHS.get(w).copied()
+}
+
+/// False when the word `w` is no month name by its first and last byte pairs and its length
+/// (the test [`month`] starts with).
+#[inline(always)]
+fn could_be_month(w: &[u8]) -> bool {
+    MONTH_PAIRS.maybe(w) && MONTH_PAIRS.len_ok(w)
+}
+
+/// [`month`] of a word given as bytes (a slice of a `str`): the byte tests, made where it is
+/// asked (once per word of a line), then the `str` and the map only for the few words that pass
+/// them (bytes that are no whole `str` are no month name).
+#[inline(always)]
+pub(crate) fn month_of_bytes(w: &[u8]) -> Option<u8> {
+    if !could_be_month(w) {
+        return None;
+    }
+    month_of_str_bytes(w)
+}
+
+/// The map lookup of [`month_of_bytes`], out of line.
+#[inline(never)]
+fn month_of_str_bytes(w: &[u8]) -> Option<u8> {
+    MONTHS.get(std::str::from_utf8(w).ok()?).copied()
 }
 
 pub fn ordinal(w: &str) -> Option<u8> {

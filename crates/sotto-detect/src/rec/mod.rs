@@ -222,7 +222,7 @@ impl Recognisers {
         let mut spoken_memo: Option<bool> = None;
         if let Some(p) = known.filter(|_| !has_digit && !has_at) {
             let short = crate::normalize::words_make_short_runs(p, 3, run_scratch, |w| {
-                w.len() >= 3 && dates::month(w).is_some()
+                w.len() >= 3 && dates::month_of_bytes(w).is_some()
             });
             if short {
                 if !email::any_at_word(&p.folded, p.toks.iter().map(|t| (t.s, t.e))) {
@@ -378,8 +378,9 @@ impl Recognisers {
             let mut b = n;
             while b > a {
                 let d = r.window(a, b);
-                // windows only get shorter as `b` falls
-                if d.len() < 3 {
+                // Windows only get shorter as `b` falls, and a part of a run (every window but
+                // the first) makes something only with six digits or more (see `classify`).
+                if d.len() < 3 || d.len() < 6 && (a, b) != (0, n) {
                     break;
                 }
                 let (s, e) = r.bytes(a, b);
@@ -410,12 +411,30 @@ impl Recognisers {
         cues: &[CueHit],
         out: &mut Vec<Candidate>,
     ) {
+        self.iban_with(text, has_digit, toks, runs, cues, out, iban_start);
+    }
+
+    /// [`Recognisers::iban`] with the test `start` that rejects most tokens as the start of a
+    /// written IBAN before their bytes are read (the tests give it a looser one).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn iban_with(
+        &self,
+        text: &str,
+        has_digit: bool,
+        toks: &[Tok],
+        runs: &[NumRun],
+        cues: &[CueHit],
+        out: &mut Vec<Candidate>,
+        start: impl Fn(&[Tok], usize) -> bool,
+    ) {
         // A written IBAN's check digits are ASCII digits in the text: without one, skip the walk.
         let mut i = if has_digit { 0 } else { toks.len() };
         while i < toks.len() {
             let Some(t) = toks.get(i) else { break };
-            // most tokens are rejected from their class and length alone (see `iban_start_class`)
-            if !iban_start_class(t) {
+            // most tokens are rejected from their class, length and the next token's class
+            // alone (see `iban_start`)
+            if !start(toks, i) {
                 i += 1;
                 continue;
             }
@@ -565,6 +584,21 @@ fn iban_start_class(t: &Tok) -> bool {
     }
 }
 
+/// Whether token `i` of `toks` can start a written IBAN: [`iban_start_class`], and a two-letter
+/// word ("DK") only before a token with a digit (the check digits, "DK 50 0040 …"). After the
+/// two letters the search takes no punctuation, no word before four characters and nothing past
+/// a line break, so without such a token it ends at the letters, short of every IBAN length.
+#[inline(always)]
+fn iban_start(toks: &[Tok], i: usize) -> bool {
+    toks.get(i).is_some_and(|t| {
+        iban_start_class(t)
+            && (t.class != TokClass::Word
+                || toks
+                    .get(i + 1)
+                    .is_some_and(|n| matches!(n.class, TokClass::Digits | TokClass::Alnum)))
+    })
+}
+
 /// The characters of a written IBAN being collected, on the stack (most tokens tried are words
 /// like "de", "it", "se"). Counts past its capacity without storing: only a length equal to the
 /// country's IBAN length (at most 34) is ever used.
@@ -662,17 +696,61 @@ fn dob_near(text: &str, cues: &[CueHit], at: usize) -> bool {
 
 /// A necessary condition for the HETU pattern (`\\d{6}[-+A-FU-Y]\\d{3}…`): somewhere a digit, a
 /// century sign and a digit in a row. Any non-ASCII byte counts as all three (Unicode digits and
-/// case folding), so this never rejects what the regex would find.
+/// case folding), so this never rejects what the regex would find. Read eight bytes at a time,
+/// six bytes apart (so every three bytes in a row lie in one read), the classes computed for all
+/// eight at once.
 fn hetu_possible(text: &str) -> bool {
     let b = text.as_bytes();
-    let class = |c: u8| HETU_CLASS.get(usize::from(c)).copied().unwrap_or(0);
-    b.windows(3).any(|w| match w {
-        [x, y, z] => class(*x) & class(*y) >> 1 & class(*z) & 1 != 0,
-        _ => false,
-    })
+    let mut at = 0usize;
+    while at + 2 < b.len() {
+        let eight = match b.get(at..at + 8).and_then(|x| <[u8; 8]>::try_from(x).ok()) {
+            Some(x) => x,
+            None => {
+                // the last, short read is padded with zero bytes (of neither class)
+                let mut x = [0u8; 8];
+                let rest = b.get(at..).unwrap_or(&[]);
+                if let Some(head) = x.get_mut(..rest.len()) {
+                    head.copy_from_slice(rest);
+                }
+                x
+            }
+        };
+        if hetu_triple_8(u64::from_le_bytes(eight)) {
+            return true;
+        }
+        at += 6;
+    }
+    false
 }
 
-/// Per byte for [`hetu_possible`]: bit 0 a digit, bit 1 a century sign (non-ASCII bytes both).
+/// [`hetu_possible`] of eight bytes (little-endian in `x`): a digit, a century sign and a digit
+/// in a row starting at one of the first six. Every class is a bit 7 per byte, computed on the
+/// bytes' low seven bits (no carry crosses a byte); non-ASCII bytes are of every class.
+#[inline(always)]
+fn hetu_triple_8(x: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = LO * 0x80;
+    let wide = x & HI;
+    let x7 = x & !HI;
+    // bit 7 of each byte of `v` (all below 0x80) that is `c` or more
+    let at_least = |v: u64, c: u8| (v + LO * u64::from(0x80 - c)) & HI;
+    // bit 7 of each byte of `x7` that is `c`
+    let equal = |c: u8| {
+        let t = x7 ^ (LO * u64::from(c));
+        !((t + !HI) | t) & HI
+    };
+    let digit = (at_least(x7, b'0') & !at_least(x7, b'9' + 1)) | wide;
+    // `| 0x20` maps A-F and U-Y, and nothing else, onto a-f and u-y
+    let l = x7 | (LO * 0x20);
+    let letter =
+        (at_least(l, b'a') & !at_least(l, b'f' + 1)) | (at_least(l, b'u') & !at_least(l, b'y' + 1));
+    let sign = letter | equal(b'-') | equal(b'+') | wide;
+    digit & (sign >> 8) & (digit >> 16) != 0
+}
+
+/// Per byte, the classes [`hetu_triple_8`] computes: bit 0 a digit, bit 1 a century sign
+/// (non-ASCII bytes both). The tests' reference.
+#[cfg(test)]
 static HETU_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0usize;
@@ -753,7 +831,9 @@ fn phone_cc(d: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
 }
 
 /// The kind and score of the digits `d` of groups `a..b` of run `r`, if any. Every kind wants
-/// three digits or more (a CVC, an expiry "M YY"), so `d` shorter than that gets `None`.
+/// three digits or more (a CVC, an expiry "M YY"), so `d` shorter than that gets `None`; and
+/// only the whole run makes something of fewer than six (a part of it: a card, an international
+/// phone number, a national id or a date of birth, six digits or more).
 #[allow(clippy::too_many_arguments)]
 fn classify(
     text: &str,
@@ -991,6 +1071,25 @@ struct EchoVal {
     score: f32,
 }
 
+/// Whether [`echo`] could add a candidate at all: some run has consecutive groups overlapping
+/// none of the candidates `found` with three digits or more between them. A window spans its
+/// groups (their starts and ends never fall along a run), so a window overlapping no candidate
+/// is such a stretch of groups, and every value it could repeat has three digits or more. Most
+/// lines with a finding have every group inside one.
+fn echo_room(runs: &[NumRun], found: &[Candidate]) -> bool {
+    runs.iter().any(|r| {
+        let mut free = 0usize;
+        r.groups.iter().any(|g| {
+            if found.iter().any(|c| c.start < g.e && g.s < c.end) {
+                free = 0;
+            } else {
+                free += g.de - g.ds;
+            }
+            free >= 3
+        })
+    })
+}
+
 /// Adds candidates for numbers that repeat a value already found (same digits, ≥ 3 of them).
 /// `vals` and `lens` are buffers kept across lines.
 fn echo(
@@ -1003,6 +1102,9 @@ fn echo(
     // the candidates found before this pass (it appends after them)
     let found_end = out.len();
     if found_end <= from {
+        return;
+    }
+    if !echo_room(runs, out.get(from..found_end).unwrap_or(&[])) {
         return;
     }
     // the found values' digits, in their runs: the windows whose first group starts where the
@@ -1301,6 +1403,57 @@ mod tests {
         ])
     }
 
+    /// Pieces of lines with IBANs, written whole, in groups or after spelled letters, and what
+    /// may stand next to them.
+    fn iban_piece() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec![
+            "DK50",
+            "DK",
+            "dk",
+            "50",
+            "0040",
+            "0440",
+            "1162",
+            "43",
+            "DE89",
+            "3704",
+            "0044",
+            "0532",
+            "0130",
+            "00",
+            "FI21",
+            "1234",
+            "5600",
+            "0007",
+            "85",
+            "de",
+            "fi",
+            "NO93",
+            "8601",
+            "1117",
+            "947",
+            "dk8815510891586802",
+            "d",
+            "k",
+            " ",
+            " ",
+            " ",
+            "\n",
+            "-",
+            ".",
+            ", ",
+            "er",
+            "is",
+            "ab",
+            "x",
+            "konto",
+            "1",
+            "12345",
+            "a1",
+            "ä",
+        ])
+    }
+
     proptest::proptest! {
         /// A token that `iban_start_class` rejects never has the bytes of a written IBAN's start
         /// (two ASCII letters, alone or before an ASCII digit).
@@ -1316,6 +1469,30 @@ mod tests {
                     && rb.iter().take(2).all(|c| c.is_ascii_alphabetic());
                 proptest::prop_assert!(!shape || iban_start_class(t), "{:?} {:?}", text, t);
             }
+        }
+
+        /// `iban_start` rejects no token from which the IBAN search with the class test alone
+        /// (`iban_start_class`) finds something: both find the same.
+        #[test]
+        fn iban_start_finds_what_the_class_test_finds(
+            parts in proptest::collection::vec(iban_piece(), 0..24),
+            cue in proptest::option::of(0usize..30),
+        ) {
+            let text: String = parts.concat();
+            let mut toks = Vec::new();
+            crate::normalize::tokenize(&text, &mut toks);
+            let runs = runs_of(&text);
+            let cues: Vec<CueHit> = cue
+                .map(|at| CueHit { s: at, e: at + 1, cue: Cue::Iban })
+                .into_iter()
+                .collect();
+            let rec = Recognisers::new();
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            rec.iban_with(&text, true, &toks, &runs, &cues, &mut got, iban_start);
+            rec.iban_with(&text, true, &toks, &runs, &cues, &mut want, |toks, i| {
+                toks.get(i).is_some_and(iban_start_class)
+            });
+            proptest::prop_assert_eq!(got, want, "{:?}", text);
         }
 
         /// `echo` adds what the straightforward version adds, with candidates on any windows of
@@ -1354,6 +1531,53 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A part of a run (not all of its groups) with fewer than six digits is nothing,
+        /// whatever cue speaks for it: `run` does not try such windows.
+        #[test]
+        fn short_parts_of_runs_are_nothing(
+            parts in proptest::collection::vec(num_piece(), 0..24),
+            dob in proptest::option::of(0usize..60),
+        ) {
+            let text: String = parts.concat();
+            let runs = runs_of(&text);
+            // a birth cue somewhere before, for the dates that need one near them
+            let cues: Vec<CueHit> = dob
+                .map(|at| CueHit { s: at, e: at + 1, cue: Cue::Dob })
+                .into_iter()
+                .collect();
+            let ctxs = [
+                None,
+                Some(Cue::Card),
+                Some(Cue::Cvc),
+                Some(Cue::Expiry),
+                Some(Cue::Id),
+                Some(Cue::Phone),
+                Some(Cue::Number),
+                Some(Cue::Dob),
+                Some(Cue::Iban),
+                Some(Cue::Neg),
+                Some(Cue::Repeat),
+            ];
+            for r in &runs {
+                let n = r.groups.len();
+                for a in 0..n {
+                    for b in a + 1..=n {
+                        let d = r.window(a, b);
+                        if (a, b) == (0, n) || d.len() >= 6 {
+                            continue;
+                        }
+                        let s = r.bytes(a, b).0;
+                        for &ctx in &ctxs {
+                            let got = classify(&text, r, a, b, d, ctx, &cues, s);
+                            proptest::prop_assert!(got.is_none(), "{:?} {} {} {:?}", text, a, b, got);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
         /// The shape search with boundary checks finds what the regex with `\b` finds.
         #[test]
         fn hetu_is_the_regex(parts in proptest::collection::vec(hetu_piece(), 0..16)) {
@@ -1362,6 +1586,43 @@ mod tests {
             let want: Vec<_> = re.find_iter(&text).map(|m| (m.start(), m.end())).collect();
             let got: Vec<_> = Hetu::new().unwrap().find_iter(&text).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+
+        /// `hetu_possible` (eight bytes at a time, classes computed) is the straightforward test
+        /// of every three bytes in a row with the class table, and never rejects a line in which
+        /// the shape (without its boundaries) occurs.
+        #[test]
+        fn hetu_possible_is_the_straightforward_one(
+            parts in proptest::collection::vec(hetu_piece(), 0..16),
+            noise in "(?s).{0,40}",
+            cut in 0usize..40,
+        ) {
+            let mut text: String = parts.concat();
+            let at = (0..=cut.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            text.insert_str(at, &noise);
+            let class = |c: u8| HETU_CLASS[usize::from(c)];
+            let want = text
+                .as_bytes()
+                .windows(3)
+                .any(|w| class(w[0]) & class(w[1]) >> 1 & class(w[2]) & 1 != 0);
+            proptest::prop_assert_eq!(hetu_possible(&text), want, "{:?}", text);
+            let shape = Regex::new(r"(?i)\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]").unwrap();
+            proptest::prop_assert!(!shape.is_match(&text) || want, "{:?}", text);
+        }
+
+        /// Every byte's classes, computed as `hetu_triple_8` does, are the table's, in every
+        /// place of the eight.
+        #[test]
+        fn hetu_classes_are_the_table(c in 0u8..=255, k in 0usize..6) {
+            let test = |three: [u8; 3]| {
+                let mut eight = [b' '; 8];
+                eight[k..k + 3].copy_from_slice(&three);
+                hetu_triple_8(u64::from_le_bytes(eight))
+            };
+            let class = HETU_CLASS[usize::from(c)];
+            proptest::prop_assert_eq!(test([b'1', c, b'1']), class & 2 != 0);
+            proptest::prop_assert_eq!(test([c, b'-', b'1']), class & 1 != 0);
+            proptest::prop_assert_eq!(test([b'1', b'-', c]), class & 1 != 0);
         }
     }
 }
