@@ -528,3 +528,49 @@ fn cue_before(
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Lexical;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`cue_may_fire`] as first written: [`Doc::has`] per word and cue set.
+    fn cue_may_fire_by_has(doc: &Doc<'_>) -> bool {
+        let sets = [
+            (flag::CUE_STRONG, flag::CUE_STRONG1),
+            (flag::CUE_HONORIFIC, flag::CUE_HONORIFIC1),
+            (flag::CUE_WEAK, flag::CUE_WEAK1),
+        ];
+        (0..doc.toks.len()).any(|i| {
+            if !doc.has(i, flag::NAME_CUE) {
+                return false;
+            }
+            let next_may = doc.has(i + 1, flag::CUE_NEXT | flag::FILLER);
+            sets.iter()
+                .any(|&(m, single)| doc.has(i, m) && (next_may || doc.has(i, single)))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+        /// The cue gate's reading of the looked-up bits answers as `Doc::has` does.
+        #[test]
+        fn cue_may_fire_reads_the_bits_as_has_does(words in proptest::collection::vec(prop_oneof![
+            Just("jeg"), Just("hedder"), Just("øh"), Just("ja"), Just("tak"), Just("det"),
+            Just("er"), Just("mit"), Just("navn"), Just("Peter"), Just(","), Just(":"),
+            Just("fru"), Just("my"), Just("name"), Just("is"), Just("thanks"), Just("Mr"),
+            Just("uh"), Just("Herr"), Just("ich"), Just("heiße"), Just("ähm"), Just("jag"),
+            Just("heter"), Just("minun"), Just("nimeni"), Just("on"), Just("mu"), Just("nimi"),
+            Just("navnet"), Just("mitt"), Just("the"), Just("xyzzy"), Just("12"),
+        ], 0..12), li in 0usize..7) {
+            static LEX: once_cell::sync::Lazy<Lexical> = once_cell::sync::Lazy::new(Lexical::new);
+            let s = words.join(" ");
+            LEX.with_prepared(&s, |p| {
+                let doc = Doc::new(&s, p, li);
+                prop_assert_eq!(cue_may_fire(&doc), cue_may_fire_by_has(&doc));
+                Ok(())
+            })?;
+        }
+    }
+}
