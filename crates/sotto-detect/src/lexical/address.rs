@@ -175,6 +175,18 @@ impl Streets {
     }
 }
 
+/// 0, 1, 2, …: the word sequence of a line of up to 128 words (every token), for the cue
+/// phrases' matcher, without building one per line.
+static IDENTITY: [usize; 128] = {
+    let mut a = [0usize; 128];
+    let mut i = 0;
+    while i < a.len() {
+        a[i] = i;
+        i += 1;
+    }
+    a
+};
+
 fn gap<'a>(doc: &Doc<'a>, k: usize) -> &'a str {
     match (
         k.checked_sub(1).and_then(|p| doc.toks.get(p)),
@@ -212,18 +224,19 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
     let word = |i: usize| words.get(i).unwrap_or("");
     let is_stop =
         |i: usize| doc.has(i, flag::STOP) || doc.has(i, flag::ALL_STOP) && !doc.has(i, flag::SUR);
-    // Does an address cue ("adressen er", "i live at") end right before token `s`?
     let brk = |i: usize| doc.toks.get(i).is_none_or(|t| t.brk());
-    // every token, in order (built once, when a cue is first tried)
+    // every token, in order (built once, when a cue is first tried and the line is long)
     let all_toks: std::cell::OnceCell<Vec<usize>> = std::cell::OnceCell::new();
-    let cue_ends_at = |s: usize| {
-        (s.saturating_sub(6)..s).any(|p| {
-            doc.has(p, flag::ADDR_CUE)
-                && st
-                    .cue
-                    .match_at(words, all_toks.get_or_init(|| (0..n).collect()), p, &brk)
-                    == Some(s - p)
-        })
+    let all_toks = || match IDENTITY.get(..n) {
+        Some(seq) => seq,
+        None => all_toks.get_or_init(|| (0..n).collect()),
+    };
+    // Where the address cue ("adressen er", "i live at") that starts at token `p` ends, if any.
+    let cue_end = |p: usize| {
+        if !doc.has(p, flag::ADDR_CUE) {
+            return None;
+        }
+        st.cue.match_at(words, all_toks(), p, &brk).map(|l| p + l)
     };
 
     let mut last_end_tok: Option<usize> = None;
@@ -241,8 +254,8 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         if !(t.has_digit() || spoken) || last_end_tok.is_some_and(|e| i <= e) {
             continue;
         }
-        let w = word(i);
-        if !(house_number(w) || spoken) {
+        // (a number word needs no look at its letters)
+        if !spoken && !house_number(word(i)) {
             continue;
         }
         // --- street name before the number ---
@@ -259,12 +272,12 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
         };
         if i >= 1 && (!t.brk() || abbrev_dot()) && !t.comma() {
             let j = i - 1;
-            let wj = word(j);
             if alpha(doc, j) {
-                // a known word carries the answer of the two suffix tests in its flags
+                // a known word carries the answer of the two suffix tests in its flags (and its
+                // letters are not looked at)
                 let plain = doc.plain_non_street(j);
-                let strong_compound = !plain && st.is_street_compound(wj);
-                if strong_compound || !plain && st.is_weak_compound(wj) {
+                let strong_compound = !plain && st.is_street_compound(word(j));
+                if strong_compound || !plain && st.is_weak_compound(word(j)) {
                     weak = !strong_compound;
                     let mut s = j;
                     if j >= 1 {
@@ -323,7 +336,22 @@ pub(crate) fn find(lex: &Lexical, cues: &LangCues, doc: &Doc<'_>, out: &mut Vec<
                         .get(i.saturating_sub(9)..i - 1)
                         .is_some_and(|f| f.iter().any(|x| x & flag::ADDR_CUE != 0));
                 if start.is_none() && cue_near {
-                    // After an address cue: any name words before the number.
+                    // After an address cue: any name words before the number. Does a cue end
+                    // right before token `s`? It starts in `s - 6 .. s`, inside `i - 9 .. i - 1`:
+                    // each start there is matched once (when first asked), not once per `back`.
+                    let lo = i.saturating_sub(9);
+                    let mut ends: Option<[Option<usize>; 8]> = None;
+                    let mut cue_ends_at = |s: usize| {
+                        let ends = ends.get_or_insert_with(|| {
+                            let mut e = [None; 8];
+                            for (p, slot) in (lo..i - 1).zip(e.iter_mut()) {
+                                *slot = cue_end(p);
+                            }
+                            e
+                        });
+                        (s.saturating_sub(6)..s)
+                            .any(|p| p >= lo && ends.get(p - lo).copied().flatten() == Some(s))
+                    };
                     for back in 1..=3usize {
                         let Some(s) = i.checked_sub(back) else { break };
                         if !(s..i).all(|k| alpha(doc, k) && !is_stop(k))

@@ -145,15 +145,18 @@ pub(crate) fn find(
         }
         if let Some((kind, len)) = cue {
             if let Some(&start_tok) = seq.get(pos + len) {
-                let colon = start_tok > 0
-                    && doc
-                        .toks
-                        .get(start_tok - 1)
-                        .zip(doc.toks.get(start_tok))
-                        .is_some_and(|(a, b)| {
-                            doc.text.get(a.e..b.s).is_some_and(|g| g.trim() == ":")
-                        });
-                if (!brk(start_tok) || colon) && start_tok >= covered_until {
+                // (looked at only after a break)
+                let colon = || {
+                    start_tok > 0
+                        && doc
+                            .toks
+                            .get(start_tok - 1)
+                            .zip(doc.toks.get(start_tok))
+                            .is_some_and(|(a, b)| {
+                                doc.text.get(a.e..b.s).is_some_and(|g| g.trim() == ":")
+                            })
+                };
+                if (!brk(start_tok) || colon()) && start_tok >= covered_until {
                     if let Some(end_tok) = name_after(lex, cues, doc, start_tok, kind) {
                         found.push((start_tok, end_tok));
                         covered_until = end_tok + 1;
@@ -233,13 +236,32 @@ fn cue_may_fire(doc: &Doc<'_>) -> bool {
     if doc.any & may == 0 {
         return false;
     }
-    (0..doc.toks.len()).any(|i| {
-        if !doc.has(i, flag::NAME_CUE) {
+    // The same test on the looked-up bits of the language, without [`Doc::has`] per word: the
+    // cue word bit, and the three sets' `may` and `single` bits side by side in its cue bits.
+    const _: () = assert!(
+        flag::CUE_STRONG == 1 << 16
+            && flag::CUE_HONORIFIC == 1 << 17
+            && flag::CUE_WEAK == 1 << 18
+            && flag::CUE_STRONG1 == 1 << 19
+            && flag::CUE_HONORIFIC1 == 1 << 20
+            && flag::CUE_WEAK1 == 1 << 21
+            && flag::CUE_NEXT == 1 << 22
+    );
+    let (cue_word, filler) = (flag::lang_cue(doc.li), flag::lang_filler(doc.li));
+    let shift = doc.li * flag::CUE_BITS;
+    let raw = doc.raw.get(..doc.toks.len()).unwrap_or(doc.raw);
+    raw.iter().zip(doc.cue).enumerate().any(|(i, (&f, &c))| {
+        if f & cue_word == 0 {
             return false;
         }
-        let next_may = doc.has(i + 1, flag::CUE_NEXT | flag::FILLER);
-        SETS.iter()
-            .any(|&(m, single)| doc.has(i, m) && (next_may || doc.has(i, single)))
+        let next_may = doc.raw.get(i + 1).is_some_and(|&g| g & filler != 0)
+            || doc
+                .cue
+                .get(i + 1)
+                .is_some_and(|&d| (d >> shift) & 0x40 != 0);
+        let c = c >> shift;
+        let asked = if next_may { 7 } else { (c >> 3) & 7 };
+        c & asked & 7 != 0
     })
 }
 
@@ -505,4 +527,50 @@ fn cue_before(
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Lexical;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`cue_may_fire`] as first written: [`Doc::has`] per word and cue set.
+    fn cue_may_fire_by_has(doc: &Doc<'_>) -> bool {
+        let sets = [
+            (flag::CUE_STRONG, flag::CUE_STRONG1),
+            (flag::CUE_HONORIFIC, flag::CUE_HONORIFIC1),
+            (flag::CUE_WEAK, flag::CUE_WEAK1),
+        ];
+        (0..doc.toks.len()).any(|i| {
+            if !doc.has(i, flag::NAME_CUE) {
+                return false;
+            }
+            let next_may = doc.has(i + 1, flag::CUE_NEXT | flag::FILLER);
+            sets.iter()
+                .any(|&(m, single)| doc.has(i, m) && (next_may || doc.has(i, single)))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+        /// The cue gate's reading of the looked-up bits answers as `Doc::has` does.
+        #[test]
+        fn cue_may_fire_reads_the_bits_as_has_does(words in proptest::collection::vec(prop_oneof![
+            Just("jeg"), Just("hedder"), Just("øh"), Just("ja"), Just("tak"), Just("det"),
+            Just("er"), Just("mit"), Just("navn"), Just("Peter"), Just(","), Just(":"),
+            Just("fru"), Just("my"), Just("name"), Just("is"), Just("thanks"), Just("Mr"),
+            Just("uh"), Just("Herr"), Just("ich"), Just("heiße"), Just("ähm"), Just("jag"),
+            Just("heter"), Just("minun"), Just("nimeni"), Just("on"), Just("mu"), Just("nimi"),
+            Just("navnet"), Just("mitt"), Just("the"), Just("xyzzy"), Just("12"),
+        ], 0..12), li in 0usize..7) {
+            static LEX: once_cell::sync::Lazy<Lexical> = once_cell::sync::Lazy::new(Lexical::new);
+            let s = words.join(" ");
+            LEX.with_prepared(&s, |p| {
+                let doc = Doc::new(&s, p, li);
+                prop_assert_eq!(cue_may_fire(&doc), cue_may_fire_by_has(&doc));
+                Ok(())
+            })?;
+        }
+    }
 }
