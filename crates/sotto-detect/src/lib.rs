@@ -12,6 +12,7 @@
 
 pub mod checksum;
 pub mod cli;
+mod dense;
 pub mod langid;
 pub mod lexical;
 pub mod normalize;

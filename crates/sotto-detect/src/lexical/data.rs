@@ -184,14 +184,6 @@ impl PhraseSet {
             .filter_map(|p| p.get(1).map(String::as_str))
     }
 
-    /// Is `w` the second word of a phrase of two words or more?
-    pub fn is_second_word(&self, w: &str) -> bool {
-        self.map
-            .values()
-            .flatten()
-            .any(|p| p.get(1).is_some_and(|s| s == w))
-    }
-
     /// Is this single word in the set (as a one-word phrase or by prefix)?
     pub fn has(&self, w: &str) -> bool {
         if let Some(v) = self.map.get(w) {

@@ -534,6 +534,17 @@ impl Lexical {
                 }
             }
         }
+        // The second words of each language's name cues, looked up per word (instead of a
+        // scan of every phrase of each set for each word).
+        let seconds: Vec<rustc_hash::FxHashSet<&str>> = cues
+            .iter()
+            .map(|lc| {
+                [&lc.name_strong, &lc.honorific, &lc.name_weak]
+                    .into_iter()
+                    .flat_map(|set| set.second_words())
+                    .collect()
+            })
+            .collect();
         // Which name cue sets may start at each word: the cue loop asks only those. A number
         // word of one atom carries that atom above them (no table lookup per occurrence).
         let word_flags =
@@ -545,7 +556,7 @@ impl Lexical {
                         c |= a.pack(weak) << NUM_ATOM_SHIFT;
                     }
                 }
-                for (li, lc) in cues.iter().enumerate() {
+                for ((li, lc), seconds) in cues.iter().enumerate().zip(&seconds) {
                     let base = li * flag::CUE_BITS;
                     let sets = [&lc.name_strong, &lc.honorific, &lc.name_weak];
                     for (k, set) in sets.into_iter().enumerate() {
@@ -556,7 +567,7 @@ impl Lexical {
                             c |= 1 << (base + 3 + k);
                         }
                     }
-                    if sets.iter().any(|set| set.is_second_word(&w)) {
+                    if seconds.contains(w.as_str()) {
                         c |= 1 << (base + 6);
                     }
                 }

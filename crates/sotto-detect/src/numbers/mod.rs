@@ -612,8 +612,9 @@ pub static TABLE: Lazy<Table> = Lazy::new(build);
 /// The words [`maybe_number`] looks for: strong long ones anywhere (they may sit inside a glued
 /// word), short strong and weak ones as whole words.
 struct NumberWords {
-    /// Strong words longer than three characters, and the long spoken "dot" words.
-    inside: aho_corasick::AhoCorasick,
+    /// Strong words longer than three characters, and the long spoken "dot" words (searched
+    /// with [`NumberWords::occurs`]).
+    inside: aho_corasick::dfa::DFA,
     /// The same patterns as a dense table, stepped over one word by [`strong_inside_word`] (no
     /// search set-up per word); `None` where it does not fit (a test checks that it does).
     inside_dense: Option<InsideDense>,
@@ -625,7 +626,43 @@ struct NumberWords {
     longest_whole: usize,
 }
 
+impl NumberWords {
+    /// Does a pattern of [`NumberWords::inside`] occur in `hay`? (What `AhoCorasick::is_match`
+    /// asks of the automaton: the earliest match.) Out of line, as the library's search was:
+    /// the per-word walk that falls back to it stays small.
+    #[inline(never)]
+    fn occurs(&self, hay: &[u8]) -> bool {
+        use aho_corasick::automaton::Automaton;
+        matches!(
+            self.inside
+                .try_find(&aho_corasick::Input::new(hay).earliest(true)),
+            Ok(Some(_))
+        )
+    }
+}
+
 static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
+    let (inside, whole) = number_word_lists();
+    let longest_whole = whole.keys().map(Vec::len).max().unwrap_or(0);
+    let shortest_inside = inside.iter().map(|w| w.len()).min().unwrap_or(0);
+    // one automaton for both: the dense copy reads only its transitions, which its prefilter
+    // (for the searches over whole texts) does not change
+    let inside = aho_corasick::dfa::DFA::builder()
+        .ascii_case_insensitive(true)
+        .build(&inside)
+        .ok()?;
+    let inside_dense = InsideDense::new(&inside);
+    Some(NumberWords {
+        inside,
+        inside_dense,
+        shortest_inside,
+        whole,
+        longest_whole,
+    })
+});
+
+/// The patterns of [`NumberWords::inside`] and the words of [`NumberWords::whole`].
+fn number_word_lists() -> (Vec<&'static str>, FxMap<Vec<u8>, u8>) {
     let mut inside: Vec<&str> = Vec::new();
     let mut whole: FxMap<Vec<u8>, u8> = FxMap::default();
     let mut put = |w: &'static str, class: u8| {
@@ -656,46 +693,42 @@ static NUMBER_WORDS: Lazy<Option<NumberWords>> = Lazy::new(|| {
     ] {
         put(w, c);
     }
-    let longest_whole = whole.keys().map(Vec::len).max().unwrap_or(0);
     // Only "does any occur" is asked of these, so a word that contains a shorter one
     // ("fyrtiofem" ⊃ "fyrtio", "neljäkymmentäviisi" ⊃ "neljä") adds nothing: keeping the
     // minimal ones makes the automaton small enough to stay in cache.
-    inside.sort_by_key(|w| (w.len(), *w));
-    inside.dedup();
-    let mut minimal: Vec<&str> = Vec::with_capacity(inside.len());
-    for w in inside {
-        if !minimal.iter().any(|m| w.contains(m)) {
+    (minimal_words(inside), whole)
+}
+
+/// The words of `words` that hold no other of them, shortest first.
+fn minimal_words(mut words: Vec<&str>) -> Vec<&str> {
+    words.sort_by_key(|w| (w.len(), *w));
+    words.dedup();
+    let mut minimal: Vec<&str> = Vec::with_capacity(words.len());
+    // A word holds a kept one when one of its substrings (no longer than the longest kept
+    // one) is kept: a few set lookups per word instead of a substring search per kept word.
+    let mut kept: FxSet<&[u8]> = FxSet::default();
+    let mut longest = 0usize;
+    for w in words {
+        let b = w.as_bytes();
+        let holds = (0..b.len()).any(|i| {
+            (i + 1..=b.len().min(i + longest))
+                .any(|j| b.get(i..j).is_some_and(|x| kept.contains(x)))
+        });
+        if !holds {
             minimal.push(w);
+            kept.insert(b);
+            longest = longest.max(b.len());
         }
     }
-    let inside = minimal;
-    let shortest_inside = inside.iter().map(|w| w.len()).min().unwrap_or(0);
-    let inside_dense = aho_corasick::dfa::DFA::builder()
-        .ascii_case_insensitive(true)
-        .prefilter(false)
-        .build(&inside)
-        .ok()
-        .and_then(|dfa| InsideDense::new(&dfa));
-    let inside = aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&inside)
-        .ok()?;
-    Some(NumberWords {
-        inside,
-        inside_dense,
-        shortest_inside,
-        whole,
-        longest_whole,
-    })
-});
+    minimal
+}
 
 /// Does a strong number word (or a long spoken "dot") occur anywhere in `text`, even inside a
 /// word? (The first test of [`maybe_number`].)
 pub fn strong_inside(text: &str) -> bool {
     NUMBER_WORDS
         .as_ref()
-        .is_none_or(|nw| nw.inside.is_match(text))
+        .is_none_or(|nw| nw.occurs(text.as_bytes()))
 }
 
 /// Entries of [`InsideDense::trans`]: a power of two, so that a masked index needs no bounds
@@ -720,47 +753,31 @@ impl InsideDense {
     fn new(dfa: &aho_corasick::dfa::DFA) -> Option<InsideDense> {
         use aho_corasick::automaton::{Automaton, StateID};
         use aho_corasick::Anchored;
-        use std::collections::HashMap;
         let start = dfa.start_state(Anchored::No).ok()?;
-        let next = |s: StateID, b: u8| dfa.next_state(Anchored::No, s, b);
-        // the non-match states reachable without passing a match state (what a walk that stops
-        // at the first match visits)
-        let mut states = vec![start];
-        let mut id: HashMap<StateID, usize> = HashMap::from([(start, 1)]);
-        let mut i = 0;
-        while let Some(&s) = states.get(i) {
-            for b in 0..=255u8 {
-                let t = next(s, b);
-                if !dfa.is_match(t) && !id.contains_key(&t) {
-                    id.insert(t, states.len() + 1);
-                    states.push(t);
-                }
-            }
-            i += 1;
-        }
         if dfa.is_match(start) {
             return None;
         }
+        let next = |s: StateID, b: u8| dfa.next_state(Anchored::No, s, b);
+        // the non-match states reachable without passing a match state (what a walk that stops
+        // at the first match visits), numbered from 1
+        let reached = crate::dense::Reached::new(dfa, start, |t| !dfa.is_match(t))?;
+        let states = &reached.states;
         // byte classes: bytes with the same next state (match states as one) from every state
         let target = |s: StateID, b: u8| {
             let t = next(s, b);
             if dfa.is_match(t) {
                 Some(0)
             } else {
-                id.get(&t).copied()
+                reached.index(t).map(|k| k + 1)
             }
         };
-        let mut class = [0u8; 256];
-        let mut columns: HashMap<Vec<usize>, u8> = HashMap::new();
-        for b in 0..=255u8 {
-            let column = states
+        let (class, firsts) = crate::dense::byte_classes(|b| {
+            states
                 .iter()
                 .map(|&s| target(s, b))
-                .collect::<Option<Vec<usize>>>()?;
-            let n = u8::try_from(columns.len()).ok()?;
-            class[usize::from(b)] = *columns.entry(column).or_insert(n);
-        }
-        let stride = columns.len().next_power_of_two();
+                .collect::<Option<Vec<usize>>>()
+        })?;
+        let stride = firsts.len().next_power_of_two();
         if (states.len() + 1) * stride > INSIDE_DENSE {
             return None;
         }
@@ -769,8 +786,9 @@ impl InsideDense {
             .try_into()
             .ok()?;
         for (k, &s) in states.iter().enumerate() {
-            for b in 0..=255u8 {
-                let at = (k + 1) * stride + usize::from(class[usize::from(b)]);
+            // every byte of a class has the same target: its first byte stands for it
+            for (c, &b) in firsts.iter().enumerate() {
+                let at = (k + 1) * stride + c;
                 *trans.get_mut(at)? = u16::try_from(target(s, b)? * stride).ok()?;
             }
         }
@@ -807,7 +825,7 @@ pub fn strong_inside_word(word: &[u8]) -> bool {
     }
     match &nw.inside_dense {
         Some(d) => d.occurs_in(word),
-        None => nw.inside.is_match(word),
+        None => nw.occurs(word),
     }
 }
 
@@ -833,7 +851,7 @@ pub fn maybe_number(text: &str) -> bool {
     if !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
         return true;
     }
-    if nw.inside.is_match(text) {
+    if nw.occurs(text.as_bytes()) {
         return true;
     }
     let b = text.as_bytes();
@@ -1215,6 +1233,38 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The automaton built once for the dense walk and the search answers as the
+        /// library's searcher of the same patterns does.
+        #[test]
+        fn occurs_is_is_match(words in proptest::collection::vec(glued_word(), 1..4)) {
+            static REFERENCE: Lazy<aho_corasick::AhoCorasick> = Lazy::new(|| {
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(number_word_lists().0)
+                    .unwrap()
+            });
+            let text = words.join(" ");
+            let nw = NUMBER_WORDS.as_ref().unwrap();
+            proptest::prop_assert_eq!(nw.occurs(text.as_bytes()), REFERENCE.is_match(&text));
+        }
+
+        /// The set lookups keep the words a search for every kept word in each keeps.
+        #[test]
+        fn minimal_words_by_lookup(words in proptest::collection::vec("[a-dä]{1,7}", 0..40)) {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let mut sorted = words.clone();
+            sorted.sort_by_key(|w| (w.len(), *w));
+            sorted.dedup();
+            let mut want: Vec<&str> = Vec::new();
+            for w in sorted {
+                if !want.iter().any(|m| w.contains(m)) {
+                    want.push(w);
+                }
+            }
+            proptest::prop_assert_eq!(minimal_words(words), want);
+        }
+
         #[test]
         fn strong_inside_word_is_strong_inside(word in glued_word()) {
             proptest::prop_assert_eq!(

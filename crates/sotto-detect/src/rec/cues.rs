@@ -3,7 +3,6 @@
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{dfa::DFA, Anchored, MatchKind, PatternID};
 use once_cell::sync::Lazy;
-use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cue {
@@ -624,17 +623,8 @@ impl Cues {
     fn dense(dfa: &DFA, kinds: Vec<(Cue, bool)>) -> Option<Cues> {
         let start = dfa.start_state(Anchored::No).ok()?;
         let next = |s: StateID, b: u8| dfa.next_state(Anchored::No, s, b);
-        let mut states = vec![start];
-        let mut seen: HashSet<StateID> = HashSet::from([start]);
-        let mut i = 0;
-        while let Some(&s) = states.get(i) {
-            for b in 0..=255u8 {
-                if seen.insert(next(s, b)) {
-                    states.push(next(s, b));
-                }
-            }
-            i += 1;
-        }
+        let reached = crate::dense::Reached::new(dfa, start, |_| true)?;
+        let states = &reached.states;
         // dead 0, then the match states, then the rest
         let mut order: Vec<StateID> = states
             .iter()
@@ -648,35 +638,28 @@ impl Cues {
                 .copied()
                 .filter(|&s| !dfa.is_match(s) && !dfa.is_dead(s)),
         );
-        let mut id: HashMap<StateID, u32> = HashMap::new();
-        for (k, &s) in order.iter().enumerate() {
-            id.insert(s, u32::try_from(k + 1).ok()? << CLASS_BITS);
-        }
-        for &s in states.iter().filter(|&&s| dfa.is_dead(s)) {
-            id.insert(s, 0);
-        }
         if (order.len() + 1) << CLASS_BITS > DENSE {
             return None;
         }
+        // the dense number of each reached state, by its position in `states`
+        let mut id = vec![0u32; states.len()];
+        for (k, &s) in order.iter().enumerate() {
+            *id.get_mut(reached.index(s)?)? = u32::try_from(k + 1).ok()? << CLASS_BITS;
+        }
+        let id_of = |s: StateID| id.get(reached.index(s)?).copied();
         // byte classes: bytes with the same next state from every state
-        let mut class = [0u8; 256];
-        let mut columns: HashMap<Vec<StateID>, u8> = HashMap::new();
-        for b in 0..=255u8 {
-            let column: Vec<StateID> = states.iter().map(|&s| next(s, b)).collect();
-            let n = u8::try_from(columns.len()).ok()?;
-            let c = *columns.entry(column).or_insert(n);
-            if u32::from(c) >= 1 << CLASS_BITS {
-                return None;
-            }
-            class[usize::from(b)] = c;
+        let (class, firsts) =
+            crate::dense::byte_classes(|b| Some(states.iter().map(|&s| next(s, b)).collect()))?;
+        if firsts.len() > 1 << CLASS_BITS {
+            return None;
         }
         let mut trans: Box<[u32; DENSE]> = vec![0u32; DENSE].into_boxed_slice().try_into().ok()?;
-        for &s in &states {
-            let from = *id.get(&s)?;
-            for b in 0..=255u8 {
-                let to = *id.get(&next(s, b))?;
-                let at = (from | u32::from(class[usize::from(b)])) as usize;
-                *trans.get_mut(at)? = to;
+        for &s in states {
+            let from = id_of(s)?;
+            // every byte of a class has the same next state: its first byte stands for it
+            for (c, &b) in firsts.iter().enumerate() {
+                let at = (from | u32::try_from(c).ok()?) as usize;
+                *trans.get_mut(at)? = id_of(next(s, b))?;
             }
         }
         let matches = order
@@ -690,7 +673,7 @@ impl Cues {
         Some(Cues {
             class,
             trans,
-            start: *id.get(&start)?,
+            start: id_of(start)?,
             last_match: u32::try_from(last_match).ok()? << CLASS_BITS,
             matches,
             kinds,
