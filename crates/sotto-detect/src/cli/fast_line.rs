@@ -107,8 +107,11 @@ fn string_content(line: &str, (s, e): (usize, usize)) -> Option<&str> {
     if line.as_bytes().get(s) != Some(&b'"') {
         return None;
     }
-    // a string value is at least its two quotes, both ASCII: on char boundaries
-    line.get(s + 1..e.checked_sub(1)?)
+    // a string value is at least its two quotes, both ASCII: on char boundaries. (Split
+    // twice: each split tests one boundary inline, where `get` with a range was a call.)
+    let (upto, _) = line.split_at_checked(e.checked_sub(1)?)?;
+    let (_, content) = upto.split_at_checked(s + 1)?;
+    Some(content)
 }
 
 /// Masks of a word's first five and seven bytes.
