@@ -8,7 +8,7 @@
 
 mod fast_line;
 
-use crate::policy::{apply_bytes_into, Policy};
+use crate::policy::{apply_bytes_into, apply_sorted_onto, Policy};
 use crate::Detector;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -373,22 +373,40 @@ impl<'a> Redactor<'a> {
         text: &'t str,
         lang: Option<Lang>,
     ) -> (&'t [crate::Candidate], Option<&'t str>) {
-        self.det.detect_bytes_into(text, lang, &mut self.cands);
-        if self.cands.is_empty() {
-            return (&self.cands, Some(text));
-        }
-        self.byte_spans.clear();
-        self.byte_spans
-            .extend(self.cands.iter().map(|c| (c.start, c.end, c.kind)));
-        let dropped = apply_bytes_into(
+        self.detect(text, lang);
+        let redacted = policy_text(
             text,
-            &mut self.byte_spans,
+            &self.cands,
             self.policy,
-            None,
+            &mut self.byte_spans,
             &mut self.redacted,
         );
-        (&self.cands, (!dropped).then_some(self.redacted.as_str()))
+        (&self.cands, redacted)
     }
+
+    /// Detection only: the resolved candidates of `text` (byte offsets), into `self.cands`.
+    fn detect(&mut self, text: &str, lang: Option<Lang>) {
+        self.det.detect_bytes_into(text, lang, &mut self.cands);
+    }
+}
+
+/// The text to write for `text` with `cands` found in it: `text` itself when there are none (no
+/// copy, no policy), the policy applied into `redacted` otherwise, `None` when the policy drops
+/// the segment.
+fn policy_text<'t>(
+    text: &'t str,
+    cands: &[crate::Candidate],
+    policy: &Policy,
+    byte_spans: &mut Vec<(usize, usize, Kind)>,
+    redacted: &'t mut String,
+) -> Option<&'t str> {
+    if cands.is_empty() {
+        return Some(text);
+    }
+    byte_spans.clear();
+    byte_spans.extend(cands.iter().map(|c| (c.start, c.end, c.kind)));
+    let dropped = apply_bytes_into(text, byte_spans, policy, None, redacted);
+    (!dropped).then_some(redacted.as_str())
 }
 
 /// What [`for_each_line`] hands over: a line, or notice that it is about to read more input.
@@ -474,22 +492,49 @@ pub fn run_jsonl<R: BufRead, W: Write>(
                     Some(s) => parse_lang(s).or(default_lang),
                     None => default_lang,
                 };
-                let (cands, redacted) = redactor.redact(&text, lang);
+                redactor.detect(&text, lang);
+                let cands = redactor.cands.as_slice();
                 st.ok += 1;
                 // {"id":…,"redacted":"…","spans":[…]}, the id as it came
                 outbuf.extend_from_slice(b"{\"id\":");
                 outbuf.extend_from_slice(id.unwrap_or(b"null"));
                 outbuf.extend_from_slice(b",\"redacted\":");
-                // a dropped segment is written as an empty text
-                let redacted = redacted.unwrap_or("");
+                // (a dropped segment is written as an empty text)
                 if plain {
                     // read without escapes: nothing to escape in the text, nor in what the
-                    // policy put in (placeholders, '*', the text's own white space)
+                    // policy puts in (placeholders, '*', the text's own white space), so the
+                    // policy writes straight into the output
                     outbuf.push(b'"');
-                    outbuf.extend_from_slice(redacted.as_bytes());
+                    let mark = outbuf.len();
+                    if cands.is_empty() {
+                        outbuf.extend_from_slice(text.as_bytes());
+                    } else {
+                        match apply_sorted_onto(&text, cands, policy, &mut outbuf) {
+                            Some(true) => {}
+                            Some(false) => outbuf.truncate(mark),
+                            // (not sorted: never for resolved candidates) the general path
+                            None => {
+                                let r = policy_text(
+                                    &text,
+                                    cands,
+                                    policy,
+                                    &mut redactor.byte_spans,
+                                    &mut redactor.redacted,
+                                );
+                                outbuf.extend_from_slice(r.unwrap_or("").as_bytes());
+                            }
+                        }
+                    }
                     outbuf.push(b'"');
                 } else {
-                    write_json_str(&mut outbuf, redacted)?;
+                    let r = policy_text(
+                        &text,
+                        cands,
+                        policy,
+                        &mut redactor.byte_spans,
+                        &mut redactor.redacted,
+                    );
+                    write_json_str(&mut outbuf, r.unwrap_or(""))?;
                 }
                 outbuf.extend_from_slice(b",\"spans\":");
                 if cands.is_empty() {
