@@ -204,6 +204,59 @@ fn push_placeholder(kind: Kind, out: &mut String) {
     }
 }
 
+/// [`apply_bytes_into`] without a pseudonym key for candidates that are sorted and do not
+/// overlap (as resolved detector output is), written onto the end of `out` as bytes (what is
+/// there stays): no span list, no sort, no merge, no intermediate text. Returns false when a
+/// span's action is DropSegment (what was written for the text is then to be dropped by the
+/// caller), and `None`, having written nothing, when the candidates are not in that order.
+pub(crate) fn apply_sorted_onto(
+    text: &str,
+    cands: &[crate::Candidate],
+    policy: &Policy,
+    out: &mut Vec<u8>,
+) -> Option<bool> {
+    let in_order = cands
+        .windows(2)
+        .all(|w| w[0].start < w[0].end && w[0].end <= w[1].start)
+        && cands.last().is_none_or(|c| c.start < c.end);
+    if !in_order {
+        return None;
+    }
+    let mut pos = 0usize;
+    for c in cands {
+        let a = policy.action(c.kind);
+        if a == Action::DropSegment {
+            return Some(false);
+        }
+        // as `emit` does: clamped to the text, nothing for a span not after the last one
+        let be = c.end.min(text.len());
+        if c.start < pos || be <= c.start {
+            continue;
+        }
+        out.extend_from_slice(text.as_bytes().get(pos..c.start).unwrap_or_default());
+        let val = text.get(c.start..be).unwrap_or("");
+        match a {
+            Action::Keep => out.extend_from_slice(val.as_bytes()),
+            Action::Mask => {
+                for ch in val.chars() {
+                    let ch = if ch.is_whitespace() { ch } else { '*' };
+                    out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+            }
+            // (no key here: a pseudonym is the placeholder, as in `emit`)
+            Action::Redact | Action::DropSegment | Action::Pseudonymise => {
+                match PLACEHOLDERS.get(c.kind as usize) {
+                    Some(p) => out.extend_from_slice(p.as_bytes()),
+                    None => out.extend_from_slice(c.kind.placeholder().as_bytes()),
+                }
+            }
+        }
+        pos = be;
+    }
+    out.extend_from_slice(text.as_bytes().get(pos..).unwrap_or_default());
+    Some(true)
+}
+
 fn strictness(a: Action) -> u8 {
     match a {
         Action::Keep => 0,
@@ -241,6 +294,64 @@ pub fn pseudonym(kind: Kind, value: &str, key: &[u8]) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Onto sorted, non-overlapping candidates, the direct writer gives what
+        /// `apply_bytes_into` gives (or says it was dropped), after what `out` held, under
+        /// uniform and mixed policies, in ASCII and non-ASCII text, with spans past the end.
+        #[test]
+        fn sorted_onto_is_apply_bytes_into(
+            text in "[a-zæ€😀 \u{a0}1-3]{0,24}",
+            cuts in proptest::collection::vec(0usize..110, 0..8),
+            kinds in proptest::collection::vec(0usize..6, 4),
+            acts in proptest::collection::vec(0usize..5, 6),
+        ) {
+            let all = [Action::Keep, Action::Mask, Action::Redact, Action::Pseudonymise, Action::DropSegment];
+            let ks = [Kind::PaymentCard, Kind::PersonName, Kind::Health, Kind::Email, Kind::Iban, Kind::Address];
+            let mut policy = Policy::uniform(all[acts[5]]);
+            for (k, a) in ks.iter().zip(&acts) {
+                policy.set(*k, all[*a]);
+            }
+            let mut bounds: Vec<usize> = cuts
+                .iter()
+                .map(|&b| {
+                    // some past the end of the text (clamped by both)
+                    if b >= 100 {
+                        return text.len() + (b - 100);
+                    }
+                    let mut b = b.min(text.len());
+                    while !text.is_char_boundary(b) {
+                        b -= 1;
+                    }
+                    b
+                })
+                .collect();
+            bounds.sort_unstable();
+            bounds.dedup();
+            let cands: Vec<crate::Candidate> = bounds
+                .chunks_exact(2)
+                .zip(&kinds)
+                .map(|(p, &k)| crate::Candidate::new(p[0], p[1], ks[k], 0.9))
+                .collect();
+            let mut want = String::new();
+            let mut spans: Vec<(usize, usize, Kind)> = cands.iter().map(|c| (c.start, c.end, c.kind)).collect();
+            let dropped = apply_bytes_into(&text, &mut spans, &policy, None, &mut want);
+            let mut got = b"held".to_vec();
+            let kept = apply_sorted_onto(&text, &cands, &policy, &mut got);
+            proptest::prop_assert_eq!(kept, Some(!dropped));
+            if !dropped {
+                proptest::prop_assert_eq!(String::from_utf8(got).unwrap(), format!("held{want}"));
+            }
+            // out of order: declined, nothing written
+            if cands.len() >= 2 {
+                let mut rev = cands.clone();
+                rev.reverse();
+                let mut none = b"held".to_vec();
+                proptest::prop_assert_eq!(apply_sorted_onto(&text, &rev, &policy, &mut none), None);
+                proptest::prop_assert_eq!(none, b"held".to_vec());
+            }
+        }
+    }
 
     fn sp(s: usize, e: usize, k: Kind) -> Span {
         Span {
