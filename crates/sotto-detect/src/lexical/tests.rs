@@ -109,6 +109,55 @@ fn common_word_surnames_need_context() {
 }
 
 #[test]
+fn common_word_first_names_need_context() {
+    // Names that are also words (ambiguous.txt) are no name after a weak cue in lower case.
+    none_of("det er hele ordren", Da, PersonName);
+    none_of("det er andre regler nu", Da, PersonName);
+    none_of("det är inga problem", Sv, PersonName);
+    none_of("det er ute nå", Nb, PersonName);
+    none_of("takk, ville bare si det", Nb, PersonName);
+    none_of("kiitos, teet hyvää työtä", Fi, PersonName);
+    none_of("tere, tuuli on täna tugev", Et, PersonName);
+    none_of("hi, august is fine for the delivery", En, PersonName);
+    // Common names of each country, after a weak cue or as a first name + surname pair.
+    has(
+        "hei, det er sigbjørn som ringer",
+        Nb,
+        "sigbjørn",
+        PersonName,
+    );
+    has(
+        "ring tilbake til sigbjørn skaug i morgen",
+        Nb,
+        "sigbjørn skaug",
+        PersonName,
+    );
+    has(
+        "jeg taler med henriette bjerregaard",
+        Da,
+        "henriette bjerregaard",
+        PersonName,
+    );
+    has(
+        "det är vendela forsgren",
+        Sv,
+        "vendela forsgren",
+        PersonName,
+    );
+    has("täällä olivia keränen", Fi, "olivia keränen", PersonName);
+    has("siin kermo sarapik", Et, "kermo sarapik", PersonName);
+    has("hallo, hier ist zoe jürgens", De, "zoe jürgens", PersonName);
+    has(
+        "hi, this is sienna hopkins",
+        En,
+        "sienna hopkins",
+        PersonName,
+    );
+    // A surname that is a word still extends a name after a cue.
+    has("jeg heter ole foss", Nb, "ole foss", PersonName);
+}
+
+#[test]
 fn spelled_names() {
     has(
         "jeg hedder anne skov det staves s k o v",
