@@ -165,26 +165,52 @@ pub fn apply_bytes_into(
     false
 }
 
+/// Where [`emit`] writes: the policy's `String` output, or the JSONL writer's bytes
+/// ([`apply_sorted_onto`]), so both share one rule for what a span becomes.
+trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
 /// Writes the text before a merged span and the span's replacement; returns the new position.
+#[inline]
 fn emit(
     text: &str,
     (bs, be, kind, a): (usize, usize, Kind, Action),
     pos: usize,
     pseudonym_key: Option<&[u8]>,
-    out: &mut String,
+    out: &mut impl Sink,
 ) -> usize {
     let be = be.min(text.len());
     if bs < pos || be <= bs {
         return pos;
     }
-    out.push_str(text.get(pos..bs).unwrap_or(""));
+    out.put(text.get(pos..bs).unwrap_or(""));
     let val = text.get(bs..be).unwrap_or("");
     match a {
-        Action::Keep => out.push_str(val),
-        Action::Mask => out.extend(val.chars().map(|c| if c.is_whitespace() { c } else { '*' })),
+        Action::Keep => out.put(val),
+        Action::Mask => {
+            for c in val.chars() {
+                let c = if c.is_whitespace() { c } else { '*' };
+                out.put(c.encode_utf8(&mut [0; 4]));
+            }
+        }
         Action::Redact | Action::DropSegment => push_placeholder(kind, out),
         Action::Pseudonymise => match pseudonym_key {
-            Some(key) => out.push_str(&pseudonym(kind, val, key)),
+            Some(key) => out.put(&pseudonym(kind, val, key)),
             None => push_placeholder(kind, out),
         },
     }
@@ -197,10 +223,10 @@ static PLACEHOLDERS: Lazy<Vec<String>> =
 
 /// `[KIND]` without the two allocations of `Kind::placeholder`: copied whole from the table
 /// (one character at a time cost as much as the rest of the policy).
-fn push_placeholder(kind: Kind, out: &mut String) {
+fn push_placeholder(kind: Kind, out: &mut impl Sink) {
     match PLACEHOLDERS.get(kind as usize) {
-        Some(p) => out.push_str(p),
-        None => out.push_str(&kind.placeholder()),
+        Some(p) => out.put(p),
+        None => out.put(&kind.placeholder()),
     }
 }
 
@@ -228,30 +254,8 @@ pub(crate) fn apply_sorted_onto(
         if a == Action::DropSegment {
             return Some(false);
         }
-        // as `emit` does: clamped to the text, nothing for a span not after the last one
-        let be = c.end.min(text.len());
-        if c.start < pos || be <= c.start {
-            continue;
-        }
-        out.extend_from_slice(text.as_bytes().get(pos..c.start).unwrap_or_default());
-        let val = text.get(c.start..be).unwrap_or("");
-        match a {
-            Action::Keep => out.extend_from_slice(val.as_bytes()),
-            Action::Mask => {
-                for ch in val.chars() {
-                    let ch = if ch.is_whitespace() { ch } else { '*' };
-                    out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
-                }
-            }
-            // (no key here: a pseudonym is the placeholder, as in `emit`)
-            Action::Redact | Action::DropSegment | Action::Pseudonymise => {
-                match PLACEHOLDERS.get(c.kind as usize) {
-                    Some(p) => out.extend_from_slice(p.as_bytes()),
-                    None => out.extend_from_slice(c.kind.placeholder().as_bytes()),
-                }
-            }
-        }
-        pos = be;
+        // (no key here: a pseudonym is the placeholder)
+        pos = emit(text, (c.start, c.end, c.kind, a), pos, None, out);
     }
     out.extend_from_slice(text.as_bytes().get(pos..).unwrap_or_default());
     Some(true)
